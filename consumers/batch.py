@@ -1,0 +1,86 @@
+"""Batches: records gathered by size and time, decoded into accepted events and dead letters."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
+
+from insights import contract
+from insights.kafka import Partition, Record
+
+
+class Accepted(NamedTuple):
+    record: Record
+    event: contract.Event
+
+
+class Rejected(NamedTuple):
+    record: Record
+    reason: str
+    detail: str
+
+
+Item = Accepted | Rejected
+
+
+def decode(records: Iterable[Record], *, now: datetime, max_bytes: int,
+           max_future_s: float) -> list[Item]:
+    """Validate every record; order is kept (per partition it is offset order)."""
+    items: list[Item] = []
+    for record in records:
+        verdict = contract.decode(record.value or b"", now=now, max_bytes=max_bytes,
+                                  max_future_s=max_future_s)
+        if isinstance(verdict, contract.Invalid):
+            items.append(Rejected(record, verdict.reason, verdict.detail))
+        else:
+            items.append(Accepted(record, verdict))
+    return items
+
+
+def next_offsets(items: Sequence[Item]) -> dict[Partition, int]:
+    """Per partition, the offset after the last record of ``items``."""
+    offsets: dict[Partition, int] = {}
+    for item in items:
+        r = item.record
+        key = (r.topic, r.partition)
+        offsets[key] = max(offsets.get(key, 0), r.offset + 1)
+    return offsets
+
+
+@dataclass
+class Pending:
+    """Records polled but not yet written; flushed when full or old enough."""
+
+    max_size: int
+    linger_s: float
+    records: list[Record] = field(default_factory=list)
+    started: float = 0.0
+
+    def add(self, records: list[Record]) -> None:
+        if records and not self.records:
+            self.started = time.monotonic()
+        self.records.extend(records)
+
+    def room(self) -> int:
+        return max(0, self.max_size - len(self.records))
+
+    def due(self) -> bool:
+        if not self.records:
+            return False
+        return (len(self.records) >= self.max_size
+                or time.monotonic() - self.started >= self.linger_s)
+
+    def discard(self, partitions: Iterable[Partition]) -> int:
+        """Drop the records of revoked partitions (their new owner re-reads them)."""
+        gone = set(partitions)
+        kept = [r for r in self.records if (r.topic, r.partition) not in gone]
+        dropped = len(self.records) - len(kept)
+        self.records = kept
+        return dropped
+
+    def take(self) -> list[Record]:
+        records, self.records = self.records, []
+        return records

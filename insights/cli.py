@@ -1,0 +1,69 @@
+"""The ``insights`` command: stack, db, consume, simulate."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from insights import database, endpoints, kafka, logs
+from insights.settings import Settings
+
+log = logging.getLogger(__name__)
+console = Console(stderr=True)
+
+app = typer.Typer(help="Live user insights: Kafka -> PostgreSQL + Redis -> dashboard.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    logs.configure(settings.log_level)
+    return settings
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the pending migrations in sql/ (idempotent)."""
+    settings = _settings()
+    urls = endpoints.resolve(settings)
+    applied = database.upgrade(urls.postgres_url)
+    console.print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+
+
+@app.command()
+def topics(
+    partitions: Annotated[int | None, typer.Option(help="partitions for new topics")] = None,
+) -> None:
+    """Create the contract's topics that do not exist yet."""
+    settings = _settings()
+    urls = endpoints.resolve(settings)
+    created = kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(),
+                                  partitions or settings.partitions)
+    console.print(f"created: {', '.join(created)}" if created else "topics exist")
+
+
+@app.command()
+def consume() -> None:
+    """Consume all topics into PostgreSQL until SIGTERM/SIGINT (then finish the batch)."""
+    from consumers.pipeline import Pipeline
+    from consumers.postgres import PostgresSink
+
+    settings = _settings()
+    urls = endpoints.resolve(settings)
+    kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(), settings.partitions)
+    database.upgrade(urls.postgres_url)
+    pipeline = Pipeline(settings, urls.kafka_bootstrap, [PostgresSink(urls.postgres_url)])
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, pipeline.stop)
+    raise typer.Exit(pipeline.run())
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,93 @@
+"""PostgreSQL access: connections and the versioned migrations in ``sql/``.
+
+Migrations are files ``NNN_name.sql`` applied in order, each in its own
+transaction, recorded in ``schema_migrations`` with a checksum; concurrent
+upgraders serialise on an advisory lock, so ``insights db upgrade`` is safe to
+run from every process that starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+_LOCK_ID = 0x1A51_6875  # advisory lock key of the migration runner
+_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+
+Connection = psycopg2.extensions.connection
+
+
+def connect(url: str, **options: Any) -> Connection:
+    """A new psycopg2 connection in UTC with a short connect timeout."""
+    options.setdefault("connect_timeout", 5)
+    conn = psycopg2.connect(url, options="-c timezone=UTC", **options)
+    return conn
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+class MigrationError(RuntimeError):
+    """The database's recorded migrations disagree with the files in ``sql/``."""
+
+
+def migrations(sql_dir: Path = SQL_DIR) -> list[Migration]:
+    """The migration files, in version order."""
+    found = []
+    for path in sorted(sql_dir.glob("*.sql")):
+        match = _NAME.match(path.name)
+        if not match:
+            raise MigrationError(f"{path.name}: migration files are named NNN_name.sql")
+        found.append(Migration(int(match[1]), match[2], path.read_text()))
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise MigrationError(f"duplicate migration versions in {sql_dir}")
+    return found
+
+
+def upgrade(url: str, sql_dir: Path = SQL_DIR) -> list[str]:
+    """Apply the pending migrations; returns the names applied (empty when up to date)."""
+    applied: list[str] = []
+    with connect(url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY,"
+            " name text NOT NULL, checksum text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        conn.commit()
+        for migration in migrations(sql_dir):
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
+            cur.execute("SELECT checksum FROM schema_migrations WHERE version = %s",
+                        (migration.version,))
+            row = cur.fetchone()
+            if row is None:
+                cur.execute(migration.sql)
+                cur.execute("INSERT INTO schema_migrations (version, name, checksum)"
+                            " VALUES (%s, %s, %s)",
+                            (migration.version, migration.name, migration.checksum))
+                applied.append(f"{migration.version:03d}_{migration.name}")
+                log.info("applied migration %03d_%s", migration.version, migration.name)
+            elif row[0] != migration.checksum:
+                raise MigrationError(f"migration {migration.version:03d}_{migration.name} was "
+                                     "changed after it was applied; add a new migration instead")
+            conn.commit()
+    conn.close()
+    return applied

@@ -1,0 +1,67 @@
+"""Settings from the environment (prefix ``INSIGHTS_``), built in ``main()``, never at import.
+
+A server URL left unset means "use the embedded stack": the launcher in
+``insights.stack`` starts that server on loopback under ``state_dir``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Topic kinds of the event contract, in contract order; a topic's default name
+#: is ``topic_prefix + kind`` (``insights.sessions`` ...).
+TOPIC_KINDS: Final = ("sessions", "pageviews", "errors", "security", "activity", "users")
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="INSIGHTS_", extra="ignore")
+
+    kafka_bootstrap: str | None = Field(
+        None, description="Kafka bootstrap servers, comma separated; unset = embedded broker"
+    )
+    postgres_url: str | None = Field(None, description="PostgreSQL URL; unset = embedded")
+    redis_url: str | None = Field(None, description="Redis URL; unset = embedded Valkey")
+    state_dir: Path = Field(Path(".insights"), description="where the embedded stack lives")
+
+    topic_prefix: str = "insights."
+    topic_sessions: str | None = None
+    topic_pageviews: str | None = None
+    topic_errors: str | None = None
+    topic_security: str | None = None
+    topic_activity: str | None = None
+    topic_users: str | None = None
+    partitions: int = Field(8, ge=1, description="partitions per topic when creating topics")
+
+    consumer_group: str = "insights"
+    batch_size: int = Field(2000, ge=1, description="max events per batch")
+    batch_linger_ms: int = Field(200, ge=0, description="max wait before a partial batch")
+    max_message_bytes: int = Field(64 * 1024, ge=256)
+    max_future_seconds: int = Field(300, ge=0, description="tolerated clock skew of `ts`")
+    session_timeout_ms: int = Field(6000, ge=1000)
+    max_poll_interval_ms: int = Field(
+        30000, ge=1000, description="also the rebalance timeout: a join waits up to a share of it"
+    )
+    retry_max_seconds: float = Field(10.0, gt=0, description="cap of the sink retry backoff")
+    metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus port; 0 = off")
+    log_level: str = "INFO"
+
+    @field_validator("postgres_url")
+    @classmethod
+    def _plain_postgres_scheme(cls, value: str | None) -> str | None:
+        # SQLAlchemy-style URLs are accepted too; psycopg2 wants the plain scheme.
+        if value and value.startswith("postgresql+psycopg2://"):
+            return "postgresql://" + value.removeprefix("postgresql+psycopg2://")
+        return value
+
+    def topics(self) -> dict[str, str]:
+        """Topic kind -> topic name."""
+        return {
+            kind: getattr(self, f"topic_{kind}") or f"{self.topic_prefix}{kind}"
+            for kind in TOPIC_KINDS
+        }
