@@ -38,12 +38,12 @@ class Metrics:
         self.last_commit = Gauge("insights_last_commit_timestamp_seconds",
                                  "When the last batch was committed (Unix time)", registry=r)
 
-    def serve(self, port: int) -> None:
-        """Expose ``/metrics`` on ``port`` (0 = do not serve)."""
+    def serve(self, port: int, host: str = "127.0.0.1") -> None:
+        """Expose ``/metrics`` on ``host:port`` (port 0 = do not serve)."""
         if port:
             try:
-                start_http_server(port, addr="127.0.0.1", registry=self.registry)
-                log.info("metrics on http://127.0.0.1:%d/metrics", port)
+                start_http_server(port, addr=host, registry=self.registry)
+                log.info("metrics on http://%s:%d/metrics", host, port)
             except OSError as exc:
                 log.warning("metrics not served: port %d: %s (set INSIGHTS_METRICS_PORT)",
                             port, exc)

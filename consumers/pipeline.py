@@ -63,7 +63,7 @@ class Pipeline:
 
     def run(self) -> int:
         """Consume until stopped; returns the process exit code."""
-        self.metrics.serve(self._settings.metrics_port)
+        self.metrics.serve(self._settings.metrics_port, self._settings.metrics_host)
         topics = list(self._settings.topics().values())
         self._consumer = EventConsumer(
             self._bootstrap, self._settings.consumer_group, topics,

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     )
     retry_max_seconds: float = Field(10.0, gt=0, description="cap of the sink retry backoff")
     metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus port; 0 = off")
+    metrics_host: str = Field("127.0.0.1", description="address the metrics port binds")
     log_level: str = "INFO"
 
     @field_validator("postgres_url")

@@ -1,0 +1,42 @@
+# Every target installs what it needs first: a fresh clone needs only python3 and make.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint unit demo bench stack-down clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+## test: lint, then the whole suite against real servers (the embedded stack starts itself)
+test: lint
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## unit: the tests that need no servers
+unit: install
+	$(BIN)/pytest tests/unit
+
+## demo: embedded stack + consumer + traffic simulator, until Ctrl-C
+demo: install
+	$(BIN)/insights demo
+
+## bench: ingest throughput on the embedded stack (figures in bench/results/)
+bench: install
+	$(BIN)/python bench/ingest.py
+
+stack-down: install
+	$(BIN)/insights stack down
+
+clean:
+	rm -rf $(VENV) .insights .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,5 @@
+"""``python -m insights`` is the ``insights`` command."""
+
+from insights.cli import main
+
+main()

@@ -1,0 +1,119 @@
+"""Fixtures over real servers: the embedded stack (or configured URLs), a fresh database,
+fresh topics and a fresh consumer group per test."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from consumers.pipeline import Pipeline
+from consumers.postgres import PostgresSink
+from insights import database, kafka, stack
+from insights.producer import Emitter
+from insights.settings import Settings
+from tests.services import ConsumerProcess, admin, unique, with_database
+
+
+@pytest.fixture(scope="session")
+def stack_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
+    """State dir of the embedded stack this run started; None when URLs are configured."""
+    configured = Settings()
+    if configured.kafka_bootstrap and configured.postgres_url and configured.redis_url:
+        yield None
+        return
+    state = tmp_path_factory.mktemp("stack")
+    stack.up(state)
+    yield state
+    stack.down(state)
+
+
+@pytest.fixture(scope="session")
+def stack_urls(stack_state: Path | None) -> stack.StackUrls:
+    if stack_state is None:
+        s = Settings()
+        assert s.kafka_bootstrap and s.postgres_url and s.redis_url
+        return stack.StackUrls(s.kafka_bootstrap, s.postgres_url, s.redis_url)
+    urls = stack.urls(stack_state)
+    assert urls is not None
+    return urls
+
+
+@pytest.fixture(scope="session")
+def template_database(stack_urls: stack.StackUrls) -> Iterator[str]:
+    """A migrated database that each test's database is cloned from."""
+    name = unique("insights_template_")
+    admin(stack_urls.postgres_url, f'CREATE DATABASE "{name}"')
+    database.upgrade(with_database(stack_urls.postgres_url, name))
+    yield name
+    admin(stack_urls.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(stack_urls: stack.StackUrls, template_database: str) -> Iterator[str]:
+    name = unique("insights_test_")
+    admin(stack_urls.postgres_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    yield with_database(stack_urls.postgres_url, name)
+    admin(stack_urls.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(stack_urls: stack.StackUrls, database_url: str, tmp_path: Path) -> Settings:
+    """Settings of one test: its own database, topics and consumer group."""
+    s = Settings(kafka_bootstrap=stack_urls.kafka_bootstrap, postgres_url=database_url,
+                 redis_url=stack_urls.redis_url, topic_prefix=unique("t") + ".",
+                 consumer_group=unique("g"), partitions=4, metrics_port=0,
+                 batch_linger_ms=50, retry_max_seconds=1.0, state_dir=tmp_path / "state")
+    kafka.ensure_topics(s.kafka_bootstrap or "", s.topics().values(), s.partitions)
+    return s
+
+
+@pytest.fixture
+def emitter(settings: Settings) -> Iterator[Emitter]:
+    with Emitter(settings.kafka_bootstrap or "", settings.topics()) as em:
+        yield em
+
+
+@pytest.fixture
+def raw_producer(settings: Settings) -> Iterator[kafka.EventProducer]:
+    producer = kafka.EventProducer(settings.kafka_bootstrap or "")
+    yield producer
+    producer.close()
+
+
+@pytest.fixture
+def run_pipeline() -> Iterator[Callable[[Settings], Pipeline]]:
+    """Start an in-process pipeline (a thread); it is stopped at the end of the test."""
+    running: list[tuple[Pipeline, threading.Thread]] = []
+
+    def start(s: Settings) -> Pipeline:
+        assert s.kafka_bootstrap and s.postgres_url
+        pipeline = Pipeline(s, s.kafka_bootstrap, [PostgresSink(s.postgres_url)])
+        thread = threading.Thread(target=pipeline.run, daemon=True)
+        thread.start()
+        running.append((pipeline, thread))
+        return pipeline
+
+    yield start
+    for pipeline, thread in running:
+        pipeline.stop()
+        thread.join(30)
+
+
+@pytest.fixture
+def consumer_process(settings: Settings, tmp_path: Path
+                     ) -> Iterator[Callable[[], ConsumerProcess]]:
+    """Factory of ``insights consume`` child processes for this test's settings."""
+    made: list[ConsumerProcess] = []
+
+    def make() -> ConsumerProcess:
+        made.append(ConsumerProcess(settings, tmp_path))
+        return made[-1]
+
+    yield make
+    for process in made:
+        process.close()
+
+

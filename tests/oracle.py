@@ -1,0 +1,65 @@
+"""The oracle: what PostgreSQL must hold after a stream, recomputed from the produced events.
+
+Like Kafka's own EOS verifier, it folds the input independently of the code under
+test and the test compares the two; any lost write, duplicate or replayed
+state change shows up as a difference.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+TABLE_OF_TYPE = {
+    "session_start": "user_sessions", "pageview": "page_views", "js_error": "js_errors",
+    "security_alert": "security_alerts", "password_reset": "email_logs",
+    "search": "search_queries", "conversion": "conversion_events",
+}  # fmt: skip
+
+
+def expected_counts(events: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Rows per event table, plus ``state_events`` for the events that change rows."""
+    counts: Counter[str] = Counter()
+    for e in events:
+        counts[TABLE_OF_TYPE.get(e["type"], "state_events")] += 1
+    return dict(counts)
+
+
+def expected_failed_logins(events: Iterable[dict[str, Any]]) -> dict[int, int]:
+    """``failed_login_attempts`` per user: +1 per failure, 0 after a success, in order."""
+    failed: dict[int, int] = {}
+    for e in events:
+        if e["type"] == "login_failed":
+            failed[e["user_id"]] = failed.get(e["user_id"], 0) + 1
+        elif e["type"] == "login_succeeded":
+            failed[e["user_id"]] = 0
+    return failed
+
+
+def actual_state(url: str) -> dict[str, Any]:
+    """The same figures read from PostgreSQL."""
+    from tests.services import query
+
+    counts = {table: int(query(url, f"SELECT count(*) FROM {table}")[0][0])  # type: ignore[call-overload]
+              for table in {*TABLE_OF_TYPE.values(), "state_events"}}
+    return {
+        "counts": {t: n for t, n in counts.items() if n},
+        "failed": {int(u): int(n) for u, n in query(  # type: ignore[call-overload]
+            url, "SELECT id, failed_login_attempts FROM users WHERE id IN"
+                 " (SELECT DISTINCT user_id FROM state_events WHERE type LIKE 'login_%')")},
+        "ledger": {str(r[0]) for r in query(url, "SELECT event_id FROM event_ledger")},
+        "rejected": int(query(url, "SELECT count(*) FROM rejected_events")[0][0]),  # type: ignore[call-overload]
+        "unended": int(query(url, "SELECT count(*) FROM user_sessions"  # type: ignore[call-overload]
+                                  " WHERE duration_seconds IS NULL")[0][0]),
+    }
+
+
+def assert_exactly(url: str, events: list[dict[str, Any]]) -> None:
+    """PostgreSQL holds exactly the effects of ``events``: none lost, none twice."""
+    state = actual_state(url)
+    assert state["rejected"] == 0
+    assert state["ledger"] == {e["event_id"] for e in events}
+    assert state["counts"] == expected_counts(events)
+    assert state["failed"] == expected_failed_logins(events)
+    assert state["unended"] == 0
