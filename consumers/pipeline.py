@@ -1,7 +1,10 @@
 """The consume loop: poll, batch, write every sink, then commit to Kafka.
 
 Order of a flush (quix-streams' checkpoint order): every sink has the batch,
-with its offsets, before anything is committed to Kafka. Where reading resumes
+with its offsets, before anything is committed to Kafka. One batch at a time is
+written by a writer thread while the main thread polls and decodes the next:
+the sinks' server time overlaps the Kafka client's work (the client itself
+stays on the main thread; kafka-python is not thread-safe). Where reading resumes
 is decided by the sinks, not by Kafka: on assignment each partition is sought
 to the lowest next-offset any sink stored, and each sink skips what it has.
 """
@@ -10,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from typing import Protocol, TypeVar
@@ -54,6 +59,8 @@ class Pipeline:
         self._pending = Pending(settings.batch_size, settings.batch_linger_ms / 1000)
         self._stops = 0
         self._consumer: EventConsumer | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-writer")
+        self._inflight: tuple[list[Item], Future[None]] | None = None
         self.metrics = Metrics()
 
     def stop(self, *_: object) -> None:
@@ -75,10 +82,12 @@ class Pipeline:
             while not self._stops:
                 self._step(self._consumer)
             self._flush()
+            self._settle()
         except Aborted:
             log.error("aborted with a batch unwritten; it will be read again on restart")
             return 1
         finally:
+            self._writer.shutdown(wait=True)
             self._consumer.close()
             for sink in self._sinks:
                 sink.close()
@@ -89,26 +98,49 @@ class Pipeline:
         linger = self._settings.batch_linger_ms / 1000
         records = consumer.poll(timeout_s=min(linger, 0.5) if self._pending.records else 0.5,
                                 max_records=max(1, self._pending.room()))
-        for record in records:
-            self.metrics.consumed.labels(record.topic).inc()
+        for topic, n in Counter(r.topic for r in records).items():
+            self.metrics.consumed.labels(topic).inc(n)
         self._pending.add(records)
         if self._pending.due():
             self._flush()
+        elif self._inflight and self._inflight[1].done():
+            self._settle()
 
     def _flush(self) -> None:
+        """Decode the pending records and hand them to the writer (after the previous batch)."""
         records = self._pending.take()
-        if not records or self._consumer is None:
+        if not records:
             return
         s = self._settings
         items = decode(records, now=self._clock(), max_bytes=s.max_message_bytes,
                        max_future_s=s.max_future_seconds)
+        self._settle()
+        self._inflight = (items, self._writer.submit(self._write, items))
+
+    def _write(self, items: list[Item]) -> None:
+        """Writer thread: every sink takes the batch (retrying while one is unavailable)."""
         for sink in self._sinks:
             started = time.perf_counter()
             result = self._retry(sink.name, partial(sink.write, items))
-            self.metrics.batch_seconds.labels(sink.name).observe(time.perf_counter() - started)
+            took = time.perf_counter() - started
+            self.metrics.batch_seconds.labels(sink.name).observe(took)
+            log.debug("%s took %d records in %.0f ms", sink.name, len(items), took * 1000)
             self._count(result)
-        self._consumer.commit(next_offsets(items))
         self.metrics.batch_size.observe(len(items))
+
+    def _settle(self) -> None:
+        """Wait until the batch being written is in every sink, then commit it to Kafka."""
+        if self._inflight is None or self._consumer is None:
+            return
+        items, future = self._inflight
+        self._inflight = None
+        waited = time.perf_counter()
+        future.result()
+        waited = time.perf_counter() - waited
+        committing = time.perf_counter()
+        self._consumer.commit(next_offsets(items))
+        log.debug("batch of %d settled: waited %.0f ms for the writer, commit %.0f ms",
+                  len(items), waited * 1000, (time.perf_counter() - committing) * 1000)
         self.metrics.last_commit.set_to_current_time()
         for (topic, partition), lag in self._consumer.lag().items():
             self.metrics.lag.labels(topic, str(partition)).set(lag)
@@ -142,6 +174,7 @@ class Pipeline:
         """Seek each new partition to the lowest offset any sink still needs."""
         if self._consumer is None or not partitions:
             return
+        self._settle()
         stored = [self._retry(s.name, partial(s.stored_offsets, partitions))
                   for s in self._sinks]
         for partition in partitions:
@@ -153,6 +186,7 @@ class Pipeline:
         log.info("assigned %d partitions", len(partitions))
 
     def _revoked(self, partitions: list[Partition]) -> None:
+        self._settle()
         dropped = self._pending.discard(partitions)
         if dropped:
             log.info("revoked %d partitions; %d unwritten records left to their new owner",

@@ -26,7 +26,7 @@ from consumers import rows
 from consumers.batch import Accepted, Item, Rejected, next_offsets
 from consumers.copy import encode
 from consumers.rows import Row
-from insights.contract import Event, event_type
+from insights.contract import Event, PageView, SessionStart, event_type
 from insights.database import Connection, connect
 from insights.kafka import Partition
 
@@ -260,7 +260,11 @@ FROM tmp_user_changes t WHERE u.id = t.user_id"""
 
 
 def _apply_state(cur: psycopg2.extensions.cursor, events: Sequence[Event]) -> None:
-    """Users, session ends and page leaves: the rows the batch's state events change."""
+    """Users, session ends and page leaves: the rows the batch's state events change.
+
+    A session or view inserted in this batch already took its end or leave from
+    ``state_events`` on insert; only rows of earlier batches are updated here.
+    """
     changes = sorted(rows.user_changes(events), key=lambda ch: ch.user_id)
     if changes:
         ids = [ch.user_id for ch in changes]
@@ -270,14 +274,16 @@ def _apply_state(cur: psycopg2.extensions.cursor, events: Sequence[Event]) -> No
         cur.execute("SELECT id FROM users WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (ids,))
         _copy(cur, "tmp_user_changes", rows.USER_CHANGE_COLUMNS, [ch.row() for ch in changes])
         cur.execute(_UPDATE_USERS)
-    ends = rows.session_ends(events)
+    started = {e.session_id for e in events if isinstance(e, SessionStart)}
+    ends = [end for end in rows.session_ends(events) if end[0] not in started]
     if ends:
         _copy(cur, "tmp_session_ends", ("session_id", "duration_seconds", "clicks_count",
                                         "ended_at"), ends)
         cur.execute("UPDATE user_sessions u SET duration_seconds = t.duration_seconds,"
                     " clicks_count = t.clicks_count, ended_at = t.ended_at"
                     " FROM tmp_session_ends t WHERE u.session_id = t.session_id")
-    leaves = rows.page_leaves(events)
+    viewed = {e.pageview_id for e in events if isinstance(e, PageView)}
+    leaves = [leave for leave in rows.page_leaves(events) if leave[0] not in viewed]
     if leaves:
         _copy(cur, "tmp_page_leaves", ("pageview_id", "time_on_page_seconds",
                                        "scroll_depth_percent"), leaves)

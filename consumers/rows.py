@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from msgspec import UNSET
+
 from consumers.copy import Json, Value
 from insights import contract as c
 
@@ -82,7 +84,7 @@ class UserChange:
         if isinstance(event, c.UserUpsert):
             for name in PROFILE_FIELDS:
                 value = getattr(event, name)
-                if value is not c.UNSET:
+                if value is not UNSET:
                     self.profile[name] = value
             self.upserted_at = _latest(self.upserted_at, event.ts)
         elif isinstance(event, c.LoginFailed):

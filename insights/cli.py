@@ -11,6 +11,7 @@ from rich.console import Console
 
 from insights import database, endpoints, kafka, logs
 from insights.settings import Settings
+from insights.stack.cli import app as stack_app
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True)
@@ -19,6 +20,7 @@ app = typer.Typer(help="Live user insights: Kafka -> PostgreSQL + Redis -> dashb
                   no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(stack_app, name="stack")
 
 
 def _settings() -> Settings:

@@ -144,7 +144,7 @@ class Invalid(NamedTuple):
     detail: str
 
 
-_decoder: Final = msgspec.json.Decoder(Event)
+_decoder: Final[msgspec.json.Decoder[Event]] = msgspec.json.Decoder(Event)
 
 
 def decode(

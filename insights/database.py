@@ -13,7 +13,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import psycopg2
 import psycopg2.extensions
@@ -24,13 +24,13 @@ SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 _LOCK_ID = 0x1A51_6875  # advisory lock key of the migration runner
 _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
-Connection = psycopg2.extensions.connection
+Connection: TypeAlias = psycopg2.extensions.connection
 
 
 def connect(url: str, **options: Any) -> Connection:
     """A new psycopg2 connection in UTC with a short connect timeout."""
     options.setdefault("connect_timeout", 5)
-    conn = psycopg2.connect(url, options="-c timezone=UTC", **options)
+    conn: Connection = psycopg2.connect(url, options="-c timezone=UTC", **options)
     return conn
 
 

@@ -15,7 +15,6 @@ CREATE TABLE event_ledger (
     ts           timestamptz NOT NULL,
     ingested_at  timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX event_ledger_position ON event_ledger (topic, "partition", "offset");
 
 -- Tracked users. A row can appear before its user_upsert (a login event came first):
 -- such a row has upserted_at NULL and email NULL and is not a tracked user yet.
@@ -47,7 +46,7 @@ CREATE TABLE user_sessions (
     clicks_count      integer,
     ended_at          timestamptz,
     raw               jsonb NOT NULL
-);
+) WITH (fillfactor = 85);  -- room for HOT updates when session_end fills duration/clicks
 CREATE INDEX user_sessions_started ON user_sessions (started_at);
 CREATE INDEX user_sessions_user ON user_sessions (user_id, started_at);
 
@@ -63,11 +62,10 @@ CREATE TABLE page_views (
     time_on_page_seconds  integer,
     scroll_depth_percent  integer,
     raw                   jsonb NOT NULL
-);
+) WITH (fillfactor = 85);  -- room for HOT updates when page_leave fills time/scroll
 CREATE INDEX page_views_viewed ON page_views (viewed_at);
 CREATE INDEX page_views_user ON page_views (user_id, viewed_at);
 CREATE INDEX page_views_session ON page_views (session_id, viewed_at);
-CREATE INDEX page_views_slow ON page_views (user_id, viewed_at) WHERE load_time_ms > 3000;
 
 CREATE TABLE js_errors (
     id           bigserial PRIMARY KEY,
@@ -143,7 +141,6 @@ CREATE TABLE state_events (
     ts           timestamptz NOT NULL,
     raw          jsonb NOT NULL
 );
-CREATE INDEX state_events_user ON state_events (user_id, ts);
 CREATE INDEX state_events_session_end ON state_events (session_id) WHERE type = 'session_end';
 CREATE INDEX state_events_page_leave ON state_events (pageview_id) WHERE type = 'page_leave';
 
