@@ -128,22 +128,26 @@ class Pipeline:
             self._count(result)
         self.metrics.batch_size.observe(len(items))
 
-    def _settle(self) -> None:
-        """Wait until the batch being written is in every sink, then commit it to Kafka."""
+    def _settle(self, *, commit: bool = True) -> None:
+        """Wait until the batch being written is in every sink, then commit it to Kafka.
+
+        Rebalance callbacks run on kafka-python's IO thread, where blocking client
+        calls are refused: they settle with ``commit=False`` (the sinks hold the
+        offsets; Kafka's copy is only for lag tools and catches up next batch).
+        """
         if self._inflight is None or self._consumer is None:
             return
         items, future = self._inflight
         self._inflight = None
         waited = time.perf_counter()
         future.result()
-        waited = time.perf_counter() - waited
-        committing = time.perf_counter()
-        self._consumer.commit(next_offsets(items))
-        log.debug("batch of %d settled: waited %.0f ms for the writer, commit %.0f ms",
-                  len(items), waited * 1000, (time.perf_counter() - committing) * 1000)
+        log.debug("batch of %d settled after %.0f ms waiting for the writer",
+                  len(items), (time.perf_counter() - waited) * 1000)
         self.metrics.last_commit.set_to_current_time()
-        for (topic, partition), lag in self._consumer.lag().items():
-            self.metrics.lag.labels(topic, str(partition)).set(lag)
+        if commit:
+            self._consumer.commit(next_offsets(items))
+            for (topic, partition), lag in self._consumer.lag().items():
+                self.metrics.lag.labels(topic, str(partition)).set(lag)
 
     def _count(self, result: WriteResult) -> None:
         for accepted in result.applied:
@@ -174,7 +178,7 @@ class Pipeline:
         """Seek each new partition to the lowest offset any sink still needs."""
         if self._consumer is None or not partitions:
             return
-        self._settle()
+        self._settle(commit=False)
         stored = [self._retry(s.name, partial(s.stored_offsets, partitions))
                   for s in self._sinks]
         for partition in partitions:
@@ -186,7 +190,7 @@ class Pipeline:
         log.info("assigned %d partitions", len(partitions))
 
     def _revoked(self, partitions: list[Partition]) -> None:
-        self._settle()
+        self._settle(commit=False)
         dropped = self._pending.discard(partitions)
         if dropped:
             log.info("revoked %d partitions; %d unwritten records left to their new owner",

@@ -85,11 +85,12 @@ class ConsumerProcess:
         self._env = environment(settings)
         self._log_dir = log_dir
         self._starts = 0
+        self._name = unique("consumer-")
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ConsumerProcess:
         self._starts += 1
-        log = (self._log_dir / f"consumer-{self._starts}.log").open("wb")
+        log = (self._log_dir / f"{self._name}-{self._starts}.log").open("wb")
         self.process = subprocess.Popen([sys.executable, "-m", "insights", "consume"],
                                         env=self._env, stdout=log, stderr=subprocess.STDOUT)
         return self
@@ -112,7 +113,8 @@ class ConsumerProcess:
         return self.process.wait(timeout_s)
 
     def log(self) -> str:
-        return "".join(p.read_text(errors="replace") for p in sorted(self._log_dir.glob("*.log")))
+        return "".join(p.read_text(errors="replace")
+                       for p in sorted(self._log_dir.glob(f"{self._name}-*.log")))
 
     def close(self) -> None:
         if self.process and self.process.poll() is None:
