@@ -1,4 +1,4 @@
-"""The ``insights`` command: stack, db, consume, simulate."""
+"""The ``insights`` command: stack, db, topics, consume, simulate."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.console import Console
 
 from insights import database, endpoints, kafka, logs
 from insights.settings import Settings
+from insights.simulate_cli import simulate
 from insights.stack.cli import app as stack_app
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ app = typer.Typer(help="Live user insights: Kafka -> PostgreSQL + Redis -> dashb
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(stack_app, name="stack")
+app.command()(simulate)
 
 
 def _settings() -> Settings:

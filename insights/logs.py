@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import logging
+import sys
+
+from rich.console import Console
+from rich.logging import RichHandler
 
 
 def configure(level: str = "INFO") -> None:
-    """One line per record on stderr, with time, level and logger name."""
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
+    """One line per record on stderr; through rich on a terminal (so progress bars stay whole)."""
+    if sys.stderr.isatty():
+        handler: logging.Handler = RichHandler(console=Console(stderr=True), show_path=False,
+                                               log_time_format="%H:%M:%S")
+        fmt = "%(name)s: %(message)s"
+    else:
+        handler = logging.StreamHandler()
+        fmt = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    handler.setFormatter(logging.Formatter(fmt, datefmt="%H:%M:%S"))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     # kafka-python logs every reconnect attempt at WARNING/ERROR while a broker is down.
     logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLogger().level))
