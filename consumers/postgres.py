@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg2
 import psycopg2.extras
@@ -31,18 +32,12 @@ from insights.database import Connection, connect
 from insights.kafka import Partition
 
 log = logging.getLogger(__name__)
+Cursor = psycopg2.extensions.cursor
 
 SINK = "postgres"
 _DIRECT_TABLES = ("js_errors", "security_alerts", "email_logs", "search_queries",
                   "conversion_events", "state_events")
 _TEMP_TABLES = """
-CREATE TEMP TABLE tmp_ledger (event_id text, type text, topic text, "partition" int,
-    "offset" bigint, ts timestamptz) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE tmp_user_sessions (session_id text, event_id text, user_id bigint,
-    started_at timestamptz, device_type text, browser text, raw jsonb) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE tmp_page_views (event_id text, pageview_id text, session_id text,
-    user_id bigint, path text, viewed_at timestamptz, load_time_ms int, raw jsonb)
-    ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE tmp_user_changes (user_id bigint, email text, name text, role text,
     is_active boolean, created_at timestamptz, company text, has_email boolean,
     has_name boolean, has_role boolean, has_is_active boolean, has_created_at boolean,
@@ -142,7 +137,7 @@ class PostgresSink:
         conn.commit()
         return result
 
-    def _apply(self, cur: psycopg2.extensions.cursor, items: Sequence[Item]) -> WriteResult:
+    def _apply(self, cur: Cursor, items: Sequence[Item]) -> WriteResult:
         stored = _lock_offsets(cur, sorted(next_offsets(items)))
         fresh = [i for i in items
                  if i.record.offset >= stored[(i.record.topic, i.record.partition)]]
@@ -151,29 +146,39 @@ class PostgresSink:
             if isinstance(item, Accepted) and item.event.event_id not in seen:
                 seen.add(item.event.event_id)
                 accepted.append(item)
-        rejected = [i for i in fresh if isinstance(i, Rejected)]
-        new_ids = _insert_ledger(cur, accepted)
-        applied = [a for a in accepted if a.event.event_id in new_ids]
-        conflicts = _insert_events(cur, applied)
-        applied = [a for a in applied if a.event.event_id not in conflicts]
-        rejected += [Rejected(a.record, "conflict", conflicts[a.event.event_id])
-                     for a in accepted if a.event.event_id in conflicts]
+        known = _existing(cur, "event_ledger", "event_id", list(seen))
+        new = [a for a in accepted if a.event.event_id not in known]
+        conflicts = _conflicts(cur, new)
+        applied = [a for a in new if a.event.event_id not in conflicts]
+        _copy(cur, "event_ledger", rows.LEDGER_COLUMNS, [
+            (a.event.event_id, event_type(a.event), a.record.topic, a.record.partition,
+             a.record.offset, a.event.ts) for a in new])
+        _insert_events(cur, applied)
         _apply_state(cur, [a.event for a in applied])
+        rejected = [i for i in fresh if isinstance(i, Rejected)]
+        rejected += [Rejected(a.record, "conflict", conflicts[a.event.event_id])
+                     for a in new if a.event.event_id in conflicts]
         _insert_rejected(cur, rejected)
         _save_offsets(cur, next_offsets(fresh))
-        duplicates = sum(isinstance(i, Accepted) for i in fresh) - len(applied) - len(conflicts)
+        duplicates = sum(isinstance(i, Accepted) for i in fresh) - len(new)
         return WriteResult(applied, duplicates, len(items) - len(fresh), rejected)
 
 
-def _copy(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str],
-          data: Sequence[Row]) -> None:
+def _copy(cur: Cursor, table: str, columns: Sequence[str], data: Sequence[Row]) -> None:
     if data:
         quoted = ", ".join(f'"{c}"' for c in columns)
         cur.copy_expert(f"COPY {table} ({quoted}) FROM STDIN", encode(data))
 
 
-def _lock_offsets(cur: psycopg2.extensions.cursor,
-                  partitions: Sequence[Partition]) -> dict[Partition, int]:
+def _existing(cur: Cursor, table: str, column: str, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` the table already holds in ``column`` (one indexed look-up)."""
+    if not keys:
+        return set()
+    cur.execute(f"SELECT {column} FROM {table} WHERE {column} = ANY(%s)", (list(keys),))
+    return {row[0] for row in cur.fetchall()}
+
+
+def _lock_offsets(cur: Cursor, partitions: Sequence[Partition]) -> dict[Partition, int]:
     """Lock the offset rows of the batch's partitions (creating missing ones at 0)."""
     psycopg2.extras.execute_values(
         cur, 'INSERT INTO sink_offsets (sink, topic, "partition", next_offset) VALUES %s'
@@ -184,63 +189,59 @@ def _lock_offsets(cur: psycopg2.extensions.cursor,
     return {(t, p): o for t, p, o in cur.fetchall()}
 
 
-def _insert_ledger(cur: psycopg2.extensions.cursor, accepted: Sequence[Accepted]) -> set[str]:
-    """Record the batch's event ids; returns those not seen before."""
-    if not accepted:
-        return set()
-    _copy(cur, "tmp_ledger", ("event_id", "type", "topic", "partition", "offset", "ts"),
-          [(a.event.event_id, event_type(a.event), a.record.topic,
-            a.record.partition, a.record.offset, a.event.ts) for a in accepted])
-    cur.execute("INSERT INTO event_ledger (event_id, type, topic, \"partition\", \"offset\", ts)"
-                " SELECT * FROM tmp_ledger ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
-    return {row[0] for row in cur.fetchall()}
+def _conflicts(cur: Cursor, new: Sequence[Accepted]) -> dict[str, str]:
+    """New events that would start a stored session or view again (the first one wins)."""
+    refused: dict[str, str] = {}
+    for kind, table, column in ((SessionStart, "user_sessions", "session_id"),
+                                (PageView, "page_views", "pageview_id")):
+        events = [a.event for a in new if isinstance(a.event, kind)]
+        taken = _existing(cur, table, column, [getattr(e, column) for e in events])
+        for event in events:
+            key = getattr(event, column)
+            if key in taken:
+                refused[event.event_id] = f"{column} {key!r} is already stored by another event"
+            taken.add(key)
+    return refused
 
 
-def _insert_events(cur: psycopg2.extensions.cursor,
-                   applied: Sequence[Accepted]) -> dict[str, str]:
-    """Store each event's row; returns event ids refused for a taken session or view id."""
+def _insert_events(cur: Cursor, applied: Sequence[Accepted]) -> None:
+    """Copy each event's row; sessions and views carry the ends and leaves known so far."""
+    events = [a.event for a in applied]
+    ends = rows.session_ends(events)
+    leaves = rows.page_leaves(events)
+    ends |= _pending(cur, _PENDING_ENDS, [e.session_id for e in events
+                                          if isinstance(e, SessionStart)
+                                          and e.session_id not in ends])
+    leaves |= _pending(cur, _PENDING_LEAVES, [e.pageview_id for e in events
+                                              if isinstance(e, PageView)
+                                              and e.pageview_id not in leaves])
     by_table: dict[str, list[Row]] = {}
     for a in applied:
-        table, row = rows.table_row(a.event, a.record.value)
+        table, row = rows.table_row(a.event, a.record.value, ends, leaves)
         by_table.setdefault(table, []).append(row)
-    for table in _DIRECT_TABLES:
-        _copy(cur, table, rows.COLUMNS[table], by_table.get(table, ()))
-    conflicts: dict[str, str] = {}
-    for table, key, sql in ((
-            "user_sessions", "session_id", _INSERT_SESSIONS), ("page_views", "pageview_id",
-                                                               _INSERT_PAGE_VIEWS)):
-        staged = by_table.get(table, [])
-        if staged:
-            _copy(cur, f"tmp_{table}", rows.COLUMNS[table], staged)
-            cur.execute(sql)
-            stored = {r[0] for r in cur.fetchall()}
-            event_at = rows.COLUMNS[table].index("event_id")
-            conflicts.update({str(r[event_at]): f"{key} already stored by another event"
-                              for r in staged if r[event_at] not in stored})
-    return conflicts
+    for table, data in by_table.items():
+        _copy(cur, table, rows.COLUMNS[table], data)
 
 
-_INSERT_SESSIONS = """
-INSERT INTO user_sessions (session_id, event_id, user_id, started_at, device_type, browser, raw,
-                           duration_seconds, clicks_count, ended_at)
-SELECT t.session_id, t.event_id, t.user_id, t.started_at, t.device_type, t.browser, t.raw,
-       (e.raw->>'duration_seconds')::int, (e.raw->>'clicks_count')::int, e.ts
-FROM tmp_user_sessions t
-LEFT JOIN LATERAL (SELECT s.raw, s.ts FROM state_events s
-                   WHERE s.type = 'session_end' AND s.session_id = t.session_id
-                   ORDER BY s.id DESC LIMIT 1) e ON true
-ON CONFLICT (session_id) DO NOTHING RETURNING event_id"""
+# Ends and leaves that arrived in an earlier batch than their session or view.
+_PENDING_ENDS = """
+SELECT DISTINCT ON (session_id) session_id, (raw->>'duration_seconds')::int,
+       (raw->>'clicks_count')::int, ts
+FROM state_events WHERE type = 'session_end' AND session_id = ANY(%s)
+ORDER BY session_id, id DESC"""
+_PENDING_LEAVES = """
+SELECT DISTINCT ON (pageview_id) pageview_id, (raw->>'time_on_page_seconds')::int,
+       (raw->>'scroll_depth_percent')::int
+FROM state_events WHERE type = 'page_leave' AND pageview_id = ANY(%s)
+ORDER BY pageview_id, id DESC"""
 
-_INSERT_PAGE_VIEWS = """
-INSERT INTO page_views (event_id, pageview_id, session_id, user_id, path, viewed_at, load_time_ms,
-                        raw, time_on_page_seconds, scroll_depth_percent)
-SELECT t.event_id, t.pageview_id, t.session_id, t.user_id, t.path, t.viewed_at, t.load_time_ms,
-       t.raw, (l.raw->>'time_on_page_seconds')::int, (l.raw->>'scroll_depth_percent')::int
-FROM tmp_page_views t
-LEFT JOIN LATERAL (SELECT s.raw FROM state_events s
-                   WHERE s.type = 'page_leave' AND s.pageview_id = t.pageview_id
-                   ORDER BY s.id DESC LIMIT 1) l ON true
-ON CONFLICT DO NOTHING RETURNING event_id"""
+
+def _pending(cur: Cursor, sql: str, keys: Sequence[str]) -> dict[str, Any]:
+    if not keys:
+        return {}
+    cur.execute(sql, (list(keys),))
+    return {row[0]: tuple(row[1:]) for row in cur.fetchall()}
+
 
 _UPDATE_USERS = """
 UPDATE users u SET
@@ -259,7 +260,7 @@ UPDATE users u SET
 FROM tmp_user_changes t WHERE u.id = t.user_id"""
 
 
-def _apply_state(cur: psycopg2.extensions.cursor, events: Sequence[Event]) -> None:
+def _apply_state(cur: Cursor, events: Sequence[Event]) -> None:
     """Users, session ends and page leaves: the rows the batch's state events change.
 
     A session or view inserted in this batch already took its end or leave from
@@ -275,7 +276,8 @@ def _apply_state(cur: psycopg2.extensions.cursor, events: Sequence[Event]) -> No
         _copy(cur, "tmp_user_changes", rows.USER_CHANGE_COLUMNS, [ch.row() for ch in changes])
         cur.execute(_UPDATE_USERS)
     started = {e.session_id for e in events if isinstance(e, SessionStart)}
-    ends = [end for end in rows.session_ends(events) if end[0] not in started]
+    ends = [(sid, *end) for sid, end in rows.session_ends(events).items()
+            if sid not in started]
     if ends:
         _copy(cur, "tmp_session_ends", ("session_id", "duration_seconds", "clicks_count",
                                         "ended_at"), ends)
@@ -283,7 +285,8 @@ def _apply_state(cur: psycopg2.extensions.cursor, events: Sequence[Event]) -> No
                     " clicks_count = t.clicks_count, ended_at = t.ended_at"
                     " FROM tmp_session_ends t WHERE u.session_id = t.session_id")
     viewed = {e.pageview_id for e in events if isinstance(e, PageView)}
-    leaves = [leave for leave in rows.page_leaves(events) if leave[0] not in viewed]
+    leaves = [(pid, *leave) for pid, leave in rows.page_leaves(events).items()
+              if pid not in viewed]
     if leaves:
         _copy(cur, "tmp_page_leaves", ("pageview_id", "time_on_page_seconds",
                                        "scroll_depth_percent"), leaves)
@@ -292,7 +295,7 @@ def _apply_state(cur: psycopg2.extensions.cursor, events: Sequence[Event]) -> No
                     " FROM tmp_page_leaves t WHERE v.pageview_id = t.pageview_id")
 
 
-def _insert_rejected(cur: psycopg2.extensions.cursor, rejected: Sequence[Rejected]) -> None:
+def _insert_rejected(cur: Cursor, rejected: Sequence[Rejected]) -> None:
     if rejected:
         _copy(cur, "tmp_rejected", ("topic", "partition", "offset", "key", "value", "reason",
                                     "detail"),
@@ -303,7 +306,7 @@ def _insert_rejected(cur: psycopg2.extensions.cursor, rejected: Sequence[Rejecte
                     ' ON CONFLICT (topic, "partition", "offset") DO NOTHING')
 
 
-def _save_offsets(cur: psycopg2.extensions.cursor, offsets: dict[Partition, int]) -> None:
+def _save_offsets(cur: Cursor, offsets: dict[Partition, int]) -> None:
     if offsets:
         psycopg2.extras.execute_values(
             cur, 'INSERT INTO sink_offsets (sink, topic, "partition", next_offset) VALUES %s'

@@ -9,7 +9,7 @@ row once: profile fields from ``user_upsert`` (only the fields it carries),
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -24,9 +24,9 @@ Row = tuple[Value, ...]
 #: Table -> columns of the rows built here.
 COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "user_sessions": ("session_id", "event_id", "user_id", "started_at", "device_type",
-                      "browser", "raw"),
+                      "browser", "duration_seconds", "clicks_count", "ended_at", "raw"),
     "page_views": ("event_id", "pageview_id", "session_id", "user_id", "path", "viewed_at",
-                   "load_time_ms", "raw"),
+                   "load_time_ms", "time_on_page_seconds", "scroll_depth_percent", "raw"),
     "js_errors": ("event_id", "session_id", "user_id", "message", "source", "line",
                   "occurred_at", "raw"),
     "security_alerts": ("event_id", "user_email", "alert_type", "severity", "user_id",
@@ -37,18 +37,33 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
                           "raw"),
     "state_events": ("event_id", "type", "user_id", "session_id", "pageview_id", "ts", "raw"),
 }
+LEDGER_COLUMNS: Final = ("event_id", "type", "topic", "partition", "offset", "ts")
+
+End = tuple[int | None, int | None, datetime]
+"""What a session_end sets: duration_seconds, clicks_count, ended_at."""
+Leave = tuple[int | None, int | None]
+"""What a page_leave sets: time_on_page_seconds, scroll_depth_percent."""
+_NO_END: Final[tuple[None, None, None]] = (None, None, None)
+_NO_LEAVE: Final[tuple[None, None]] = (None, None)
 PROFILE_FIELDS: Final = ("email", "name", "role", "is_active", "created_at", "company")
 
 
-def table_row(event: c.Event, raw: bytes) -> tuple[str, Row]:
-    """The table an accepted event is stored in, and its row."""
+def table_row(event: c.Event, raw: bytes, ends: Mapping[str, End] | None = None,
+              leaves: Mapping[str, Leave] | None = None) -> tuple[str, Row]:
+    """The table an accepted event is stored in, and its row.
+
+    A session row carries its end and a view row its leave when ``ends`` /
+    ``leaves`` know them (they arrived before or in the same batch).
+    """
     e, j = event, Json(raw)
     if isinstance(e, c.SessionStart):
+        end = (ends or {}).get(e.session_id, _NO_END)
         return "user_sessions", (e.session_id, e.event_id, e.user_id, e.ts, e.device_type,
-                                 e.browser, j)
+                                 e.browser, *end, j)
     if isinstance(e, c.PageView):
+        leave = (leaves or {}).get(e.pageview_id, _NO_LEAVE)
         return "page_views", (e.event_id, e.pageview_id, e.session_id, e.user_id, e.path,
-                              e.ts, e.load_time_ms, j)
+                              e.ts, e.load_time_ms, *leave, j)
     if isinstance(e, c.JsError):
         return "js_errors", (e.event_id, e.session_id, e.user_id, e.message, e.source, e.line,
                              e.ts, j)
@@ -124,16 +139,16 @@ def user_changes(events: Iterable[c.Event]) -> list[UserChange]:
     return list(changes.values())
 
 
-def session_ends(events: Iterable[c.Event]) -> list[Row]:
-    """(session_id, duration_seconds, clicks_count, ended_at) of each session's last end."""
-    last = {e.session_id: e for e in events if isinstance(e, c.SessionEnd)}
-    return [(s, e.duration_seconds, e.clicks_count, e.ts) for s, e in last.items()]
+def session_ends(events: Iterable[c.Event]) -> dict[str, End]:
+    """Each session's last end in ``events``: session_id -> (duration, clicks, ended_at)."""
+    return {e.session_id: (e.duration_seconds, e.clicks_count, e.ts)
+            for e in events if isinstance(e, c.SessionEnd)}
 
 
-def page_leaves(events: Iterable[c.Event]) -> list[Row]:
-    """(pageview_id, time_on_page_seconds, scroll_depth_percent) of each view's last leave."""
-    last = {e.pageview_id: e for e in events if isinstance(e, c.PageLeave)}
-    return [(p, e.time_on_page_seconds, e.scroll_depth_percent) for p, e in last.items()]
+def page_leaves(events: Iterable[c.Event]) -> dict[str, Leave]:
+    """Each view's last leave in ``events``: pageview_id -> (time on page, scroll depth)."""
+    return {e.pageview_id: (e.time_on_page_seconds, e.scroll_depth_percent)
+            for e in events if isinstance(e, c.PageLeave)}
 
 
 def _latest(current: datetime | None, moment: datetime) -> datetime:

@@ -45,7 +45,7 @@ CREATE TABLE user_sessions (
     duration_seconds  integer,
     clicks_count      integer,
     ended_at          timestamptz,
-    raw               jsonb NOT NULL
+    raw               json NOT NULL
 ) WITH (fillfactor = 85);  -- room for HOT updates when session_end fills duration/clicks
 CREATE INDEX user_sessions_started ON user_sessions (started_at);
 CREATE INDEX user_sessions_user ON user_sessions (user_id, started_at);
@@ -61,7 +61,7 @@ CREATE TABLE page_views (
     load_time_ms          integer,
     time_on_page_seconds  integer,
     scroll_depth_percent  integer,
-    raw                   jsonb NOT NULL
+    raw                   json NOT NULL
 ) WITH (fillfactor = 85);  -- room for HOT updates when page_leave fills time/scroll
 CREATE INDEX page_views_viewed ON page_views (viewed_at);
 CREATE INDEX page_views_user ON page_views (user_id, viewed_at);
@@ -76,7 +76,7 @@ CREATE TABLE js_errors (
     source       text,
     line         integer,
     occurred_at  timestamptz NOT NULL,
-    raw          jsonb NOT NULL
+    raw          json NOT NULL
 );
 CREATE INDEX js_errors_occurred ON js_errors (occurred_at);
 CREATE INDEX js_errors_session ON js_errors (session_id, occurred_at);
@@ -89,7 +89,7 @@ CREATE TABLE security_alerts (
     severity    text,
     user_id     bigint,
     created_at  timestamptz NOT NULL,
-    raw         jsonb NOT NULL
+    raw         json NOT NULL
 );
 CREATE INDEX security_alerts_created ON security_alerts (created_at);
 CREATE INDEX security_alerts_email ON security_alerts (user_email, created_at);
@@ -100,7 +100,7 @@ CREATE TABLE email_logs (
     user_id     bigint NOT NULL,
     email_type  text NOT NULL,
     created_at  timestamptz NOT NULL,
-    raw         jsonb NOT NULL
+    raw         json NOT NULL
 );
 CREATE INDEX email_logs_type ON email_logs (email_type, created_at);
 CREATE INDEX email_logs_user ON email_logs (user_id, email_type, created_at);
@@ -112,7 +112,7 @@ CREATE TABLE search_queries (
     session_id   text,
     query        text NOT NULL,
     searched_at  timestamptz NOT NULL,
-    raw          jsonb NOT NULL
+    raw          json NOT NULL
 );
 CREATE INDEX search_queries_user ON search_queries (user_id, searched_at);
 
@@ -123,7 +123,7 @@ CREATE TABLE conversion_events (
     session_id    text,
     event_type    text NOT NULL,
     converted_at  timestamptz NOT NULL,
-    raw           jsonb NOT NULL
+    raw           json NOT NULL
 );
 CREATE INDEX conversion_events_user ON conversion_events (user_id, converted_at);
 
@@ -139,7 +139,7 @@ CREATE TABLE state_events (
     session_id   text,
     pageview_id  text,
     ts           timestamptz NOT NULL,
-    raw          jsonb NOT NULL
+    raw          json NOT NULL
 );
 CREATE INDEX state_events_session_end ON state_events (session_id) WHERE type = 'session_end';
 CREATE INDEX state_events_page_leave ON state_events (pageview_id) WHERE type = 'page_leave';

@@ -63,8 +63,8 @@ def test_last_session_end_and_page_leave_win() -> None:
               c.SessionEnd(event_id="2", ts=at(1), session_id="s", duration_seconds=20,
                            clicks_count=3),
               c.PageLeave(event_id="3", ts=at(1), pageview_id="p", time_on_page_seconds=4)]
-    assert rows.session_ends(events) == [("s", 20, 3, at(1))]
-    assert rows.page_leaves(events) == [("p", 4, None)]
+    assert rows.session_ends(events) == {"s": (20, 3, at(1))}
+    assert rows.page_leaves(events) == {"p": (4, None)}
 
 
 def test_every_type_has_a_table_with_matching_columns() -> None:
