@@ -150,10 +150,10 @@ class Pipeline:
                 self.metrics.lag.labels(topic, str(partition)).set(lag)
 
     def _count(self, result: WriteResult) -> None:
-        for accepted in result.applied:
-            self.metrics.applied.labels(event_type(accepted.event)).inc()
-        for rejected in result.rejected:
-            self.metrics.rejected.labels(rejected.reason).inc()
+        for type_, n in Counter(event_type(a.event) for a in result.applied).items():
+            self.metrics.applied.labels(type_).inc(n)
+        for reason, n in Counter(r.reason for r in result.rejected).items():
+            self.metrics.rejected.labels(reason).inc(n)
         self.metrics.duplicates.inc(result.duplicates)
         self.metrics.skipped.inc(result.skipped)
 

@@ -25,9 +25,9 @@ import psycopg2.extras
 
 from consumers import rows
 from consumers.batch import Accepted, Item, Rejected, next_offsets
-from consumers.copy import encode
+from consumers.copy import Json, encode
 from consumers.rows import Row
-from insights.contract import Event, PageView, SessionStart, event_type
+from insights.contract import Event, PageLeave, PageView, SessionStart, event_type
 from insights.database import Connection, connect
 from insights.kafka import Partition
 
@@ -47,7 +47,7 @@ CREATE TEMP TABLE tmp_user_changes (user_id bigint, email text, name text, role 
 CREATE TEMP TABLE tmp_session_ends (session_id text, duration_seconds int, clicks_count int,
     ended_at timestamptz) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE tmp_page_leaves (pageview_id text, time_on_page_seconds int,
-    scroll_depth_percent int) ON COMMIT DELETE ROWS;
+    scroll_depth_percent int, leave_event_id text, leave_raw json) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE tmp_rejected (topic text, "partition" int, "offset" bigint, key bytea,
     value bytea, reason text, detail text) ON COMMIT DELETE ROWS;
 """
@@ -205,22 +205,47 @@ def _conflicts(cur: Cursor, new: Sequence[Accepted]) -> dict[str, str]:
 
 
 def _insert_events(cur: Cursor, applied: Sequence[Accepted]) -> None:
-    """Copy each event's row; sessions and views carry the ends and leaves known so far."""
-    events = [a.event for a in applied]
+    """Copy each event's row; sessions and views carry the ends and leaves known so far.
+
+    A page_leave is stored on its view's row; it waits in ``state_events`` only
+    while its view has not arrived.
+    """
+    pairs = [(a.event, a.record.value) for a in applied]
+    events = [e for e, _ in pairs]
     ends = rows.session_ends(events)
-    leaves = rows.page_leaves(events)
     ends |= _pending(cur, _PENDING_ENDS, [e.session_id for e in events
                                           if isinstance(e, SessionStart)
                                           and e.session_id not in ends])
-    leaves |= _pending(cur, _PENDING_LEAVES, [e.pageview_id for e in events
-                                              if isinstance(e, PageView)
-                                              and e.pageview_id not in leaves])
+    viewed = {e.pageview_id for e in events if isinstance(e, PageView)}
+    leaves = rows.page_leaves(pairs)
+    folded = {pid: leave for pid, leave in leaves.items() if pid in viewed}
+    folded |= {pid: (*leave[:3], Json(leave[3].encode())) for pid, leave in _pending(
+        cur, _PENDING_LEAVES, [pid for pid in viewed if pid not in folded]).items()}
+    late = {pid: leave for pid, leave in leaves.items() if pid not in viewed}
+    kept = {leave[2] for pid, leave in leaves.items()
+            if pid in viewed or pid in _update_late_leaves(cur, late)}
     by_table: dict[str, list[Row]] = {}
-    for a in applied:
-        table, row = rows.table_row(a.event, a.record.value, ends, leaves)
-        by_table.setdefault(table, []).append(row)
+    for event, raw in pairs:
+        if not (isinstance(event, PageLeave) and event.event_id in kept):
+            table, row = rows.table_row(event, raw, ends, folded)
+            by_table.setdefault(table, []).append(row)
     for table, data in by_table.items():
         _copy(cur, table, rows.COLUMNS[table], data)
+
+
+def _update_late_leaves(cur: Cursor, late: dict[str, rows.Leave]) -> set[str]:
+    """Put leaves on views stored by earlier batches; returns the views updated."""
+    if not late:
+        return set()
+    _copy(cur, "tmp_page_leaves", ("pageview_id", "time_on_page_seconds",
+                                   "scroll_depth_percent", "leave_event_id", "leave_raw"),
+          [(pid, *leave) for pid, leave in late.items()])
+    cur.execute("UPDATE page_views v SET time_on_page_seconds = t.time_on_page_seconds,"
+                " scroll_depth_percent = t.scroll_depth_percent,"
+                " leave_event_id = t.leave_event_id, leave_raw = t.leave_raw"
+                " FROM tmp_page_leaves t WHERE v.pageview_id = t.pageview_id"
+                " RETURNING v.pageview_id")
+    return {row[0] for row in cur.fetchall()}
 
 
 # Ends and leaves that arrived in an earlier batch than their session or view.
@@ -228,12 +253,12 @@ _PENDING_ENDS = """
 SELECT DISTINCT ON (session_id) session_id, (raw->>'duration_seconds')::int,
        (raw->>'clicks_count')::int, ts
 FROM state_events WHERE type = 'session_end' AND session_id = ANY(%s)
-ORDER BY session_id, id DESC"""
+ORDER BY session_id, ts DESC, event_id DESC"""
 _PENDING_LEAVES = """
 SELECT DISTINCT ON (pageview_id) pageview_id, (raw->>'time_on_page_seconds')::int,
-       (raw->>'scroll_depth_percent')::int
+       (raw->>'scroll_depth_percent')::int, event_id, raw::text
 FROM state_events WHERE type = 'page_leave' AND pageview_id = ANY(%s)
-ORDER BY pageview_id, id DESC"""
+ORDER BY pageview_id, ts DESC, event_id DESC"""
 
 
 def _pending(cur: Cursor, sql: str, keys: Sequence[str]) -> dict[str, Any]:
@@ -261,10 +286,10 @@ FROM tmp_user_changes t WHERE u.id = t.user_id"""
 
 
 def _apply_state(cur: Cursor, events: Sequence[Event]) -> None:
-    """Users, session ends and page leaves: the rows the batch's state events change.
+    """Users and session ends: the rows the batch's state events change.
 
-    A session or view inserted in this batch already took its end or leave from
-    ``state_events`` on insert; only rows of earlier batches are updated here.
+    A session inserted in this batch already took its end on insert; only
+    sessions of earlier batches are updated here.
     """
     changes = sorted(rows.user_changes(events), key=lambda ch: ch.user_id)
     if changes:
@@ -284,15 +309,6 @@ def _apply_state(cur: Cursor, events: Sequence[Event]) -> None:
         cur.execute("UPDATE user_sessions u SET duration_seconds = t.duration_seconds,"
                     " clicks_count = t.clicks_count, ended_at = t.ended_at"
                     " FROM tmp_session_ends t WHERE u.session_id = t.session_id")
-    viewed = {e.pageview_id for e in events if isinstance(e, PageView)}
-    leaves = [(pid, *leave) for pid, leave in rows.page_leaves(events).items()
-              if pid not in viewed]
-    if leaves:
-        _copy(cur, "tmp_page_leaves", ("pageview_id", "time_on_page_seconds",
-                                       "scroll_depth_percent"), leaves)
-        cur.execute("UPDATE page_views v SET time_on_page_seconds = t.time_on_page_seconds,"
-                    " scroll_depth_percent = t.scroll_depth_percent"
-                    " FROM tmp_page_leaves t WHERE v.pageview_id = t.pageview_id")
 
 
 def _insert_rejected(cur: Cursor, rejected: Sequence[Rejected]) -> None:

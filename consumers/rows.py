@@ -26,7 +26,8 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "user_sessions": ("session_id", "event_id", "user_id", "started_at", "device_type",
                       "browser", "duration_seconds", "clicks_count", "ended_at", "raw"),
     "page_views": ("event_id", "pageview_id", "session_id", "user_id", "path", "viewed_at",
-                   "load_time_ms", "time_on_page_seconds", "scroll_depth_percent", "raw"),
+                   "load_time_ms", "time_on_page_seconds", "scroll_depth_percent",
+                   "leave_event_id", "leave_raw", "raw"),
     "js_errors": ("event_id", "session_id", "user_id", "message", "source", "line",
                   "occurred_at", "raw"),
     "security_alerts": ("event_id", "user_email", "alert_type", "severity", "user_id",
@@ -41,10 +42,10 @@ LEDGER_COLUMNS: Final = ("event_id", "type", "topic", "partition", "offset", "ts
 
 End = tuple[int | None, int | None, datetime]
 """What a session_end sets: duration_seconds, clicks_count, ended_at."""
-Leave = tuple[int | None, int | None]
-"""What a page_leave sets: time_on_page_seconds, scroll_depth_percent."""
+Leave = tuple[int | None, int | None, str, Json]
+"""What a page_leave sets: time_on_page_seconds, scroll_depth_percent, its event_id and JSON."""
 _NO_END: Final[tuple[None, None, None]] = (None, None, None)
-_NO_LEAVE: Final[tuple[None, None]] = (None, None)
+_NO_LEAVE: Final[tuple[None, None, None, None]] = (None, None, None, None)
 PROFILE_FIELDS: Final = ("email", "name", "role", "is_active", "created_at", "company")
 
 
@@ -145,10 +146,10 @@ def session_ends(events: Iterable[c.Event]) -> dict[str, End]:
             for e in events if isinstance(e, c.SessionEnd)}
 
 
-def page_leaves(events: Iterable[c.Event]) -> dict[str, Leave]:
-    """Each view's last leave in ``events``: pageview_id -> (time on page, scroll depth)."""
-    return {e.pageview_id: (e.time_on_page_seconds, e.scroll_depth_percent)
-            for e in events if isinstance(e, c.PageLeave)}
+def page_leaves(events: Iterable[tuple[c.Event, bytes]]) -> dict[str, Leave]:
+    """Each view's last leave among (event, raw JSON) pairs: pageview_id -> ``Leave``."""
+    return {e.pageview_id: (e.time_on_page_seconds, e.scroll_depth_percent, e.event_id, Json(raw))
+            for e, raw in events if isinstance(e, c.PageLeave)}
 
 
 def _latest(current: datetime | None, moment: datetime) -> datetime:

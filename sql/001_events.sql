@@ -2,6 +2,8 @@
 -- events imply, the dead letters, and each sink's Kafka offsets.
 -- Times are timestamptz (UTC in, UTC out). Every event table keeps the event's
 -- event_id (unique) and its full JSON as sent (`raw`, extra fields included).
+-- A page_leave is kept on its view's row (leave_event_id, leave_raw); one that
+-- arrives before its view waits in state_events until the view comes.
 
 -- Every accepted event id once, with the Kafka position of the copy that counted.
 -- It is the idempotency guard: an event changes anything only when its id is new
@@ -51,8 +53,7 @@ CREATE INDEX user_sessions_started ON user_sessions (started_at);
 CREATE INDEX user_sessions_user ON user_sessions (user_id, started_at);
 
 CREATE TABLE page_views (
-    id                    bigserial PRIMARY KEY,
-    event_id              text NOT NULL UNIQUE,
+    event_id              text PRIMARY KEY,
     pageview_id           text NOT NULL UNIQUE,
     session_id            text,
     user_id               bigint,
@@ -61,15 +62,16 @@ CREATE TABLE page_views (
     load_time_ms          integer,
     time_on_page_seconds  integer,
     scroll_depth_percent  integer,
-    raw                   json NOT NULL
-) WITH (fillfactor = 85);  -- room for HOT updates when page_leave fills time/scroll
+    raw                   json NOT NULL,
+    leave_event_id        text,
+    leave_raw             json
+) WITH (fillfactor = 85);  -- room for HOT updates when a late page_leave fills time/scroll
 CREATE INDEX page_views_viewed ON page_views (viewed_at);
 CREATE INDEX page_views_user ON page_views (user_id, viewed_at);
 CREATE INDEX page_views_session ON page_views (session_id, viewed_at);
 
 CREATE TABLE js_errors (
-    id           bigserial PRIMARY KEY,
-    event_id     text NOT NULL UNIQUE,
+    event_id     text PRIMARY KEY,
     session_id   text NOT NULL,
     user_id      bigint,            -- as sent; the error counts for its session's user
     message      text NOT NULL,
@@ -82,8 +84,7 @@ CREATE INDEX js_errors_occurred ON js_errors (occurred_at);
 CREATE INDEX js_errors_session ON js_errors (session_id, occurred_at);
 
 CREATE TABLE security_alerts (
-    id          bigserial PRIMARY KEY,
-    event_id    text NOT NULL UNIQUE,
+    event_id    text PRIMARY KEY,
     user_email  text NOT NULL,
     alert_type  text NOT NULL,
     severity    text,
@@ -95,8 +96,7 @@ CREATE INDEX security_alerts_created ON security_alerts (created_at);
 CREATE INDEX security_alerts_email ON security_alerts (user_email, created_at);
 
 CREATE TABLE email_logs (
-    id          bigserial PRIMARY KEY,
-    event_id    text NOT NULL UNIQUE,
+    event_id    text PRIMARY KEY,
     user_id     bigint NOT NULL,
     email_type  text NOT NULL,
     created_at  timestamptz NOT NULL,
@@ -106,8 +106,7 @@ CREATE INDEX email_logs_type ON email_logs (email_type, created_at);
 CREATE INDEX email_logs_user ON email_logs (user_id, email_type, created_at);
 
 CREATE TABLE search_queries (
-    id           bigserial PRIMARY KEY,
-    event_id     text NOT NULL UNIQUE,
+    event_id     text PRIMARY KEY,
     user_id      bigint,
     session_id   text,
     query        text NOT NULL,
@@ -117,8 +116,7 @@ CREATE TABLE search_queries (
 CREATE INDEX search_queries_user ON search_queries (user_id, searched_at);
 
 CREATE TABLE conversion_events (
-    id            bigserial PRIMARY KEY,
-    event_id      text NOT NULL UNIQUE,
+    event_id      text PRIMARY KEY,
     user_id       bigint,
     session_id    text,
     event_type    text NOT NULL,
@@ -128,12 +126,11 @@ CREATE TABLE conversion_events (
 CREATE INDEX conversion_events_user ON conversion_events (user_id, converted_at);
 
 -- Events that change rows rather than add them: user_upsert, login_succeeded,
--- login_failed, account_locked, account_unlocked, session_end, page_leave.
--- A session_end or page_leave whose row has not arrived yet waits here and is
--- applied when the row is inserted.
+-- login_failed, account_locked, account_unlocked, session_end, and the page_leave
+-- events that arrived before their view. A session_end or page_leave whose row has
+-- not arrived yet waits here and is applied when the row is inserted.
 CREATE TABLE state_events (
-    id           bigserial PRIMARY KEY,
-    event_id     text NOT NULL UNIQUE,
+    event_id     text PRIMARY KEY,
     type         text NOT NULL,
     user_id      bigint,
     session_id   text,

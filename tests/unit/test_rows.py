@@ -64,7 +64,8 @@ def test_last_session_end_and_page_leave_win() -> None:
                            clicks_count=3),
               c.PageLeave(event_id="3", ts=at(1), pageview_id="p", time_on_page_seconds=4)]
     assert rows.session_ends(events) == {"s": (20, 3, at(1))}
-    assert rows.page_leaves(events) == {"p": (4, None)}
+    leaves = rows.page_leaves([(e, b'{"n": %d}' % i) for i, e in enumerate(events)])
+    assert leaves == {"p": (4, None, "3", b'{"n": 2}')}
 
 
 def test_every_type_has_a_table_with_matching_columns() -> None:
