@@ -1,4 +1,4 @@
-"""The ``insights`` command: stack, db, topics, consume, simulate."""
+"""The ``insights`` command: stack, db, topics, consume, simulate, demo."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from insights import database, endpoints, kafka, logs
+from insights.demo import demo
 from insights.settings import Settings
 from insights.simulate_cli import simulate
 from insights.stack.cli import app as stack_app
@@ -23,6 +24,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(stack_app, name="stack")
 app.command()(simulate)
+app.command()(demo)
 
 
 def _settings() -> Settings:
