@@ -192,3 +192,47 @@ def test_a_row_postgresql_refuses_is_isolated_and_the_rest_of_the_batch_lands(
         "a", "b", "c", "d"]
     assert query(db, "SELECT reason FROM rejected_events") == [("unstorable",)]
     assert "no_poison" in str(scalar(db, "SELECT detail FROM rejected_events"))
+
+
+def test_a_leave_after_its_views_batch_lands_on_the_view_row(
+        settings: Settings, emitter: Emitter, run_pipeline: Callable[[Settings], Pipeline]
+) -> None:
+    run_pipeline(settings)
+    drain(settings, emit_all(emitter, [
+        event("pageview", NOW, pageview_id="PV", session_id="S", user_id=3, path="/chat")]))
+    leave = event("page_leave", NOW, pageview_id="PV", session_id="S",
+                  time_on_page_seconds=31, scroll_depth_percent=64)
+    drain(settings, 1 + emit_all(emitter, [leave]))
+    db = settings.postgres_url or ""
+    assert query(db, "SELECT time_on_page_seconds, scroll_depth_percent, leave_event_id,"
+                     " leave_raw->>'type' FROM page_views") == [(31, 64, leave["event_id"],
+                                                                 "page_leave")]
+    assert scalar(db, "SELECT count(*) FROM state_events") == 0
+
+
+def test_the_consumer_exposes_prometheus_metrics(
+        settings: Settings, emitter: Emitter, raw_producer: EventProducer,
+        run_pipeline: Callable[[Settings], Pipeline]) -> None:
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run_pipeline(settings.model_copy(update={"metrics_port": port}))
+    login = event("login_failed", NOW, user_id=4)
+    raw_producer.send_raw(settings.topics()["security"], b"4", b"not json")
+    raw_producer.flush()
+    drain(settings, 1 + emit_all(emitter, [login, login]))
+
+    def metrics() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as page:
+            return str(page.read().decode())
+
+    wait_for(lambda: "insights_events_duplicate_total 1.0" in metrics(), 10, "metrics")
+    text = metrics()
+    assert 'insights_events_applied_total{type="login_failed"} 1.0' in text
+    assert 'insights_events_rejected_total{reason="bad_json"} 1.0' in text
+    assert f'insights_events_consumed_total{{topic="{settings.topics()["security"]}"}} 3.0' in text
+    assert "insights_batch_seconds_count" in text
+    assert "insights_consumer_lag" in text
