@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 Cursor = psycopg2.extensions.cursor
 
 SINK = "postgres"
-_DIRECT_TABLES = ("js_errors", "security_alerts", "email_logs", "search_queries",
-                  "conversion_events", "state_events")
 _TEMP_TABLES = """
 CREATE TEMP TABLE tmp_user_changes (user_id bigint, email text, name text, role text,
     is_active boolean, created_at timestamptz, company text, has_email boolean,

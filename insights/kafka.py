@@ -158,11 +158,3 @@ def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int) -> list
     finally:
         admin.close()
 
-
-def partition_counts(bootstrap: str, names: Iterable[str]) -> dict[str, int]:
-    """Number of partitions of each named topic (0 if it does not exist)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","))
-    try:
-        return {name: len(consumer.partitions_for_topic(name) or ()) for name in names}
-    finally:
-        consumer.close()
