@@ -28,7 +28,8 @@ def test_scalars() -> None:
     assert field(True) == "t"
     assert field(False) == "f"
     assert field(42) == "42"
-    assert field(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05+00:00"
+    assert field(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05Z"
+    assert field(datetime(2026, 1, 2, 3, 4, 5, 120, tzinfo=UTC)) == "2026-01-02T03:04:05.000120Z"
     assert field(b"\x00\xff") == "\\\\x00ff"
     assert field(Json(b'{"a": "b\\\\c"}')) == '{"a": "b\\\\\\\\c"}'
 
