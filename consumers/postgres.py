@@ -6,7 +6,9 @@ Exactly once comes from two guards inside that transaction:
    stored next offset are skipped (a replay after a crash, or a batch a revoked
    consumer still writes after the partition moved on).
 2. ``event_ledger`` takes each event id once; only events whose id is new there
-   change anything, so a producer's duplicate (another offset) counts once.
+   change anything, so a producer's duplicate (another offset) counts once. The
+   ids are copied optimistically; a batch holding a stored id is redone without
+   it from a savepoint.
 
 A batch that PostgreSQL refuses as data (a value it cannot store) is split in
 halves until the one bad record is found and dead-lettered; connection trouble
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extras
 
 from consumers import rows
@@ -144,13 +147,9 @@ class PostgresSink:
             if isinstance(item, Accepted) and item.event.event_id not in seen:
                 seen.add(item.event.event_id)
                 accepted.append(item)
-        known = _existing(cur, "event_ledger", "event_id", list(seen))
-        new = [a for a in accepted if a.event.event_id not in known]
+        new = _insert_ledger(cur, accepted)
         conflicts = _conflicts(cur, new)
         applied = [a for a in new if a.event.event_id not in conflicts]
-        _copy(cur, "event_ledger", rows.LEDGER_COLUMNS, [
-            (a.event.event_id, event_type(a.event), a.record.topic, a.record.partition,
-             a.record.offset, a.event.ts) for a in new])
         _insert_events(cur, applied)
         _apply_state(cur, [a.event for a in applied])
         rejected = [i for i in fresh if isinstance(i, Rejected)]
@@ -166,6 +165,29 @@ def _copy(cur: Cursor, table: str, columns: Sequence[str], data: Sequence[Row]) 
     if data:
         quoted = ", ".join(f'"{c}"' for c in columns)
         cur.copy_expert(f"COPY {table} ({quoted}) FROM STDIN", encode(data))
+
+
+def _insert_ledger(cur: Cursor, accepted: Sequence[Accepted]) -> list[Accepted]:
+    """Record the batch's event ids; returns the events whose id is new.
+
+    Duplicates are rare, so the ids are copied straight away under a savepoint;
+    only when that hits a stored id are the stored ones looked up and left out.
+    """
+    cur.execute("SAVEPOINT ledger")
+    try:
+        _copy(cur, "event_ledger", rows.LEDGER_COLUMNS, _ledger_rows(accepted))
+    except psycopg2.errors.UniqueViolation:
+        cur.execute("ROLLBACK TO SAVEPOINT ledger")
+        known = _existing(cur, "event_ledger", "event_id", [a.event.event_id for a in accepted])
+        accepted = [a for a in accepted if a.event.event_id not in known]
+        _copy(cur, "event_ledger", rows.LEDGER_COLUMNS, _ledger_rows(accepted))
+    cur.execute("RELEASE SAVEPOINT ledger")
+    return list(accepted)
+
+
+def _ledger_rows(accepted: Sequence[Accepted]) -> list[Row]:
+    return [(a.event.event_id, event_type(a.event), a.record.topic, a.record.partition,
+             a.record.offset, a.event.ts) for a in accepted]
 
 
 def _existing(cur: Cursor, table: str, column: str, keys: Sequence[str]) -> set[str]:
