@@ -42,9 +42,13 @@ def decode(records: Iterable[Record], *, now: datetime, max_bytes: int,
 
 def next_offsets(items: Sequence[Item]) -> dict[Partition, int]:
     """Per partition, the offset after the last record of ``items``."""
+    return record_offsets([item.record for item in items])
+
+
+def record_offsets(records: Sequence[Record]) -> dict[Partition, int]:
+    """Per partition, the offset after the last of ``records``."""
     offsets: dict[Partition, int] = {}
-    for item in items:
-        r = item.record
+    for r in records:
         key = (r.topic, r.partition)
         offsets[key] = max(offsets.get(key, 0), r.offset + 1)
     return offsets

@@ -1,46 +1,40 @@
-"""The consume loop: poll, batch, write every sink, then commit to Kafka.
+"""The consume loop: poll, batch, hand to the writer process, then commit to Kafka.
 
 Order of a flush (quix-streams' checkpoint order): every sink has the batch,
 with its offsets, before anything is committed to Kafka. One batch at a time is
-written by a writer thread while the main thread polls and decodes the next:
-the sinks' server time overlaps the Kafka client's work (the client itself
-stays on the main thread; kafka-python is not thread-safe). Where reading resumes
-is decided by the sinks, not by Kafka: on assignment each partition is sought
-to the lowest next-offset any sink stored, and each sink skips what it has.
+decoded and written by the writer process (``consumers.writer``) while this
+process polls the next, so Kafka's client and the sinks do not share a GIL.
+Where reading resumes is decided by the sinks, not by Kafka: on assignment each
+partition is sought to the lowest next-offset any sink stored, and each sink
+skips what it has.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
-from consumers.batch import Item, Pending, decode, next_offsets
+from consumers import writer
+from consumers.batch import Pending, record_offsets
 from consumers.metrics import Metrics
-from consumers.postgres import SinkUnavailable, WriteResult
-from insights.contract import event_type
+from consumers.postgres import SinkUnavailable
+from consumers.writer import Limits, Sink, SinkFactory, Summary
 from insights.kafka import EventConsumer, Partition, Rebalance
 from insights.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-
-class Sink(Protocol):
-    """A store that applies batches exactly once and keeps its own Kafka offsets."""
-
-    name: str
-
-    def stored_offsets(self, partitions: Sequence[Partition]) -> dict[Partition, int]: ...
-
-    def write(self, items: Sequence[Item]) -> WriteResult: ...
-
-    def close(self) -> None: ...
+__all__ = ["Aborted", "Pipeline", "Sink", "SinkFactory"]
 
 
 class Aborted(Exception):
@@ -50,17 +44,20 @@ class Aborted(Exception):
 class Pipeline:
     """One consumer: ``run()`` until ``stop()`` (the CLI wires SIGTERM/SIGINT to it)."""
 
-    def __init__(self, settings: Settings, bootstrap: str, sinks: Sequence[Sink],
+    def __init__(self, settings: Settings, bootstrap: str, sinks: Sequence[SinkFactory],
                  *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._settings = settings
         self._bootstrap = bootstrap
-        self._sinks = sinks
+        self._factories = list(sinks)
         self._clock = clock
         self._pending = Pending(settings.batch_size, settings.batch_linger_ms / 1000)
         self._stops = 0
         self._consumer: EventConsumer | None = None
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-writer")
-        self._inflight: tuple[list[Item], Future[None]] | None = None
+        self._offsets_sinks: list[Sink] = []
+        self._writer: ProcessPoolExecutor | None = None
+        self._inflight: tuple[dict[Partition, int], Future[Summary]] | None = None
+        self._limits = Limits(settings.max_message_bytes, settings.max_future_seconds,
+                              settings.retry_max_seconds)
         self.metrics = Metrics()
 
     def stop(self, *_: object) -> None:
@@ -71,6 +68,11 @@ class Pipeline:
     def run(self) -> int:
         """Consume until stopped; returns the process exit code."""
         self.metrics.serve(self._settings.metrics_port, self._settings.metrics_host)
+        self._offsets_sinks = [make() for make in self._factories]
+        self._writer = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+            initializer=writer.start,
+            initargs=(self._factories, self._settings.log_level, os.getpid()))
         topics = list(self._settings.topics().values())
         self._consumer = EventConsumer(
             self._bootstrap, self._settings.consumer_group, topics,
@@ -78,18 +80,20 @@ class Pipeline:
             session_timeout_ms=self._settings.session_timeout_ms,
             max_poll_interval_ms=self._settings.max_poll_interval_ms)
         log.info("consuming %s as group %r", ", ".join(topics), self._settings.consumer_group)
+        aborted = False
         try:
             while not self._stops:
                 self._step(self._consumer)
             self._flush()
             self._settle()
         except Aborted:
+            aborted = True
             log.error("aborted with a batch unwritten; it will be read again on restart")
             return 1
         finally:
-            self._writer.shutdown(wait=True)
+            self._writer.shutdown(wait=not aborted, cancel_futures=True)
             self._consumer.close()
-            for sink in self._sinks:
+            for sink in self._offsets_sinks:
                 sink.close()
         log.info("stopped cleanly")
         return 0
@@ -107,26 +111,13 @@ class Pipeline:
             self._settle()
 
     def _flush(self) -> None:
-        """Decode the pending records and hand them to the writer (after the previous batch)."""
+        """Hand the pending records to the writer process (after the previous batch)."""
         records = self._pending.take()
-        if not records:
+        if not records or self._writer is None:
             return
-        s = self._settings
-        items = decode(records, now=self._clock(), max_bytes=s.max_message_bytes,
-                       max_future_s=s.max_future_seconds)
         self._settle()
-        self._inflight = (items, self._writer.submit(self._write, items))
-
-    def _write(self, items: list[Item]) -> None:
-        """Writer thread: every sink takes the batch (retrying while one is unavailable)."""
-        for sink in self._sinks:
-            started = time.perf_counter()
-            result = self._retry(sink.name, partial(sink.write, items))
-            took = time.perf_counter() - started
-            self.metrics.batch_seconds.labels(sink.name).observe(took)
-            log.debug("%s took %d records in %.0f ms", sink.name, len(items), took * 1000)
-            self._count(result)
-        self.metrics.batch_size.observe(len(items))
+        future = self._writer.submit(writer.write, records, self._clock(), self._limits)
+        self._inflight = (record_offsets(records), future)
 
     def _settle(self, *, commit: bool = True) -> None:
         """Wait until the batch being written is in every sink, then commit it to Kafka.
@@ -137,31 +128,40 @@ class Pipeline:
         """
         if self._inflight is None or self._consumer is None:
             return
-        items, future = self._inflight
+        offsets, future = self._inflight
         self._inflight = None
-        waited = time.perf_counter()
-        future.result()
-        log.debug("batch of %d settled after %.0f ms waiting for the writer",
-                  len(items), (time.perf_counter() - waited) * 1000)
+        self._count(self._wait(future))
         self.metrics.last_commit.set_to_current_time()
         if commit:
-            self._consumer.commit(next_offsets(items))
+            self._consumer.commit(offsets)
             for (topic, partition), lag in self._consumer.lag().items():
                 self.metrics.lag.labels(topic, str(partition)).set(lag)
 
-    def _count(self, result: WriteResult) -> None:
-        for type_, n in Counter(event_type(a.event) for a in result.applied).items():
-            self.metrics.applied.labels(type_).inc(n)
-        for reason, n in Counter(r.reason for r in result.rejected).items():
-            self.metrics.rejected.labels(reason).inc(n)
-        self.metrics.duplicates.inc(result.duplicates)
-        self.metrics.skipped.inc(result.skipped)
+    def _wait(self, future: Future[Summary]) -> Summary:
+        """The writer's answer; a second stop signal meanwhile gives up (``Aborted``)."""
+        while True:
+            try:
+                return future.result(timeout=0.5)
+            except FutureTimeout:
+                if self._stops >= 2:
+                    raise Aborted from None
+
+    def _count(self, summary: Summary) -> None:
+        m = self.metrics
+        for type_, n in summary.applied.items():
+            m.applied.labels(type_).inc(n)
+        for reason, n in summary.rejected.items():
+            m.rejected.labels(reason).inc(n)
+        for sink, n in summary.failures.items():
+            m.sink_errors.labels(sink).inc(n)
+        for sink, seconds in summary.seconds.items():
+            m.batch_seconds.labels(sink).observe(seconds)
+        m.duplicates.inc(summary.duplicates)
+        m.skipped.inc(summary.skipped)
+        m.batch_size.observe(summary.records)
 
     def _retry(self, sink: str, attempt: Callable[[], T]) -> T:
-        """Call ``attempt`` until the sink takes it, backing off; nothing is committed meanwhile.
-
-        One stop signal lets the batch finish; a second one gives up (``Aborted``).
-        """
+        """Call ``attempt`` until the sink answers, backing off; a second stop gives up."""
         delay = 0.2
         while True:
             try:
@@ -180,7 +180,7 @@ class Pipeline:
             return
         self._settle(commit=False)
         stored = [self._retry(s.name, partial(s.stored_offsets, partitions))
-                  for s in self._sinks]
+                  for s in self._offsets_sinks]
         for partition in partitions:
             offsets = [found.get(partition) for found in stored]
             if None in offsets:

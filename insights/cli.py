@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -64,7 +65,7 @@ def consume() -> None:
     urls = endpoints.resolve(settings)
     kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(), settings.partitions)
     database.upgrade(urls.postgres_url)
-    pipeline = Pipeline(settings, urls.kafka_bootstrap, [PostgresSink(urls.postgres_url)])
+    pipeline = Pipeline(settings, urls.kafka_bootstrap, [partial(PostgresSink, urls.postgres_url)])
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, pipeline.stop)
     raise typer.Exit(pipeline.run())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,7 @@ def run_pipeline() -> Iterator[Callable[[Settings], Pipeline]]:
 
     def start(s: Settings) -> Pipeline:
         assert s.kafka_bootstrap and s.postgres_url
-        pipeline = Pipeline(s, s.kafka_bootstrap, [PostgresSink(s.postgres_url)])
+        pipeline = Pipeline(s, s.kafka_bootstrap, [partial(PostgresSink, s.postgres_url)])
         thread = threading.Thread(target=pipeline.run, daemon=True)
         thread.start()
         running.append((pipeline, thread))

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from insights import stack
@@ -76,16 +77,23 @@ def test_sigkill_several_times_during_a_50k_stream_loses_and_doubles_nothing(
     consumer = consumer_process().start()
     producer = Producer(emitter, events, rate=4000)
     producer.start()
-    kills = 0
+    kills, writers_killed = 0, 0
     for _ in range(5):
         time.sleep(rng.uniform(2.0, 5.0))
+        assert consumer.process
+        writers = psutil.Process(consumer.process.pid).children()
         consumer.kill()
         kills += 1
+        # the writer process dies with its consumer: nothing keeps writing behind it
+        psutil.wait_procs(writers, timeout=10)
+        assert not [w for w in writers if w.is_running()]
+        writers_killed += len(writers)
         consumer.start()
     producer.finish()
     drained(settings, len(events), consumer)
     assert consumer.terminate() == 0, consumer.log()[-3000:]
     assert kills == 5
+    assert writers_killed > 0
     assert_exactly(settings.postgres_url or "", events)
 
 
