@@ -208,6 +208,8 @@ def _to_utc(event: Event) -> None:
 
 def as_utc(moment: datetime) -> datetime:
     """The same instant in UTC; a naive value is taken as UTC."""
+    if moment.tzinfo is UTC:          # what msgspec gives for "Z": the common case
+        return moment
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
