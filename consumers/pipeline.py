@@ -14,25 +14,22 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 from functools import partial
-from typing import TypeVar
 
 from consumers import writer
 from consumers.batch import Pending, record_offsets
 from consumers.metrics import Metrics
-from consumers.postgres import SinkUnavailable
-from consumers.writer import Limits, Sink, SinkFactory, Summary
+from consumers.sink import Sink, SinkFactory, retry
+from consumers.writer import Limits, Summary
 from insights.kafka import EventConsumer, Partition, Rebalance
 from insights.settings import Settings
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 __all__ = ["Aborted", "Pipeline", "Sink", "SinkFactory"]
 
@@ -160,26 +157,19 @@ class Pipeline:
         m.skipped.inc(summary.skipped)
         m.batch_size.observe(summary.records)
 
-    def _retry(self, sink: str, attempt: Callable[[], T]) -> T:
-        """Call ``attempt`` until the sink answers, backing off; a second stop gives up."""
-        delay = 0.2
-        while True:
-            try:
-                return attempt()
-            except SinkUnavailable as exc:
-                self.metrics.sink_errors.labels(sink).inc()
-                log.warning("%s unavailable, retrying in %.1f s: %s", sink, delay, exc)
-            if self._stops >= 2:
-                raise Aborted
-            time.sleep(delay)
-            delay = min(delay * 2, self._settings.retry_max_seconds)
+    def _give_up_on_second_stop(self) -> None:
+        if self._stops >= 2:
+            raise Aborted
 
     def _assigned(self, partitions: list[Partition]) -> None:
         """Seek each new partition to the lowest offset any sink still needs."""
         if self._consumer is None or not partitions:
             return
         self._settle(commit=False)
-        stored = [self._retry(s.name, partial(s.stored_offsets, partitions))
+        stored = [retry(s.name, partial(s.stored_offsets, partitions),
+                        self._settings.retry_max_seconds,
+                        failed=self.metrics.sink_errors.labels(s.name).inc,
+                        checkpoint=self._give_up_on_second_stop)
                   for s in self._offsets_sinks]
         for partition in partitions:
             offsets = [found.get(partition) for found in stored]

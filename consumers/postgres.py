@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg2
@@ -30,6 +29,7 @@ from consumers import rows
 from consumers.batch import Accepted, Item, Rejected, next_offsets
 from consumers.copy import Json, encode
 from consumers.rows import Row
+from consumers.sink import SinkUnavailable, WriteResult
 from insights.contract import Event, PageLeave, PageView, SessionStart, event_type
 from insights.database import Connection, connect
 from insights.kafka import Partition
@@ -52,24 +52,6 @@ CREATE TEMP TABLE tmp_page_leaves (pageview_id text, time_on_page_seconds int,
 CREATE TEMP TABLE tmp_rejected (topic text, "partition" int, "offset" bigint, key bytea,
     value bytea, reason text, detail text) ON COMMIT DELETE ROWS;
 """
-
-
-class SinkUnavailable(RuntimeError):
-    """The sink cannot be reached or refused for a transient reason; retry the batch later."""
-
-
-@dataclass
-class WriteResult:
-    """What a batch did: ``applied`` are the events whose effects were stored just now."""
-
-    applied: list[Accepted] = field(default_factory=list)
-    duplicates: int = 0
-    skipped: int = 0
-    rejected: list[Rejected] = field(default_factory=list)
-
-    def merge(self, other: WriteResult) -> WriteResult:
-        return WriteResult(self.applied + other.applied, self.duplicates + other.duplicates,
-                           self.skipped + other.skipped, self.rejected + other.rejected)
 
 
 class PostgresSink:

@@ -16,35 +16,19 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from functools import partial
 
-from consumers.batch import Item, decode
-from consumers.postgres import SinkUnavailable, WriteResult
+from consumers.batch import decode
+from consumers.sink import Sink, SinkFactory, retry
 from insights import logs
 from insights.contract import event_type
-from insights.kafka import Partition, Record
+from insights.kafka import Record
 
 log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
-
-
-class Sink(Protocol):
-    """A store that applies batches exactly once and keeps its own Kafka offsets."""
-
-    name: str
-
-    def stored_offsets(self, partitions: Sequence[Partition]) -> dict[Partition, int]: ...
-
-    def write(self, items: Sequence[Item]) -> WriteResult: ...
-
-    def close(self) -> None: ...
-
-
-SinkFactory = Callable[[], Sink]
-"""Builds a sink; must be picklable (e.g. ``functools.partial(PostgresSink, url)``)."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +76,8 @@ def write(records: list[Record], now: datetime, limits: Limits) -> Summary:
     summary = Summary(records=len(items))
     for sink in _sinks:
         started = time.perf_counter()
-        result = _retry(sink, items, limits.retry_max_s, summary)
+        result = retry(sink.name, partial(sink.write, items), limits.retry_max_s,
+                       failed=partial(summary.failures.update, [sink.name]))
         summary.seconds[sink.name] = time.perf_counter() - started
         summary.applied.update(event_type(a.event) for a in result.applied)
         summary.rejected.update(r.reason for r in result.rejected)
@@ -100,14 +85,3 @@ def write(records: list[Record], now: datetime, limits: Limits) -> Summary:
         summary.skipped += result.skipped
     return summary
 
-
-def _retry(sink: Sink, items: list[Item], cap_s: float, summary: Summary) -> WriteResult:
-    delay = 0.2
-    while True:
-        try:
-            return sink.write(items)
-        except SinkUnavailable as exc:
-            summary.failures[sink.name] += 1
-            log.warning("%s unavailable, retrying in %.1f s: %s", sink.name, delay, exc)
-        time.sleep(delay)
-        delay = min(delay * 2, cap_s)
