@@ -1,0 +1,1 @@
+"""The read side: a FastAPI app serving the tabs, user profiles and CSV exports (``api.md``)."""
