@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     metrics_host: str = Field("127.0.0.1", description="address the metrics port binds")
     log_level: str = "INFO"
 
+    redis_prefix: str = Field(
+        "insights", description="first part of every Redis key (deployments can share a server)"
+    )
+    sections: dict[str, list[str]] | None = Field(
+        None, description="sections as JSON {name: [path prefixes]}; unset = reference map"
+    )
+    web_host: str = Field("127.0.0.1", description="address the web app binds")
+    web_port: int = Field(8000, ge=0, le=65535, description="port of the web app")
+
     @field_validator("postgres_url")
     @classmethod
     def _plain_postgres_scheme(cls, value: str | None) -> str | None:
