@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -30,6 +31,7 @@ from insights.kafka import EventConsumer, Partition, Rebalance
 from insights.settings import Settings
 
 log = logging.getLogger(__name__)
+TICK_S = 1.0
 
 __all__ = ["Aborted", "Pipeline", "Sink", "SinkFactory"]
 
@@ -53,6 +55,8 @@ class Pipeline:
         self._offsets_sinks: list[Sink] = []
         self._writer: ProcessPoolExecutor | None = None
         self._inflight: tuple[dict[Partition, int], Future[Summary]] | None = None
+        self._ticking: Future[int] | None = None
+        self._last_tick = 0.0
         self._limits = Limits(settings.max_message_bytes, settings.max_future_seconds,
                               settings.retry_max_seconds)
         self.metrics = Metrics()
@@ -106,6 +110,20 @@ class Pipeline:
             self._flush()
         elif self._inflight and self._inflight[1].done():
             self._settle()
+        self._tick()
+
+    def _tick(self) -> None:
+        """About once a second, let the sinks do time-driven work (midnight, lock expiry)."""
+        if self._ticking is not None:
+            if not self._ticking.done():
+                return
+            if (error := self._ticking.exception()) is not None:
+                log.error("sink tick failed: %s", error)
+            self._ticking = None
+        if self._writer is None or time.monotonic() - self._last_tick < TICK_S:
+            return
+        self._last_tick = time.monotonic()
+        self._ticking = self._writer.submit(writer.tick, self._clock())
 
     def _flush(self) -> None:
         """Hand the pending records to the writer process (after the previous batch)."""

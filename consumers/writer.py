@@ -22,7 +22,7 @@ from datetime import datetime
 from functools import partial
 
 from consumers.batch import decode
-from consumers.sink import Sink, SinkFactory, retry
+from consumers.sink import Sink, SinkFactory, SinkUnavailable, retry
 from insights import logs
 from insights.contract import event_type
 from insights.kafka import Record
@@ -85,3 +85,21 @@ def write(records: list[Record], now: datetime, limits: Limits) -> Summary:
         summary.skipped += result.skipped
     return summary
 
+
+
+def tick(now: datetime) -> int:
+    """Time-driven work of the sinks that have some (windows rolling at midnight, expired locks).
+
+    Returns how many users were re-scored; a sink that is unavailable is skipped
+    (the next tick tries again).
+    """
+    done = 0
+    for sink in _sinks:
+        timed = getattr(sink, "tick", None)
+        if timed is None:
+            continue
+        try:
+            done += int(timed(now))
+        except SinkUnavailable as exc:
+            log.warning("%s tick skipped: %s", sink.name, exc)
+    return done

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-from functools import partial
 from typing import Annotated
 
 import typer
@@ -57,15 +56,15 @@ def topics(
 
 @app.command()
 def consume() -> None:
-    """Consume all topics into PostgreSQL until SIGTERM/SIGINT (then finish the batch)."""
+    """Consume all topics into PostgreSQL and Redis until SIGTERM/SIGINT (then finish the batch)."""
     from consumers.pipeline import Pipeline
-    from consumers.postgres import PostgresSink
+    from consumers.sinks import sink_factories
 
     settings = _settings()
     urls = endpoints.resolve(settings)
     kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(), settings.partitions)
     database.upgrade(urls.postgres_url)
-    pipeline = Pipeline(settings, urls.kafka_bootstrap, [partial(PostgresSink, urls.postgres_url)])
+    pipeline = Pipeline(settings, urls.kafka_bootstrap, sink_factories(settings, urls))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, pipeline.stop)
     raise typer.Exit(pipeline.run())

@@ -1,0 +1,106 @@
+"""Site-wide day aggregates: the increments each event adds, as data (no I/O).
+
+The Redis sink sends them to ``insights/lua/aggregate.lua``, which applies an
+event's increments only when its offset is above its partition's watermark.
+Day hash fields (``Keys.day``): ``ss`` sessions started, ``sl`` of them logged
+in, ``sa`` anonymous, ``hr:H`` started in UTC hour H, ``dv:TYPE`` per device
+type, ``pv`` page views, ``sv:SECTION`` views per section, ``je`` JS errors,
+``al`` security alerts, ``fl`` alerts of type brute_force/account_locked, ``pr``
+password resets. Day sorted sets: ``pv`` views per path, ``ld``/``ldn`` load
+time sum/count per path. HyperLogLogs: ``users`` (users with a session),
+``p:PATH`` and ``s:SECTION`` (users viewing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from insights import contract as c
+from insights.keys import Keys
+from scoring.pages import SectionMap, sections_of
+from scoring.windows import day_number
+
+Op = tuple[str, int, str, int]
+"""(kind, key index, member, amount): kind z = ZINCRBY, h = HINCRBY, p = PFADD."""
+FAILED_LOGIN_ALERTS = frozenset({"brute_force", "account_locked"})
+
+
+@dataclass
+class Increments:
+    """The batch's ops, with the key names they refer to by index."""
+
+    keys: Keys
+    sections: SectionMap
+    names: list[str] = field(default_factory=list)
+    _index: dict[str, int] = field(default_factory=dict)
+
+    def key(self, name: str) -> int:
+        found = self._index.get(name)
+        if found is None:
+            found = self._index[name] = len(self.names)
+            self.names.append(name)
+        return found
+
+    def ops(self, event: c.Event) -> list[Op]:
+        """What one accepted event adds to the day aggregates."""
+        day = day_number(event.ts.date())
+        if isinstance(event, c.SessionStart):
+            return self._session(event, day)
+        if isinstance(event, c.PageView):
+            return self._view(event, day)
+        hash_ = self.key(self.keys.day(day))
+        if isinstance(event, c.JsError):
+            return [("h", hash_, "je", 1)]
+        if isinstance(event, c.PasswordReset):
+            return [("h", hash_, "pr", 1)]
+        if isinstance(event, c.SecurityAlert):
+            ops: list[Op] = [("h", hash_, "al", 1)]
+            if event.alert_type in FAILED_LOGIN_ALERTS:
+                ops.append(("h", hash_, "fl", 1))
+            return ops
+        return []
+
+    def _session(self, e: c.SessionStart, day: int) -> list[Op]:
+        hash_ = self.key(self.keys.day(day))
+        who = "sa" if e.user_id is None else "sl"
+        ops: list[Op] = [("h", hash_, "ss", 1), ("h", hash_, who, 1),
+                         ("h", hash_, f"hr:{e.ts.hour}", 1)]
+        if e.device_type is not None:
+            ops.append(("h", hash_, f"dv:{e.device_type}", 1))
+        if e.user_id is not None:
+            ops.append(("p", self.key(self.keys.day_hll("users", day)), str(e.user_id), 0))
+        return ops
+
+    def _view(self, e: c.PageView, day: int) -> list[Op]:
+        hash_ = self.key(self.keys.day(day))
+        views = self.key(self.keys.day_set("pv", day))
+        ops: list[Op] = [("h", hash_, "pv", 1), ("z", views, e.path, 1)]
+        if e.load_time_ms is not None:
+            ops += [("z", self.key(self.keys.day_set("ld", day)), e.path, e.load_time_ms),
+                    ("z", self.key(self.keys.day_set("ldn", day)), e.path, 1)]
+        user = None if e.user_id is None else str(e.user_id)
+        if user is not None:
+            ops.append(("p", self.key(self.keys.day_hll(f"p:{e.path}", day)), user, 0))
+        for section in sections_of(e.path, self.sections):
+            ops.append(("h", hash_, f"sv:{section}", 1))
+            if user is not None:
+                ops.append(("p", self.key(self.keys.day_hll(f"s:{section}", day)), user, 0))
+        return ops
+
+
+def script_args(inc: Increments, events: Iterable[tuple[str, int, c.Event]]) -> list[str | int]:
+    """ARGV of ``aggregate.lua`` for (partition field, offset, event) in offset order."""
+    blocks: dict[str, list[str | int]] = {}
+    counts: dict[str, int] = {}
+    for partition, offset, event in events:
+        ops = inc.ops(event)
+        block = blocks.setdefault(partition, [])
+        counts[partition] = counts.get(partition, 0) + 1
+        block += [offset, len(ops)]
+        for op in ops:
+            block.extend(op)
+    argv: list[str | int] = [len(inc.names), *inc.names]
+    for partition, block in blocks.items():
+        argv += [partition, counts[partition], *block]
+    return argv

@@ -1,0 +1,109 @@
+"""Every Redis key name of the project, in one place.
+
+Keys carry hash tags so the layout runs on Redis Cluster: a script or pipeline
+step only ever touches keys of one tag.
+
+- ``{u:ID}``: one user's day counters (``c``), absolute values recomputed from
+  PostgreSQL, so rewriting them is idempotent.
+- ``{e:EMAIL}``: security alerts per day for one e-mail address (alerts belong
+  to users by e-mail, semantics 7).
+- ``{g}``: site-wide day aggregates (pages, sections, sessions, heatmap, devices,
+  cards), the session snapshots behind the paths tab, and the per-partition
+  watermarks that make their increments exactly once.
+- ``{r}``: rankings and user indexes (sorted sets), with the stamp of the
+  newest rescore per user so a slower writer never overwrites a newer score.
+- ``{o}``: this sink's Kafka offsets (where a restarted consumer resumes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key names under one prefix (``Settings.redis_prefix``; tests use a fresh one each)."""
+
+    prefix: str
+
+    # -- per user / per e-mail -------------------------------------------------------
+    def user(self, user_id: int) -> str:
+        """Hash ``metric:day`` -> count for one user (metrics in ``consumers.rollups``)."""
+        return f"{self.prefix}:{{u:{user_id}}}:c"
+
+    def email(self, email: str) -> str:
+        """Hash ``a:day`` -> security alerts that day for this exact e-mail."""
+        return f"{self.prefix}:{{e:{email}}}:c"
+
+    # -- rankings and indexes ---------------------------------------------------------
+    def problems(self, period: str) -> str:
+        """Sorted set user -> problem score over ``period`` (active users, score > 0)."""
+        return f"{self.prefix}:{{r}}:problems:{period}"
+
+    @property
+    def engagement(self) -> str:
+        """Sorted set user -> engagement score (listed users, score > 0)."""
+        return f"{self.prefix}:{{r}}:engagement"
+
+    @property
+    def logins(self) -> str:
+        """Sorted set active user -> day number of the last login (-1: never)."""
+        return f"{self.prefix}:{{r}}:logins"
+
+    @property
+    def created(self) -> str:
+        """Sorted set active user -> day number of ``created_at``."""
+        return f"{self.prefix}:{{r}}:created"
+
+    @property
+    def locks(self) -> str:
+        """Sorted set active locked user -> ``locked_until`` (epoch seconds)."""
+        return f"{self.prefix}:{{r}}:locks"
+
+    @property
+    def stamps(self) -> str:
+        """Hash user -> time (µs) of the state the stored scores were computed from."""
+        return f"{self.prefix}:{{r}}:stamps"
+
+    @property
+    def rolled(self) -> str:
+        """The day number rankings were last re-scored for (windows roll at midnight)."""
+        return f"{self.prefix}:{{r}}:rolled"
+
+    @property
+    def roll_lock(self) -> str:
+        """Held by the one consumer re-scoring everybody after midnight."""
+        return f"{self.prefix}:{{r}}:roll-lock"
+
+    # -- site-wide day aggregates -----------------------------------------------------
+    def day(self, day: int) -> str:
+        """Hash of the day's scalar counters (sessions, views, cards, heatmap hours...)."""
+        return f"{self.prefix}:{{g}}:d:{day}"
+
+    def day_set(self, name: str, day: int) -> str:
+        """Sorted set ``name`` of one day (``pv``: views per path, ``entry``...)."""
+        return f"{self.prefix}:{{g}}:{name}:{day}"
+
+    def day_hll(self, name: str, day: int) -> str:
+        """HyperLogLog of the users behind ``name`` on one day (``users``, ``p:/path``...)."""
+        return f"{self.prefix}:{{g}}:h:{day}:{name}"
+
+    def session(self, session_id: str) -> str:
+        """What a session contributed so far to the paths aggregates (its snapshot)."""
+        return f"{self.prefix}:{{g}}:s:{session_id}"
+
+    @property
+    def watermarks(self) -> str:
+        """Hash ``topic:partition`` -> last offset applied to the ``{g}`` aggregates."""
+        return f"{self.prefix}:{{g}}:wm"
+
+    @property
+    def changes(self) -> str:
+        """Pub/sub channel announcing each applied batch (the web app listens)."""
+        return f"{self.prefix}:changes"
+
+    # -- offsets ----------------------------------------------------------------------
+    @property
+    def offsets(self) -> str:
+        """Hash ``topic:partition`` -> next offset to read, written after each batch."""
+        return f"{self.prefix}:{{o}}:offsets"

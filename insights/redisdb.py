@@ -1,0 +1,31 @@
+"""Redis connections and the project's Lua scripts (``insights/lua/*.lua``)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import redis
+
+Client = redis.Redis
+Pipeline = Any  # redis-py's pipeline type is not generic-friendly
+
+
+def connect(url: str) -> Client:
+    """A client that answers ``str`` and gives up on a dead server within seconds."""
+    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=10,
+                                socket_connect_timeout=5, health_check_interval=30)
+
+
+def _source(name: str) -> str:
+    return resources.files("insights").joinpath("lua", f"{name}.lua").read_text()
+
+
+class Scripts:
+    """The Lua scripts, registered once per client (EVALSHA, loaded again if flushed)."""
+
+    def __init__(self, client: Client) -> None:
+        self.counters = client.register_script(_source("counters"))
+        self.rank = client.register_script(_source("rank"))
+        self.aggregate = client.register_script(_source("aggregate"))
+        self.maxset = client.register_script(_source("maxset"))
