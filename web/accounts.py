@@ -1,0 +1,127 @@
+"""Dashboard accounts and their API tokens (``sql/002_accounts.sql``).
+
+A token is ``secrets.token_urlsafe(32)`` (256 random bits), shown once and
+stored only as its SHA-256 hex digest. Looking a token up by its digest through
+a unique index is the comparison, so no secret is compared byte by byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Final
+
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import Engine
+
+
+class Role(IntEnum):
+    """Dashboard roles, lowest to highest (the reference's ``SystemRole`` order)."""
+
+    UNAFFILIATED = 10
+    MEMBER = 20
+    EMPLOYEE = 30
+    MANAGER = 40
+    OFFICE_MANAGER = 50
+    ADMIN = 100
+
+
+ROLE_NAMES: Final = tuple(role.name for role in Role)
+#: The reference guards insights with ``role_required(OFFICE_MANAGER)``: that role and above.
+INSIGHTS_MIN_ROLE: Final = Role.OFFICE_MANAGER
+
+
+@dataclass(frozen=True)
+class Account:
+    """A dashboard account as the routes see it."""
+
+    id: int
+    email: str
+    role: str
+
+    def may_see_insights(self) -> bool:
+        """True for OFFICE_MANAGER and above; an unknown stored role sees nothing."""
+        role = Role.__members__.get(self.role)
+        return role is not None and role >= INSIGHTS_MIN_ROLE
+
+
+class UnknownRole(ValueError):
+    """A role name that is not one of :data:`ROLE_NAMES`."""
+
+
+def parse_role(name: str) -> Role:
+    """The role called ``name`` (case-insensitive); :class:`UnknownRole` otherwise."""
+    role = Role.__members__.get(name.strip().upper())
+    if role is None:
+        raise UnknownRole(f"unknown role {name!r}; one of: {', '.join(ROLE_NAMES)}")
+    return role
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex digest of a token: what ``api_tokens.token_hash`` holds."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_by_token(engine: Engine, token: str) -> Account | None:
+    """The account owning the live (not revoked) ``token``; records its use."""
+    with engine.begin() as conn:
+        row = conn.execute(text(
+            "SELECT t.id, a.id, a.email, a.role FROM api_tokens t"
+            " JOIN accounts a ON a.id = t.account_id"
+            " WHERE t.token_hash = :hash AND t.revoked_at IS NULL"
+        ), {"hash": hash_token(token)}).one_or_none()
+        if row is None:
+            return None
+        # At most one write a minute per token: scripts may poll every second.
+        conn.execute(text(
+            "UPDATE api_tokens SET last_used_at = now() WHERE id = :id"
+            " AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')"
+        ), {"id": row[0]})
+    return Account(id=row[1], email=row[2], role=row[3])
+
+
+def ensure_account(conn: Connection, email: str, role: Role) -> tuple[int, str | None]:
+    """Create the account or set its role; returns its id and its previous role (None if new)."""
+    row = conn.execute(text("SELECT id, role FROM accounts WHERE email = :email FOR UPDATE"),
+                       {"email": email}).one_or_none()
+    if row is None:
+        new_id = conn.execute(text(
+            "INSERT INTO accounts (email, role) VALUES (:email, :role) RETURNING id"
+        ), {"email": email, "role": role.name}).scalar_one()
+        return int(new_id), None
+    if row[1] != role.name:
+        conn.execute(text("UPDATE accounts SET role = :role WHERE id = :id"),
+                     {"role": role.name, "id": row[0]})
+    return int(row[0]), str(row[1])
+
+
+def create_token(engine: Engine, email: str, role: Role, name: str | None = None
+                 ) -> tuple[str, str | None]:
+    """A new token for ``email`` (the account is created if missing, its role set to ``role``).
+
+    Returns the token, which exists nowhere else afterwards, and the account's
+    previous role (None when the account is new).
+    """
+    token = secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        account_id, previous = ensure_account(conn, email, role)
+        conn.execute(text(
+            "INSERT INTO api_tokens (account_id, name, token_hash) VALUES (:account, :name, :hash)"
+        ), {"account": account_id, "name": name, "hash": hash_token(token)})
+    return token, previous
+
+
+def revoke_tokens(engine: Engine, email: str) -> int | None:
+    """Revoke every live token of ``email``; the count revoked, None when there is no account."""
+    with engine.begin() as conn:
+        account_id = conn.execute(text("SELECT id FROM accounts WHERE email = :email"),
+                                  {"email": email}).scalar_one_or_none()
+        if account_id is None:
+            return None
+        result = conn.execute(text(
+            "UPDATE api_tokens SET revoked_at = now()"
+            " WHERE account_id = :id AND revoked_at IS NULL"
+        ), {"id": account_id})
+    return int(result.rowcount)

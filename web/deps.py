@@ -1,0 +1,61 @@
+"""Typed accessors of what the app holds on ``app.state``, as ``Annotated`` dependencies.
+
+The lifespan in ``web.app`` fills ``app.state`` (engine, redis, reader, clock);
+routes declare what they need with the aliases below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+import redis
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.engine import Engine
+
+from web.accounts import Account
+from web.auth import authenticate, bearer_scheme
+from web.reader import TabReader
+
+Clock = Callable[[], datetime]
+
+
+def get_engine(request: Request) -> Engine:
+    """The pooled PostgreSQL engine."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_redis(request: Request) -> redis.Redis:
+    """The Redis client."""
+    client: redis.Redis = request.app.state.redis
+    return client
+
+
+def get_reader(request: Request) -> TabReader:
+    """The tab reader (Redis-backed unless the app was given another)."""
+    reader: TabReader = request.app.state.reader
+    return reader
+
+
+def get_now(request: Request) -> datetime:
+    """"Now" of this request, aware and in UTC (the app's clock; tests fix it)."""
+    clock: Clock = request.app.state.clock
+    return clock().astimezone(UTC)
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+RedisDep = Annotated[redis.Redis, Depends(get_redis)]
+ReaderDep = Annotated[TabReader, Depends(get_reader)]
+NowDep = Annotated[datetime, Depends(get_now)]
+CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
+
+
+def current_account(engine: EngineDep, credentials: CredentialsDep) -> Account:
+    """The authenticated account allowed to see insights (401/403 otherwise)."""
+    return authenticate(engine, credentials)
+
+
+AccountDep = Annotated[Account, Depends(current_account)]
