@@ -1,0 +1,122 @@
+"""The SQL behind a user's profile: indexed per-user reads of ``sql/001_events.sql``.
+
+Every query filters on a user id (or the user's e-mail for alerts, or the user's
+sessions for JS errors) first, so each is served by a ``(user, time)`` index.
+Windows are ``>= start`` with no upper bound (semantics 2). Hours and days are
+taken in UTC whatever the session time zone is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, Final
+
+from sqlalchemy import Connection, Row, text
+
+from scoring.pages import SLOW_PAGE_MS as SLOW_MS
+
+_USER = text(
+    "SELECT id, name, email, role, company, created_at, last_login, is_active, locked_until,"
+    " failed_login_attempts FROM users WHERE id = :uid AND upserted_at IS NOT NULL"
+)
+
+# One round trip for every count of the scores and the profile's figures.
+_COUNTS = text(f"""
+WITH month_sessions AS (
+    SELECT count(*) AS sessions, coalesce(sum(clicks_count), 0) AS clicks,
+           coalesce(sum(duration_seconds), 0) AS seconds
+    FROM user_sessions WHERE user_id = :uid AND started_at >= :month
+), all_sessions AS (
+    SELECT count(*) AS total_sessions, coalesce(sum(duration_seconds), 0) AS duration_sum,
+           count(duration_seconds) AS duration_count
+    FROM user_sessions WHERE user_id = :uid
+)
+SELECT m.sessions, m.clicks, m.seconds, a.total_sessions, a.duration_sum, a.duration_count,
+  (SELECT count(*) FROM page_views WHERE user_id = :uid AND viewed_at >= :month) AS page_views,
+  (SELECT count(*) FROM conversion_events
+     WHERE user_id = :uid AND converted_at >= :month) AS conversions,
+  (SELECT count(*) FROM search_queries
+     WHERE user_id = :uid AND searched_at >= :month) AS searches,
+  (SELECT count(*) FROM email_logs WHERE user_id = :uid AND email_type = 'password_reset'
+     AND created_at >= :month) AS password_resets,
+  (SELECT count(*) FROM security_alerts
+     WHERE user_email = :email AND created_at >= :week) AS security_alerts,
+  (SELECT count(*) FROM js_errors e JOIN user_sessions s ON s.session_id = e.session_id
+     WHERE s.user_id = :uid AND e.occurred_at >= :week) AS js_errors,
+  (SELECT count(*) FROM page_views WHERE user_id = :uid AND viewed_at >= :week
+     AND load_time_ms > {SLOW_MS}) AS slow_pages
+FROM month_sessions m, all_sessions a
+""")
+
+_LATEST: Final = {
+    "sessions": "SELECT started_at AS time, device_type, browser FROM user_sessions"
+                " WHERE user_id = :uid ORDER BY started_at DESC LIMIT :n",
+    "views": "SELECT viewed_at AS time, path FROM page_views"
+             " WHERE user_id = :uid ORDER BY viewed_at DESC LIMIT :n",
+    "searches": "SELECT searched_at AS time, query FROM search_queries"
+                " WHERE user_id = :uid ORDER BY searched_at DESC LIMIT :n",
+    "conversions": "SELECT converted_at AS time, event_type FROM conversion_events"
+                   " WHERE user_id = :uid ORDER BY converted_at DESC LIMIT :n",
+    "resets": "SELECT created_at AS time FROM email_logs WHERE user_id = :uid"
+              " AND email_type = 'password_reset' ORDER BY created_at DESC LIMIT :n",
+    "alerts": "SELECT created_at AS time, alert_type, severity FROM security_alerts"
+              " WHERE user_email = :email ORDER BY created_at DESC LIMIT :n",
+    "js_errors": "SELECT e.occurred_at AS time, e.message, e.source, e.line FROM js_errors e"
+                 " JOIN user_sessions s ON s.session_id = e.session_id"
+                 " WHERE s.user_id = :uid ORDER BY e.occurred_at DESC LIMIT :n",
+    "slow_pages": "SELECT viewed_at AS time, path, load_time_ms FROM page_views"
+                  f" WHERE user_id = :uid AND load_time_ms > {SLOW_MS}"
+                  " ORDER BY viewed_at DESC LIMIT :n",
+}
+
+_GROUPED: Final = {
+    "fav_pages": "SELECT path AS key, count(*) AS count FROM page_views"
+                 " WHERE user_id = :uid AND viewed_at >= :start GROUP BY path"
+                 " ORDER BY count DESC, path LIMIT 10",
+    "devices": "SELECT device_type AS key, count(*) AS count FROM user_sessions"
+               " WHERE user_id = :uid AND started_at >= :start GROUP BY device_type",
+    "browsers": "SELECT browser AS key, count(*) AS count FROM user_sessions"
+                " WHERE user_id = :uid AND started_at >= :start GROUP BY browser"
+                " ORDER BY count DESC, browser NULLS LAST LIMIT 5",
+    "hours": "SELECT EXTRACT(HOUR FROM started_at AT TIME ZONE 'UTC')::int AS key,"
+             " count(*) AS count FROM user_sessions"
+             " WHERE user_id = :uid AND started_at >= :start GROUP BY 1",
+    "session_days": "SELECT (started_at AT TIME ZONE 'UTC')::date AS key, count(*) AS count"
+                    " FROM user_sessions WHERE user_id = :uid AND started_at >= :start"
+                    " GROUP BY 1",
+    "view_days": "SELECT (viewed_at AT TIME ZONE 'UTC')::date AS key, count(*) AS count"
+                 " FROM page_views WHERE user_id = :uid AND viewed_at >= :start GROUP BY 1",
+}
+
+
+def fetch_user(conn: Connection, user_id: int) -> Row[Any] | None:
+    """The tracked user's row; None for an unknown id or a stub no upsert has created."""
+    return conn.execute(_USER, {"uid": user_id}).one_or_none()
+
+
+def fetch_counts(conn: Connection, user_id: int, email: str | None, *, month: datetime,
+                 week: datetime) -> Row[Any]:
+    """Counts over the month window (engagement, resets), the week window (problems)
+    and all time (sessions, known durations: their sum in seconds and how many)."""
+    return conn.execute(_COUNTS, {"uid": user_id, "email": email, "month": month,
+                                  "week": week}).one()
+
+
+def fetch_latest(conn: Connection, kind: str, user_id: int, email: str | None, n: int
+                 ) -> Sequence[Row[Any]]:
+    """The ``n`` newest rows of ``kind`` (a key of ``_LATEST``), newest first, all time."""
+    return conn.execute(text(_LATEST[kind]),
+                        {"uid": user_id, "email": email, "n": n}).all()
+
+
+def fetch_grouped(conn: Connection, kind: str, user_id: int, start: datetime
+                  ) -> list[tuple[Any, int]]:
+    """``(key, count)`` pairs of ``kind`` (a key of ``_GROUPED``) since ``start``."""
+    rows = conn.execute(text(_GROUPED[kind]), {"uid": user_id, "start": start}).all()
+    return [(row[0], int(row[1])) for row in rows]
+
+
+def fetch_daily(conn: Connection, kind: str, user_id: int, start: datetime) -> dict[date, int]:
+    """Counts per UTC day since ``start``; ``kind`` is ``session_days`` or ``view_days``."""
+    return dict(fetch_grouped(conn, kind, user_id, start))
