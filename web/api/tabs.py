@@ -1,0 +1,25 @@
+"""``GET /api/tabs/{tab}``: one dashboard tab's JSON (``api.md``), from the tab reader."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from scoring.windows import Period
+from web.deps import NowDep, ReaderDep
+from web.reader import Filter, Tab
+
+router = APIRouter(prefix="/tabs", tags=["tabs"])
+
+PeriodQuery = Annotated[Period, Query(description="day, week (default) or month")]
+FilterQuery = Annotated[Filter, Query(alias="filter",
+                                      description="overview sessions: all, logged or anonymous")]
+
+
+# A plain ``def``: the reader is synchronous and runs in the threadpool.
+@router.get("/{tab}")
+def read_tab(tab: Tab, reader: ReaderDep, now: NowDep, period: PeriodQuery = "week",
+             filter_: FilterQuery = "all") -> dict[str, Any]:
+    """The tab as of now; unknown tab, period or filter is a 422 naming the choices."""
+    return reader.tab(tab, period, filter_, now)

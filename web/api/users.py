@@ -1,0 +1,21 @@
+"""``GET /api/users/{user_id}``: a tracked user's profile, computed from PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+
+from web.deps import EngineDep, NowDep
+from web.profile import build_profile
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("/{user_id}")
+def read_user(user_id: int, engine: EngineDep, now: NowDep) -> dict[str, Any]:
+    """The profile; 404 for an unknown id or a user no ``user_upsert`` has created yet."""
+    profile = build_profile(engine, user_id, now)
+    if profile is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no tracked user {user_id}")
+    return profile

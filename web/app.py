@@ -1,0 +1,56 @@
+"""The FastAPI application, built in one place: :func:`create_app`.
+
+Its lifespan connects to PostgreSQL (a pooled SQLAlchemy engine) and Redis and
+keeps them, the tab reader and the clock on ``app.state`` for ``web.deps``.
+Nothing connects before the app starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import redis
+from fastapi import FastAPI
+
+from insights.settings import Settings
+from web.api import build_router
+from web.engine import create_engine, postgres_url, redis_url
+from web.reader import TabReader
+
+log = logging.getLogger(__name__)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
+               clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """The read API of ``api.md``; ``tab_reader`` defaults to the Redis-backed one,
+    ``clock`` (aware datetimes) to the system clock in UTC."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(postgres_url(settings))
+        redis_client = redis.Redis.from_url(redis_url(settings))
+        reader = tab_reader
+        if reader is None:
+            # Imported here: an app given its reader works without the Redis read model.
+            from web.tabs import build_reader
+            reader = build_reader(redis_client, engine, settings)
+        app.state.engine, app.state.redis = engine, redis_client
+        app.state.reader, app.state.clock = reader, clock or _utc_now
+        log.info("web app ready")
+        try:
+            yield
+        finally:
+            redis_client.close()
+            engine.dispose()
+
+    app = FastAPI(title="insights", summary="Live user insights: the read API",
+                  version="1", lifespan=lifespan, docs_url="/docs")
+    app.include_router(build_router())
+    return app
