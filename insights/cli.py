@@ -1,4 +1,4 @@
-"""The ``insights`` command: stack, db, topics, consume, simulate, demo."""
+"""The ``insights`` command: stack, db, topics, consume, simulate, demo, serve, token."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from insights.demo import demo
 from insights.settings import Settings
 from insights.simulate_cli import simulate
 from insights.stack.cli import app as stack_app
+from web.cli import serve, token_app
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True)
@@ -23,8 +24,10 @@ app = typer.Typer(help="Live user insights: Kafka -> PostgreSQL + Redis -> dashb
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(stack_app, name="stack")
+app.add_typer(token_app, name="token")
 app.command()(simulate)
 app.command()(demo)
+app.command()(serve)
 
 
 def _settings() -> Settings:
