@@ -1,0 +1,61 @@
+"""An independent SQL statement of the reference dashboard's semantics: a test oracle.
+
+Given the PostgreSQL tables the pipeline writes, it computes the JSON the API must
+return for every tab, period, filter and user profile (``api.md``, ``semantics.md``
+and the reference dashboard), with its own plain SQL over psycopg2. "Now" is always
+a parameter (an aware datetime), never the clock; windows are ``>= start`` only.
+
+Where the rules leave an order open (ties), this oracle breaks ties deterministically
+(by user id, by path or event id in byte order); callers comparing against another
+implementation must allow tie reordering and boundary membership of equal scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from tests.reference.engagement import engagement_tab
+from tests.reference.overview import overview_tab
+from tests.reference.pages import DEFAULT_SECTIONS, pages_tab
+from tests.reference.paths import paths_tab
+from tests.reference.problems import problems_tab
+from tests.reference.queries import Connection
+from tests.reference.user_profile import user_profile
+from tests.reference.windows import Windows
+
+TABS = ("problems", "engagement", "pages", "paths", "overview")
+FILTERS = ("all", "logged", "anonymous")
+
+__all__ = ["DEFAULT_SECTIONS", "FILTERS", "TABS", "profile", "tab"]
+
+
+def tab(conn: Connection, tab: str, period: str, filter_: str, now: datetime, *,
+        sections: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
+    """The JSON of one tab as of ``now``.
+
+    ``period`` is day, week or month; ``filter_`` (all, logged, anonymous) matters to
+    the overview only but is validated for every tab; ``sections`` replaces the
+    reference's section map in the pages tab. Unknown values raise ValueError.
+    """
+    if filter_ not in FILTERS:
+        raise ValueError(f"unknown filter {filter_!r}")
+    w = Windows(now, period)
+    if tab == "problems":
+        return problems_tab(conn, w)
+    if tab == "engagement":
+        return engagement_tab(conn, w)
+    if tab == "pages":
+        return pages_tab(conn, w, sections)
+    if tab == "paths":
+        return paths_tab(conn, w)
+    if tab == "overview":
+        return overview_tab(conn, w, filter_)
+    raise ValueError(f"unknown tab {tab!r}")
+
+
+def profile(conn: Connection, user_id: int, now: datetime) -> dict[str, Any] | None:
+    """The JSON of a tracked user's profile as of ``now``; None for an unknown user or a
+    login-event stub that no user_upsert has created yet."""
+    return user_profile(conn, user_id, now)
