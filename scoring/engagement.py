@@ -77,6 +77,8 @@ def engagement_components(counts: EngagementCounts) -> list[Component]:
 def engagement_score(counts: EngagementCounts) -> int:
     """Engagement score in points, 0..100: the float sum capped at 100, then truncated."""
     total = 0.0
+    # A plain left fold like the reference's expression: sum() of floats is
+    # compensated since Python 3.12 and could land on the other side of an integer.
     for value in _points(counts).values():
         total += value
     return int(min(ENGAGEMENT_CAP, total))
