@@ -29,6 +29,8 @@ from consumers import ranking, rollups
 from consumers.aggregates import Increments, script_args
 from consumers.batch import Accepted, Item, Rejected, next_offsets
 from consumers.sink import SinkUnavailable, WriteResult
+from consumers.snapshots import Snapshots
+from insights import userstate
 from insights.database import Connection, connect
 from insights.kafka import Partition
 from insights.keys import Keys
@@ -56,6 +58,7 @@ class RedisSink:
         self._client: Client | None = None
         self._scripts: Scripts | None = None
         self._conn: Connection | None = None
+        self._sessions: Snapshots | None = None
 
     def stored_offsets(self, partitions: Sequence[Partition]) -> dict[Partition, int]:
         if not partitions:
@@ -70,6 +73,7 @@ class RedisSink:
         accepted = [i for i in items if isinstance(i, Accepted)]
         try:
             self._aggregate(accepted)
+            self._snapshots().apply(self._postgres(), [a.event for a in accepted])
             self.rescore(rollups.touched(a.event for a in accepted), datetime.now(UTC))
             self._save_offsets(next_offsets(items))
         except redis.RedisError as exc:
@@ -84,7 +88,7 @@ class RedisSink:
         """Recount the touched users' and e-mails' days, then re-rank those users."""
         conn = self._postgres()
         ids = rollups.resolve_users(conn, touched) | (users or set())
-        rows = ranking.user_rows(conn, ids) if ids else {}
+        rows = userstate.user_rows(conn, ids) if ids else {}
         counts: dict[int, rollups.Fields] = {}
         alerts: dict[str, rollups.Fields] = {}
         if touched.first is not None:
@@ -96,7 +100,7 @@ class RedisSink:
         user_sums, email_sums, stamp = self._merge(counts, alerts, rows, emails, now)
         argv: list[Any] = [stamp]
         for uid, row in rows.items():
-            sums = ranking.UserSums.parse(user_sums[uid])
+            sums = userstate.UserSums.parse(user_sums[uid])
             argv += [uid, *ranking.rank_values(row, sums, email_sums.get(row.email or "", [0] * 3),
                                                now)]
         k = self.keys
@@ -106,13 +110,13 @@ class RedisSink:
         return len(rows)
 
     def _merge(self, counts: dict[int, rollups.Fields], alerts: dict[str, rollups.Fields],
-               rows: Mapping[int, ranking.UserRow], emails: set[str], now: datetime
+               rows: Mapping[int, userstate.UserRow], emails: set[str], now: datetime
                ) -> tuple[dict[int, list[int]], dict[str, list[int]], int]:
         """Store the recounted fields and read back each user's and e-mail's window sums."""
         today = now.date()
         head = [day_number(today), day_number(today) - KEEP_DAYS, _TTL_S]
-        uq = [x for q in ranking.user_queries(today) for x in q]
-        aq = [x for q in ranking.alert_queries(today) for x in q]
+        uq = [x for q in userstate.user_queries(today) for x in q]
+        aq = [x for q in userstate.alert_queries(today) for x in q]
         scripts, pipe = self._scripts_(), self._redis().pipeline(transaction=False)
         pipe.time()
         for uid in rows:
@@ -165,7 +169,7 @@ class RedisSink:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
-        self._client = self._scripts = None
+        self._client = self._scripts = self._sessions = None
         self._close_postgres()
 
     def _redis(self) -> Client:
@@ -177,6 +181,11 @@ class RedisSink:
         if self._scripts is None:
             self._scripts = Scripts(self._redis())
         return self._scripts
+
+    def _snapshots(self) -> Snapshots:
+        if self._sessions is None:
+            self._sessions = Snapshots(self._redis(), self._scripts_(), self.keys, self._sections)
+        return self._sessions
 
     def _postgres(self) -> Connection:
         if self._conn is None or self._conn.closed:

@@ -92,6 +92,10 @@ class Keys:
         """What a session contributed so far to the paths aggregates (its snapshot)."""
         return f"{self.prefix}:{{g}}:s:{session_id}"
 
+    def lone_view(self, pageview_id: str) -> str:
+        """The snapshot of a page view without a session (its time and scroll only)."""
+        return f"{self.prefix}:{{g}}:v:{pageview_id}"
+
     @property
     def watermarks(self) -> str:
         """Hash ``topic:partition`` -> last offset applied to the ``{g}`` aggregates."""

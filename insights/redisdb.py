@@ -29,3 +29,4 @@ class Scripts:
         self.rank = client.register_script(_source("rank"))
         self.aggregate = client.register_script(_source("aggregate"))
         self.maxset = client.register_script(_source("maxset"))
+        self.sessions = client.register_script(_source("sessions"))

@@ -1,0 +1,68 @@
+"""The paths tab: entry and exit pages, transitions, drop-off and session lengths.
+
+Sums of the per-day sorted sets the session snapshots keep
+(``consumers.sessions``); ``entryc``/``lenc`` of the window's first day add the
+sessions that began before the window and go on inside it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from scoring.paths import DROPOFF_MIN_VIEWS, LENGTH_BUCKETS, exit_rate
+from scoring.ratios import bar_pct
+from scoring.windows import Period, day_number, period_start
+from web.tabs.store import Store, window_days
+
+ENTRIES, TRANSITIONS, DROPOFF = 10, 30, 20
+
+
+def paths(store: Store, period: Period, now: datetime) -> dict[str, Any]:
+    today = now.date()
+    start = period_start(period, today)
+    days = window_days(start, today)
+    first = [day_number(start)]
+    entries = _sum(store, "entry", days) + _sum(store, "entryc", first)
+    exits = _sum(store, "exit", days)
+    lengths = _sum(store, "len", days) + _sum(store, "lenc", first)
+    return {
+        "entry_pages": _ranked(entries), "exit_pages": _ranked(exits),
+        "transitions": [{"from": pair.split("\t", 1)[0], "to": pair.split("\t", 1)[1],
+                         "count": n} for pair, n in _sum(store, "tr", days).most_common(
+                             TRANSITIONS)],
+        "dropoff": _dropoff(_sum(store, "pvs", days), exits),
+        "session_lengths": _lengths(lengths),
+    }
+
+
+def _sum(store: Store, kind: str, days: Sequence[int]) -> Counter[str]:
+    pipe = store.redis.pipeline(transaction=False)
+    for day in days:
+        pipe.zrange(store.keys.day_set(kind, day), 0, -1, withscores=True)
+    total: Counter[str] = Counter()
+    for pairs in pipe.execute():
+        for member, score in cast(list[tuple[str, float]], pairs):
+            total[member] += int(score)
+    return +total
+
+
+def _ranked(counts: Counter[str]) -> list[dict[str, Any]]:
+    top = counts.most_common(ENTRIES)
+    most = top[0][1] if top else 1
+    return [{"path": p, "count": n, "bar_pct": bar_pct(n, most)} for p, n in top]
+
+
+def _dropoff(views: Counter[str], exits: Counter[str]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [{"path": p, "views": n, "exits": exits.get(p, 0), "exit_rate": exit_rate(
+        exits.get(p, 0), n)} for p, n in views.items() if n >= DROPOFF_MIN_VIEWS]
+    rows.sort(key=lambda r: r["exit_rate"], reverse=True)
+    return rows[:DROPOFF]
+
+
+def _lengths(counts: Counter[str]) -> list[dict[str, Any]]:
+    present = [(b, counts[b]) for b in LENGTH_BUCKETS if counts.get(b)]
+    most = max([1, *(n for _, n in present)])
+    return [{"bucket": b, "count": n, "bar_pct": bar_pct(n, most)} for b, n in present]

@@ -1,0 +1,68 @@
+"""Reads the tab readers share: day hashes, users' window sums, ``users`` rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import closing
+from datetime import date, timedelta
+from typing import Any, cast
+
+from insights import userstate
+from insights.keys import Keys
+from insights.redisdb import Client, Scripts
+from insights.userstate import UserRow
+from scoring.windows import day_number
+
+Query = tuple[str, int, int]
+DBConnect = Callable[[], Any]
+"""Returns a new DB-API (psycopg2) connection, e.g. ``engine.raw_connection``."""
+
+
+def window_days(start: date, today: date) -> list[int]:
+    """Day numbers from ``start`` to tomorrow: windows have no end, and events may
+    be a few minutes ahead of the server's clock."""
+    return list(range(day_number(start), day_number(today + timedelta(days=1)) + 1))
+
+
+class Store:
+    """Redis and PostgreSQL reads, one round trip per kind."""
+
+    def __init__(self, client: Client, db: DBConnect, keys: Keys) -> None:
+        self.redis, self.keys, self._db = client, keys, db
+        self._scripts = Scripts(client)
+
+    def day_fields(self, days: Sequence[int], fields: Sequence[str]) -> list[list[int]]:
+        """Per day, the values of ``fields`` of its day hash (0 when absent)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for day in days:
+            pipe.hmget(self.keys.day(day), list(fields))
+        return [[int(v or 0) for v in values] for values in pipe.execute()]
+
+    def sums(self, keys: Sequence[str], queries: Sequence[Query]) -> list[list[int]]:
+        """Window sums of counter hashes (``counters.lua`` with nothing to merge)."""
+        flat = [x for q in queries for x in q]
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            self._scripts.counters(keys=[key], args=[0, 0, 0, 0, *flat], client=pipe)
+        return [[int(v) for v in reply] for reply in pipe.execute()]
+
+    def user_sums(self, ids: Sequence[int], queries: Sequence[Query]) -> dict[int, list[int]]:
+        replies = self.sums([self.keys.user(i) for i in ids], queries)
+        return dict(zip(ids, replies, strict=True))
+
+    def email_sums(self, emails: Iterable[str], queries: Sequence[Query]
+                   ) -> dict[str, list[int]]:
+        unique = sorted(set(emails))
+        return dict(zip(unique, self.sums([self.keys.email(e) for e in unique], queries),
+                        strict=True))
+
+    def users(self, ids: Iterable[int]) -> dict[int, UserRow]:
+        with closing(self._db()) as conn:
+            return userstate.user_rows(conn, ids)
+
+    def ranked(self, key: str, n: int) -> list[int]:
+        """The ``n`` best-ranked user ids of a ranking."""
+        return [int(m) for m in cast(list[str], self.redis.zrevrange(key, 0, n - 1))]
+
+    def count(self, key: str, low: float | str, high: float | str) -> int:
+        return int(self.redis.zcount(key, low, high))

@@ -1,0 +1,108 @@
+"""The problems and engagement tabs: cards from day totals and indexes, lists from rankings.
+
+The rankings (sorted sets kept by the consumer) give the candidates; the
+listed rows are recomputed here from the users' current state, so lock expiry
+and the day's windows are exact as of the request.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from insights.userstate import OPEN_END, UserRow, UserSums, alert_queries, problem_counts
+from insights.userstate import user_queries as score_queries
+from scoring.engagement import engagement_score, status, wow
+from scoring.problems import problem_score
+from scoring.windows import Period, day_number, last_days, period_start, previous_start
+from web.formats import rfc3339_or_none
+from web.tabs.store import Query, Store, window_days
+
+LISTED = 50
+CANDIDATES = 100   # ranked candidates re-scored at read time before the top 50 is cut
+
+
+def user_ref(row: UserRow) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "email": row.email}
+
+
+def problems(store: Store, period: Period, now: datetime) -> dict[str, Any]:
+    today = now.date()
+    days = window_days(period_start(period, today), today)
+    totals = [sum(col) for col in zip(*store.day_fields(days, ("fl", "pr", "je")), strict=True)]
+    return {
+        "locked_accounts": store.count(store.keys.locks, f"({now.timestamp()}", "+inf"),
+        "failed_logins": totals[0], "password_resets": totals[1], "js_errors": totals[2],
+        "problem_users": _problem_rows(store, period, now),
+    }
+
+
+def _problem_rows(store: Store, period: Period, now: datetime) -> list[dict[str, Any]]:
+    ids = store.ranked(store.keys.problems(period), CANDIDATES)
+    rows = store.users(ids)
+    sums = store.user_sums(ids, score_queries(now.date()))
+    alerts = store.email_sums((r.email for r in rows.values() if r.email),
+                              alert_queries(now.date()))
+    listed: list[dict[str, Any]] = []
+    for uid, row in rows.items():
+        if not row.active():
+            continue
+        counts = problem_counts(row, UserSums.parse(sums[uid]),
+                                alerts.get(row.email or "", [0, 0, 0]), period, now)
+        score = problem_score(counts)
+        if score > 0:
+            listed.append({
+                "user": user_ref(row), "score": score, "failed_logins": counts.failed_logins,
+                "password_resets": counts.password_resets, "js_errors": counts.js_errors,
+                "slow_pages": counts.slow_pages, "security_alerts": counts.security_alerts,
+                "is_locked": counts.is_locked, "last_login": rfc3339_or_none(row.last_login),
+            })
+    listed.sort(key=lambda r: r["score"], reverse=True)
+    return listed[:LISTED]
+
+
+def engagement(store: Store, period: Period, now: datetime) -> dict[str, Any]:
+    today, keys = now.date(), store.keys
+    start = period_start(period, today)
+    active = store.redis.pfcount(*[keys.day_hll("users", d) for d in window_days(start, today)])
+    first_of_month = day_number(today.replace(day=1))
+    return {
+        "active_7d": int(active),
+        "at_risk": store.count(keys.logins, day_number(today) - 30, day_number(today) - 8),
+        "dormant": store.count(keys.logins, "-inf", day_number(today) - 31),
+        "new_this_month": store.count(keys.created, first_of_month, "+inf"),
+        "engagement_list": _engagement_rows(store, period, now),
+    }
+
+
+def _list_queries(period: Period, today: date) -> list[Query]:
+    start, prev = day_number(period_start(period, today)), day_number(previous_start(period,
+                                                                                     today))
+    return [*score_queries(today), ("s", start, OPEN_END), ("pv", start, OPEN_END),
+            ("pv", prev, start - 1),
+            *[("pv", day_number(d), day_number(d)) for d in last_days(today, 7)]]
+
+
+def _engagement_rows(store: Store, period: Period, now: datetime) -> list[dict[str, Any]]:
+    today = now.date()
+    ids = store.ranked(store.keys.engagement, CANDIDATES)
+    rows = store.users(ids)
+    sums = store.user_sums(ids, _list_queries(period, today))
+    n = len(score_queries(today))
+    listed: list[dict[str, Any]] = []
+    for uid, row in rows.items():
+        values = sums[uid]
+        score = engagement_score(UserSums.parse(values[:n]).engagement)
+        sessions, views, before = values[n:n + 3]
+        if not row.listed() or (sessions == 0 and score == 0):
+            continue
+        last_login = row.last_login.date() if row.last_login else None
+        listed.append({
+            "user": user_ref(row), "score": score, "sessions": sessions, "page_views": views,
+            "wow": wow(views, before), "status": status(last_login, today, score),
+            "sparkline": values[n + 3:],
+        })
+    listed.sort(key=lambda r: r["score"], reverse=True)
+    return listed[:LISTED]
+
+
