@@ -32,7 +32,8 @@ def ago(days: int | None) -> date | None:
         (0, 20, "active"), (7, 20, "active"), (7, 100, "active"),
         (7, 19, "at_risk"), (8, 20, "at_risk"), (30, 100, "at_risk"),
         (31, 20, "dormant"), (31, 19, "at_risk"), (31, 5, "at_risk"), (31, 4, "dormant"),
-        (0, 4, "dormant"),  # a recent login alone is not enough
+        (0, 4, "dormant"), (7, 4, "dormant"),  # a recent login alone is not enough
+        (8, 0, "at_risk"), (30, 0, "at_risk"), (31, 0, "dormant"),
         (0, 5, "at_risk"),
         (None, 100, "dormant"), (None, 19, "at_risk"), (None, 5, "at_risk"), (None, 0, "dormant"),
         (-1, 20, "active"),  # a last login dated after today counts as recent
