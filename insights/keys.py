@@ -70,10 +70,9 @@ class Keys:
         """The day number rankings were last re-scored for (windows roll at midnight)."""
         return f"{self.prefix}:{{r}}:rolled"
 
-    @property
-    def roll_lock(self) -> str:
-        """Held by the one consumer re-scoring everybody after midnight."""
-        return f"{self.prefix}:{{r}}:roll-lock"
+    def roll_lock(self, day: int) -> str:
+        """Held by the one consumer re-scoring everybody after the midnight before ``day``."""
+        return f"{self.prefix}:{{r}}:roll-lock:{day}"
 
     # -- site-wide day aggregates -----------------------------------------------------
     def day(self, day: int) -> str:

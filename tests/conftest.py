@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from functools import partial
 from pathlib import Path
 
 import pytest
 
 from consumers.pipeline import Pipeline
-from consumers.postgres import PostgresSink
+from consumers.sinks import sink_factories
 from insights import database, kafka, stack
 from insights.producer import Emitter
 from insights.settings import Settings
@@ -66,6 +65,7 @@ def settings(stack_urls: stack.StackUrls, database_url: str, tmp_path: Path) -> 
     s = Settings(kafka_bootstrap=stack_urls.kafka_bootstrap, postgres_url=database_url,
                  redis_url=stack_urls.redis_url, topic_prefix=unique("t") + ".",
                  consumer_group=unique("g"), partitions=4, metrics_port=0,
+                 redis_prefix=unique("r"),
                  batch_linger_ms=50, retry_max_seconds=1.0, state_dir=tmp_path / "state")
     kafka.ensure_topics(s.kafka_bootstrap or "", s.topics().values(), s.partitions)
     return s
@@ -90,8 +90,9 @@ def run_pipeline() -> Iterator[Callable[[Settings], Pipeline]]:
     running: list[tuple[Pipeline, threading.Thread]] = []
 
     def start(s: Settings) -> Pipeline:
-        assert s.kafka_bootstrap and s.postgres_url
-        pipeline = Pipeline(s, s.kafka_bootstrap, [partial(PostgresSink, s.postgres_url)])
+        assert s.kafka_bootstrap and s.postgres_url and s.redis_url
+        urls = stack.StackUrls(s.kafka_bootstrap, s.postgres_url, s.redis_url)
+        pipeline = Pipeline(s, s.kafka_bootstrap, sink_factories(s, urls))
         thread = threading.Thread(target=pipeline.run, daemon=True)
         thread.start()
         running.append((pipeline, thread))

@@ -12,9 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg2
+import redis
 from sqlalchemy.engine import make_url
 
 from insights.database import connect
+from insights.keys import Keys
 from insights.settings import Settings
 
 
@@ -67,6 +69,16 @@ def stored_records(settings: Settings, sink: str = "postgres") -> int:
     return int(scalar(settings.postgres_url,  # type: ignore[call-overload]
                       "SELECT coalesce(sum(next_offset), 0) FROM sink_offsets WHERE sink = %s",
                       sink))
+
+
+def redis_records(settings: Settings) -> int:
+    """Records the Redis sink has applied (its stored offsets, summed)."""
+    assert settings.redis_url
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        return sum(int(v) for v in client.hvals(Keys(settings.redis_prefix).offsets))
+    finally:
+        client.close()
 
 
 def environment(settings: Settings) -> dict[str, str]:

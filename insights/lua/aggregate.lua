@@ -19,7 +19,7 @@ while i <= #ARGV do
     i = i + 2
     if offset > mark then
       for _ = 1, nops do
-        local kind, key, member = ARGV[i], ARGV[tonumber(ARGV[i + 1]) + 1], ARGV[i + 2]
+        local kind, key, member = ARGV[i], ARGV[tonumber(ARGV[i + 1]) + 2], ARGV[i + 2]
         if kind == 'z' then
           redis.call('ZINCRBY', key, ARGV[i + 3], member)
         elseif kind == 'h' then

@@ -11,13 +11,13 @@ i = i + 1
 local stale = {}
 for s = 1, count do
   local j = i + (s - 1) * 4
-  local current = redis.call('GET', ARGV[tonumber(ARGV[j]) + 1]) or ''
+  local current = redis.call('GET', ARGV[tonumber(ARGV[j]) + 2]) or ''
   if current ~= ARGV[j + 1] then stale[#stale + 1] = s end
 end
 if #stale > 0 then return stale end
 for s = 1, count do
   local j = i + (s - 1) * 4
-  local key, new = ARGV[tonumber(ARGV[j]) + 1], ARGV[j + 2]
+  local key, new = ARGV[tonumber(ARGV[j]) + 2], ARGV[j + 2]
   if new == '' then
     redis.call('DEL', key)
   else
@@ -26,7 +26,7 @@ for s = 1, count do
 end
 i = i + count * 4
 while i <= #ARGV do
-  local key, member = ARGV[tonumber(ARGV[i]) + 1], ARGV[i + 1]
+  local key, member = ARGV[tonumber(ARGV[i]) + 2], ARGV[i + 1]
   local score = tonumber(redis.call('ZINCRBY', key, ARGV[i + 2], member))
   if score == 0 then redis.call('ZREM', key, member) end
   i = i + 3

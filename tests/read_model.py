@@ -1,0 +1,121 @@
+"""Helpers of the read-model tests: simulated traffic, waiting for both sinks, and
+comparing the API's documents with the SQL reference (``tests.reference``)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from insights.database import connect
+from insights.keys import Keys
+from insights.producer import Emitter
+from insights.settings import Settings
+from insights.traffic import Population, TrafficModel
+from scoring.pages import DEFAULT_SECTIONS
+from scoring.windows import PERIODS
+from tests import reference
+from tests.services import redis_records, stored_records, wait_for
+from web.reader import FILTERS, TABS
+from web.tabs import RedisTabs
+
+APPROXIMATE = frozenset({"unique_users", "active_7d"})   # HyperLogLog counts: within 2%
+
+
+def simulate(emitter: Emitter, now: datetime, *, users: int, days: int, seed: int) -> int:
+    """Send a realistic history (the simulator's) of ``days`` days; returns how many events."""
+    rng = random.Random(seed)
+    model = TrafficModel(Population(users, rng, now), rng, rate=50)
+    sent = 0
+    for event in model.start(now, days):
+        emitter.emit(event)
+        sent += 1
+    emitter.flush()
+    return sent
+
+
+def wait_ingested(settings: Settings, n: int, timeout_s: float = 180,
+                  check: Callable[[], None] = lambda: None) -> None:
+    def done() -> bool:
+        check()
+        return stored_records(settings) >= n and redis_records(settings) >= n
+    wait_for(done, timeout_s, f"{n} records in PostgreSQL and Redis")
+
+
+def reader(settings: Settings) -> RedisTabs:
+    assert settings.redis_url and settings.postgres_url
+    url = settings.postgres_url
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    return RedisTabs(client, lambda: connect(url), Keys(settings.redis_prefix), DEFAULT_SECTIONS)
+
+
+def documents(settings: Settings, now: datetime) -> list[tuple[str, Any, Any]]:
+    """(what, API document, reference document) for every tab, period and filter."""
+    read = reader(settings)
+    found = []
+    assert settings.postgres_url
+    with closing(connect(settings.postgres_url)) as conn:
+        for tab in TABS:
+            for period in PERIODS:
+                for filter_ in FILTERS if tab == "overview" else ("all",):
+                    what = f"{tab}?period={period}&filter={filter_}"
+                    found.append((what, read.tab(tab, period, filter_, now),
+                                  reference.tab(conn, tab, period, filter_, now)))
+    return found
+
+
+# For each ranked list: the field it is ordered by and what identifies a row.
+RANKED: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
+    "problem_users": ("score", lambda r: r["user"]["id"]),
+    "engagement_list": ("score", lambda r: r["user"]["id"]),
+    "top_pages": ("views", lambda r: r["path"]),
+    "ignored_pages": ("views", lambda r: r["path"]),
+    "entry_pages": ("count", lambda r: r["path"]),
+    "exit_pages": ("count", lambda r: r["path"]),
+    "transitions": ("count", lambda r: (r["from"], r["to"])),
+    "dropoff": ("exit_rate", lambda r: r["path"]),
+}
+
+
+def assert_same(what: str, got: Any, want: Any) -> None:
+    """``got`` equals ``want`` up to tie order in ranked lists and HyperLogLog error."""
+    assert isinstance(got, dict) and isinstance(want, dict), what
+    assert sorted(got) == sorted(want) or set(want) <= set(got), f"{what}: keys differ"
+    for name, value in want.items():
+        where = f"{what}: {name}"
+        if name in RANKED:
+            assert_ranked(where, got[name], value, *RANKED[name])
+        else:
+            assert_value(where, name, got[name], value)
+
+
+def assert_value(where: str, name: str, got: Any, want: Any) -> None:
+    if name in APPROXIMATE and isinstance(want, int):
+        assert abs(got - want) <= max(1.0, 0.02 * want), f"{where}: {got} vs {want}"
+    elif isinstance(want, dict):
+        for key, value in want.items():
+            assert_value(f"{where}.{key}", key, got.get(key), value)
+    elif isinstance(want, list) and want and isinstance(want[0], dict):
+        assert len(got) == len(want), f"{where}: {len(got)} rows vs {len(want)}\n{got}\n{want}"
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            assert_value(f"{where}[{i}]", name, g, w)
+    else:
+        assert got == want, f"{where}: {got!r} vs {want!r}"
+
+
+def assert_ranked(where: str, got: Sequence[dict[str, Any]], want: Sequence[dict[str, Any]],
+                  key: str, ident: Callable[[dict[str, Any]], Any]) -> None:
+    assert [r[key] for r in got] == [r[key] for r in want], (
+        f"{where}: order by {key} differs\n got {[(ident(r), r[key]) for r in got]}\n"
+        f"want {[(ident(r), r[key]) for r in want]}")
+    cut = want[-1][key] if want else None
+    wanted = {ident(r): r for r in want}
+    for row in got:
+        if ident(row) in wanted:
+            assert_value(f"{where}[{ident(row)}]", "row", row, wanted[ident(row)])
+        else:   # a different row of the same rank at the cut: ties may fall either way
+            assert row[key] == cut, f"{where}: {ident(row)} is not in the reference"
