@@ -159,7 +159,8 @@ class RedisSink:
         expired = cast(list[str], client.zrangebyscore(k.locks, 0, now.timestamp()))
         users = {int(u) for u in expired}
         today = str(day_number(now.date()))
-        if client.get(k.rolled) != today and client.set(k.roll_lock(int(today)), 1, nx=True, ex=600):
+        first = client.get(k.rolled) != today
+        if first and client.set(k.roll_lock(int(today)), 1, nx=True, ex=600):
             for key in (k.problems("month"), k.engagement, k.problems("week"), k.problems("day")):
                 users.update(int(u) for u in cast(list[str], client.zrange(key, 0, -1)))
             log.info("windows rolled to %s: re-scoring %d users", now.date(), len(users))

@@ -76,7 +76,7 @@ def test_scores_fall_when_a_user_goes_quiet_across_midnight(
         sink.close()
     assert read.tab("engagement", "month", "all", tomorrow)["engagement_list"] == []
     assert read.tab("problems", "month", "all", tomorrow)["problem_users"] == []
-    ranked = read._store.redis.zrange(read._store.keys.engagement, 0, -1)  # noqa: SLF001
+    ranked = read.store.redis.zrange(read.store.keys.engagement, 0, -1)
     assert ranked == []
 
 

@@ -22,20 +22,20 @@ class RedisTabs:
     """``TabReader`` over the Redis read model (and ``users`` rows from PostgreSQL)."""
 
     def __init__(self, client: Client, db: DBConnect, keys: Keys, sections: SectionMap) -> None:
-        self._store = Store(client, db, keys)
+        self.store = Store(client, db, keys)
         self._sections = sections
 
     def tab(self, tab: Tab, period: str, filter_: Filter, now: datetime) -> dict[str, Any]:
         p = parse_period(period)
         if tab == "problems":
-            return users.problems(self._store, p, now)
+            return users.problems(self.store, p, now)
         if tab == "engagement":
-            return users.engagement(self._store, p, now)
+            return users.engagement(self.store, p, now)
         if tab == "pages":
-            return site.pages(self._store, self._sections, p, now)
+            return site.pages(self.store, self._sections, p, now)
         if tab == "paths":
-            return paths.paths(self._store, p, now)
-        return site.overview(self._store, filter_, now)
+            return paths.paths(self.store, p, now)
+        return site.overview(self.store, filter_, now)
 
 
 def build_reader(client: redis.Redis, engine: Engine, settings: Settings) -> RedisTabs:

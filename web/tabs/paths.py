@@ -56,8 +56,9 @@ def _ranked(counts: Counter[str]) -> list[dict[str, Any]]:
 
 
 def _dropoff(views: Counter[str], exits: Counter[str]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = [{"path": p, "views": n, "exits": exits.get(p, 0), "exit_rate": exit_rate(
-        exits.get(p, 0), n)} for p, n in views.items() if n >= DROPOFF_MIN_VIEWS]
+    rows: list[dict[str, Any]] = [
+        {"path": p, "views": n, "exits": exits[p], "exit_rate": exit_rate(exits[p], n)}
+        for p, n in views.items() if n >= DROPOFF_MIN_VIEWS]
     rows.sort(key=lambda r: r["exit_rate"], reverse=True)
     return rows[:DROPOFF]
 
