@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from insights import database, logs
 from insights.settings import Settings
@@ -53,7 +54,7 @@ def token_create(
     try:
         parsed = parse_role(role)
     except UnknownRole as error:
-        console.print(f"[red]{error}[/red]")
+        console.print(f"[red]{escape(str(error))}[/red]")
         raise typer.Exit(2) from None
     settings = _settings()
     url = postgres_url(settings)
@@ -64,9 +65,9 @@ def token_create(
     finally:
         engine.dispose()
     if previous is None:
-        console.print(f"created account {email} ({parsed.name})")
+        console.print(f"created account {escape(email)} ({parsed.name})")
     elif previous != parsed.name:
-        console.print(f"role of {email} changed from {previous} to {parsed.name}")
+        console.print(f"role of {escape(email)} changed from {previous} to {parsed.name}")
     console.print("the token is shown once; keep it now:")
     typer.echo(token)
 
@@ -85,6 +86,6 @@ def token_revoke(
     finally:
         engine.dispose()
     if revoked is None:
-        console.print(f"[red]no account {email}[/red]")
+        console.print(f"[red]no account {escape(email)}[/red]")
         raise typer.Exit(1)
-    console.print(f"revoked {revoked} token(s) of {email}")
+    console.print(f"revoked {revoked} token(s) of {escape(email)}")
