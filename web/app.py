@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from insights.settings import Settings
 from web.api import build_router
-from web.engine import create_engine, postgres_url, redis_url
+from web.engine import create_engine, server_urls
 from web.reader import TabReader
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,9 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(postgres_url(settings))
-        redis_client = redis.Redis.from_url(redis_url(settings))
+        pg_url, redis_url = server_urls(settings)
+        engine = create_engine(pg_url)
+        redis_client = redis.Redis.from_url(redis_url)
         reader = tab_reader
         if reader is None:
             # Imported here: an app given its reader works without the Redis read model.

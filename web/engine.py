@@ -14,9 +14,15 @@ def postgres_url(settings: Settings) -> str:
     return settings.postgres_url or endpoints.resolve(settings).postgres_url
 
 
-def redis_url(settings: Settings) -> str:
-    """The configured Redis URL, else the embedded server's (started if needed)."""
-    return settings.redis_url or endpoints.resolve(settings).redis_url
+def server_urls(settings: Settings) -> tuple[str, str]:
+    """PostgreSQL and Redis URLs: the configured ones, the embedded stack's for the others.
+
+    The web app needs no Kafka: with both URLs configured nothing is started.
+    """
+    if settings.postgres_url and settings.redis_url:
+        return settings.postgres_url, settings.redis_url
+    urls = endpoints.resolve(settings)
+    return urls.postgres_url, urls.redis_url
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> Engine:

@@ -198,3 +198,19 @@ def test_openapi_docs_are_served(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/tabs/{tab}", "/api/users/{user_id}", "/api/export/{kind}.csv",
             "/healthz"} <= set(paths)
+
+
+def test_without_a_reader_the_app_serves_the_redis_read_model(
+        database_url: str, stack_urls: stack.StackUrls, admin_headers: dict[str, str]) -> None:
+    # An empty database and a prefix no other test uses: every tab is empty, not an error.
+    settings = Settings(postgres_url=database_url, redis_url=stack_urls.redis_url,
+                        redis_prefix=f"web-{database_url.rsplit('/', 1)[-1]}")
+    with TestClient(create_app(settings, clock=lambda: NOW)) as test_client:
+        tabs = {tab: test_client.get(f"/api/tabs/{tab}", headers=admin_headers)
+                for tab in ("problems", "engagement", "pages", "paths", "overview")}
+        export = test_client.get("/api/export/engagement.csv", headers=admin_headers)
+    assert {tab: response.status_code for tab, response in tabs.items()} == dict.fromkeys(
+        tabs, 200)
+    assert tabs["problems"].json()["problem_users"] == []
+    assert tabs["overview"].json()["filter_type"] == "all"
+    assert export.text.splitlines() == ["name,email,score,sessions,page_views,wow,status"]
