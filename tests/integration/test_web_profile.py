@@ -272,5 +272,6 @@ def test_stub_and_unknown_users_are_404(client: TestClient, user_id: int) -> Non
     assert str(user_id) in response.json()["detail"]
 
 
-def test_a_non_numeric_id_is_422(client: TestClient) -> None:
-    assert client.get("/api/users/ann").status_code == 422
+@pytest.mark.parametrize("user_id", ["ann", str(2**63)])
+def test_an_id_that_is_no_bigint_is_422(client: TestClient, user_id: str) -> None:
+    assert client.get(f"/api/users/{user_id}").status_code == 422

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Path, status
 
 from web.deps import EngineDep, NowDep
 from web.profile import build_profile
 
 router = APIRouter(prefix="/users", tags=["users"])
 
+# users.id is a PostgreSQL bigint: a larger id is a 422 here, not a database error.
+UserId = Annotated[int, Path(ge=-(2**63), le=2**63 - 1, description="a tracked user's id")]
+
 
 @router.get("/{user_id}")
-def read_user(user_id: int, engine: EngineDep, now: NowDep) -> dict[str, Any]:
+def read_user(user_id: UserId, engine: EngineDep, now: NowDep) -> dict[str, Any]:
     """The profile; 404 for an unknown id or a user no ``user_upsert`` has created yet."""
     profile = build_profile(engine, user_id, now)
     if profile is None:
