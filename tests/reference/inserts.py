@@ -30,7 +30,8 @@ class Rows:
         self._ids = itertools.count(1)
 
     def _insert(self, table: str, **values: Any) -> None:
-        values.setdefault("raw", "{}")
+        if table != "users":
+            values.setdefault("raw", "{}")
         columns = ", ".join(values)
         marks = ", ".join(f"%({c})s" for c in values)
         with self.conn.cursor() as cur:
