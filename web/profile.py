@@ -33,6 +33,7 @@ from web.timeline import LIMITS, build_timeline
 
 TREND_DAYS = 30  # the trend chart: the last 30 days, today included
 HISTORY_LIMIT = 10  # js_errors, slow_pages, search_queries: the 10 latest
+BROWSERS_TOP = 5
 
 
 def build_profile(engine: Engine, user_id: int, now: datetime) -> dict[str, Any] | None:
@@ -90,22 +91,26 @@ def _components(components: list[Component]) -> list[dict[str, Any]]:
 
 
 def _activity(conn: Connection, user_id: int, month: datetime) -> dict[str, Any]:
-    """Favourite pages, devices, browsers and hours of the month window."""
+    """Favourite pages, devices, browsers (top 5) and hours of the month window."""
     fav = fetch_grouped(conn, "fav_pages", user_id, month)
     top = fav[0][1] if fav else 1
-    devices = sorted(((device or "unknown", n) for device, n in
-                      fetch_grouped(conn, "devices", user_id, month)),
-                     key=lambda pair: (-pair[1], pair[0]))
     hours = dict(fetch_grouped(conn, "hours", user_id, month))
     busiest = max(hours.values(), default=1)
     return {
         "fav_pages": [{"path": path, "count": n, "bar_pct": bar_pct(n, top)} for path, n in fav],
-        "devices": [{"type": device, "count": n} for device, n in devices],
-        "browsers": [{"name": browser or "unknown", "count": n}
-                     for browser, n in fetch_grouped(conn, "browsers", user_id, month)],
+        "devices": [{"type": device, "count": n}
+                    for device, n in _ranked(fetch_grouped(conn, "devices", user_id, month))],
+        "browsers": [{"name": browser, "count": n} for browser, n in
+                     _ranked(fetch_grouped(conn, "browsers", user_id, month))[:BROWSERS_TOP]],
         "hourly_bars": [{"hour": hour, "count": hours.get(hour, 0),
                          "pct": bar_pct(hours.get(hour, 0), busiest)} for hour in range(24)],
     }
+
+
+def _ranked(counts: list[tuple[str | None, int]]) -> list[tuple[str, int]]:
+    """Null named ``unknown``, then most first, ties by name (so ``unknown`` ranks as text)."""
+    named = [(name or "unknown", n) for name, n in counts]
+    return sorted(named, key=lambda pair: (-pair[1], pair[0]))
 
 
 def _trend(conn: Connection, user_id: int, today: date) -> dict[str, list[Any]]:

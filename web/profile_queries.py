@@ -73,12 +73,11 @@ _LATEST: Final = {
 _GROUPED: Final = {
     "fav_pages": "SELECT path AS key, count(*) AS count FROM page_views"
                  " WHERE user_id = :uid AND viewed_at >= :start GROUP BY path"
-                 " ORDER BY count DESC, path LIMIT 10",
+                 ' ORDER BY count DESC, path COLLATE "C" LIMIT 10',  # ties: byte order
     "devices": "SELECT device_type AS key, count(*) AS count FROM user_sessions"
                " WHERE user_id = :uid AND started_at >= :start GROUP BY device_type",
     "browsers": "SELECT browser AS key, count(*) AS count FROM user_sessions"
-                " WHERE user_id = :uid AND started_at >= :start GROUP BY browser"
-                " ORDER BY count DESC, browser NULLS LAST LIMIT 5",
+                " WHERE user_id = :uid AND started_at >= :start GROUP BY browser",
     "hours": "SELECT EXTRACT(HOUR FROM started_at AT TIME ZONE 'UTC')::int AS key,"
              " count(*) AS count FROM user_sessions"
              " WHERE user_id = :uid AND started_at >= :start GROUP BY 1",
