@@ -37,15 +37,15 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
         pg_url, redis_url = server_urls(settings)
         engine = create_engine(pg_url)
         redis_client = redis.Redis.from_url(redis_url)
-        reader = tab_reader
-        if reader is None:
-            # Imported here: an app given its reader works without the Redis read model.
-            from web.tabs import build_reader
-            reader = build_reader(redis_client, engine, settings)
-        app.state.engine, app.state.redis = engine, redis_client
-        app.state.reader, app.state.clock = reader, clock or _utc_now
-        log.info("web app ready")
         try:
+            reader = tab_reader
+            if reader is None:
+                # Imported here: an app given its reader works without the Redis read model.
+                from web.tabs import build_reader
+                reader = build_reader(redis_client, engine, settings)
+            app.state.engine, app.state.redis = engine, redis_client
+            app.state.reader, app.state.clock = reader, clock or _utc_now
+            log.info("web app ready")
             yield
         finally:
             redis_client.close()

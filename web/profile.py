@@ -38,7 +38,9 @@ BROWSERS_TOP = 5
 
 def build_profile(engine: Engine, user_id: int, now: datetime) -> dict[str, Any] | None:
     """The profile document of ``api.md``; None when ``user_id`` is not a tracked user."""
-    with engine.connect() as conn:
+    # One snapshot for every query: the parts of a profile agree while events stream in.
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ",
+                                            postgresql_readonly=True) as conn:
         user = fetch_user(conn, user_id)
         if user is None:
             return None
