@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import msgspec
+
 from insights import contract as c
 from insights.keys import Keys
 from scoring.pages import SectionMap, sections_of
@@ -24,6 +26,7 @@ from scoring.windows import day_number
 Op = tuple[str, int, str, int]
 """(kind, key index, member, amount): kind z = ZINCRBY, h = HINCRBY, p = PFADD."""
 FAILED_LOGIN_ALERTS = frozenset({"brute_force", "account_locked"})
+_json = msgspec.json.Encoder().encode
 
 
 @dataclass
@@ -34,6 +37,14 @@ class Increments:
     sections: SectionMap
     names: list[str] = field(default_factory=list)
     _index: dict[str, int] = field(default_factory=dict)
+    _sections_of: dict[str, list[str]] = field(default_factory=dict)
+
+    def sections_of(self, path: str) -> list[str]:
+        """The path's sections (cached: a batch repeats the same paths)."""
+        found = self._sections_of.get(path)
+        if found is None:
+            found = self._sections_of[path] = sections_of(path, self.sections)
+        return found
 
     def key(self, name: str) -> int:
         found = self._index.get(name)
@@ -82,25 +93,19 @@ class Increments:
         user = None if e.user_id is None else str(e.user_id)
         if user is not None:
             ops.append(("p", self.key(self.keys.day_hll(f"p:{e.path}", day)), user, 0))
-        for section in sections_of(e.path, self.sections):
+        for section in self.sections_of(e.path):
             ops.append(("h", hash_, f"sv:{section}", 1))
             if user is not None:
                 ops.append(("p", self.key(self.keys.day_hll(f"s:{section}", day)), user, 0))
         return ops
 
 
-def script_args(inc: Increments, events: Iterable[tuple[str, int, c.Event]]) -> list[str | int]:
-    """ARGV of ``aggregate.lua`` for (partition field, offset, event) in offset order."""
-    blocks: dict[str, list[str | int]] = {}
-    counts: dict[str, int] = {}
+def script_args(inc: Increments, events: Iterable[tuple[str, int, c.Event]]) -> str:
+    """ARGV[1] of ``aggregate.lua`` for (partition field, offset, event) in offset order."""
+    blocks: dict[str, list[list[str | int]]] = {}
     for partition, offset, event in events:
-        ops = inc.ops(event)
-        block = blocks.setdefault(partition, [])
-        counts[partition] = counts.get(partition, 0) + 1
-        block += [offset, len(ops)]
-        for op in ops:
-            block.extend(op)
-    argv: list[str | int] = [len(inc.names), *inc.names]
-    for partition, block in blocks.items():
-        argv += [partition, counts[partition], *block]
-    return argv
+        flat: list[str | int] = [offset]
+        for op in inc.ops(event):
+            flat.extend(op)
+        blocks.setdefault(partition, []).append(flat)
+    return _json([inc.names, [[p, evs] for p, evs in blocks.items()]]).decode()

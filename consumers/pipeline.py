@@ -3,7 +3,8 @@
 Order of a flush (quix-streams' checkpoint order): every sink has the batch,
 with its offsets, before anything is committed to Kafka. One batch at a time is
 decoded and written by the writer process (``consumers.writer``) while this
-process polls the next, so Kafka's client and the sinks do not share a GIL.
+process polls the next, so Kafka's client and the sinks do not share a GIL; the
+last sink (Redis) runs one batch behind the first, so Kafka's commit does too.
 Where reading resumes is decided by the sinks, not by Kafka: on assignment each
 partition is sought to the lowest next-offset any sink stored, and each sink
 skips what it has.
@@ -56,6 +57,7 @@ class Pipeline:
         self._writer: ProcessPoolExecutor | None = None
         self._inflight: tuple[dict[Partition, int], Future[Summary]] | None = None
         self._ticking: Future[int] | None = None
+        self._complete: dict[Partition, int] = {}
         self._last_tick = 0.0
         self._limits = Limits(settings.max_message_bytes, settings.max_future_seconds,
                               settings.retry_max_seconds)
@@ -87,6 +89,7 @@ class Pipeline:
                 self._step(self._consumer)
             self._flush()
             self._settle()
+            self._drain()
         except Aborted:
             aborted = True
             log.error("aborted with a batch unwritten; it will be read again on restart")
@@ -146,11 +149,22 @@ class Pipeline:
         offsets, future = self._inflight
         self._inflight = None
         self._count(self._wait(future))
+        # The last sink runs a batch behind: what is complete now is the batch before.
+        complete, self._complete = self._complete, offsets
         self.metrics.last_commit.set_to_current_time()
-        if commit:
-            self._consumer.commit(offsets)
+        if commit and complete:
+            self._consumer.commit(complete)
             for (topic, partition), lag in self._consumer.lag().items():
                 self.metrics.lag.labels(topic, str(partition)).set(lag)
+
+    def _drain(self) -> None:
+        """Wait for the lagging last sink, then commit the final batch to Kafka."""
+        if self._writer is None or self._consumer is None:
+            return
+        self._count(self._wait(self._writer.submit(writer.drain)))
+        if self._complete:
+            self._consumer.commit(self._complete)
+            self._complete = {}
 
     def _wait(self, future: Future[Summary]) -> Summary:
         """The writer's answer; a second stop signal meanwhile gives up (``Aborted``)."""
@@ -173,7 +187,8 @@ class Pipeline:
             m.batch_seconds.labels(sink).observe(seconds)
         m.duplicates.inc(summary.duplicates)
         m.skipped.inc(summary.skipped)
-        m.batch_size.observe(summary.records)
+        if summary.records:
+            m.batch_size.observe(summary.records)
 
     def _give_up_on_second_stop(self) -> None:
         if self._stops >= 2:

@@ -1,112 +1,21 @@
-"""Re-scoring users: their current row, their window sums, and what the rankings store.
+"""Re-scoring users: what the rankings store for each.
 
 Rankings are sorted sets of absolute scores, recomputed from the user's whole
-state (PostgreSQL row + Redis day counters) whenever a batch touches the user
-and again when the windows roll at midnight. Writing a score twice is harmless;
-``insights/lua/rank.lua`` keeps a slower writer from overwriting a newer score.
+state (PostgreSQL row + Redis day counters, ``insights.userstate``) whenever a
+batch touches the user and again when the windows roll at midnight. Writing a
+score twice is harmless; ``insights/lua/rank.lua`` keeps a slower writer from
+overwriting a newer score.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import datetime
 
-from insights.database import Connection
-from scoring.engagement import EngagementCounts, engagement_score
-from scoring.problems import ProblemCounts, problem_score
-from scoring.windows import PERIODS, Period, day_number, month_start, period_start
-
-OPEN_END = 10**9
-"""Last day of a window that has no end (``>= start``)."""
-
-
-@dataclass(frozen=True)
-class UserRow:
-    """The ``users`` columns scores and indexes depend on."""
-
-    id: int
-    email: str | None
-    name: str | None
-    role: str | None
-    is_active: bool
-    created_at: datetime | None
-    last_login: datetime | None
-    failed_login_attempts: int
-    locked_until: datetime | None
-    tracked: bool
-
-    def active(self) -> bool:
-        """Tracked (a ``user_upsert`` created it) and active: the reference's ``is_active``."""
-        return self.tracked and self.is_active
-
-    def listed(self) -> bool:
-        """Eligible for the engagement list (semantics 13)."""
-        return self.active() and self.role is not None and self.role != "UNAFFILIATED"
-
-    def locked(self, now: datetime) -> bool:
-        return self.locked_until is not None and self.locked_until > now
-
-
-_USERS = """
-SELECT id, email, name, role, is_active, created_at, last_login, failed_login_attempts,
-       locked_until, upserted_at IS NOT NULL
-FROM users WHERE id = ANY(%s)"""
-
-
-def user_rows(conn: Connection, ids: Iterable[int]) -> dict[int, UserRow]:
-    """Current rows of ``ids`` (missing ids are absent)."""
-    with conn.cursor() as cur:
-        cur.execute(_USERS, (list(ids),))
-        return {row[0]: UserRow(*row) for row in cur.fetchall()}
-
-
-def window(period: Period, today: date) -> tuple[int, int]:
-    """(first, last) day numbers of a period window as of ``today``."""
-    return day_number(period_start(period, today)), OPEN_END
-
-
-def month(today: date) -> tuple[int, int]:
-    return day_number(month_start(today)), OPEN_END
-
-
-def user_queries(today: date) -> list[tuple[str, int, int]]:
-    """The window sums a score needs, in ``UserSums`` order (for ``counters.lua``)."""
-    m = month(today)
-    queries = [("pr", *m)]
-    for metric in ("je", "sp"):
-        queries += [(metric, *window(p, today)) for p in PERIODS]
-    queries += [(metric, *m) for metric in ("s", "pv", "cl", "du", "cv", "sq")]
-    return queries
-
-
-def alert_queries(today: date) -> list[tuple[str, int, int]]:
-    return [("a", *window(p, today)) for p in PERIODS]
-
-
-@dataclass(frozen=True)
-class UserSums:
-    """A user's window sums, as ``user_queries`` asked for them."""
-
-    resets_month: int
-    js_errors: dict[Period, int]
-    slow_pages: dict[Period, int]
-    engagement: EngagementCounts
-
-    @classmethod
-    def parse(cls, values: Sequence[int]) -> UserSums:
-        v = [int(x) for x in values]
-        return cls(v[0], dict(zip(PERIODS, v[1:4], strict=True)),
-                   dict(zip(PERIODS, v[4:7], strict=True)), EngagementCounts(*v[7:13]))
-
-
-def problem_counts(row: UserRow, sums: UserSums, alerts: Sequence[int], period: Period,
-                   now: datetime) -> ProblemCounts:
-    """The problem-score inputs of one user over ``period`` (semantics 5-9)."""
-    return ProblemCounts(
-        failed_logins=row.failed_login_attempts, password_resets=sums.resets_month,
-        js_errors=sums.js_errors[period], slow_pages=sums.slow_pages[period],
-        security_alerts=alerts[PERIODS.index(period)], is_locked=row.locked(now))
+from insights.userstate import UserRow, UserSums, problem_counts
+from scoring.engagement import engagement_score
+from scoring.problems import problem_score
+from scoring.windows import PERIODS, day_number
 
 
 def rank_values(row: UserRow, sums: UserSums, alerts: Sequence[int], now: datetime

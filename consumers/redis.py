@@ -20,8 +20,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import cast
 
+import msgspec
 import psycopg2
 import redis
 
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 SINK = "redis"
 KEEP_DAYS = 40        # day counters kept: the 31-day windows plus slack for late events
 _TTL_S = KEEP_DAYS * 86400
+_json = msgspec.json.Encoder().encode
 
 
 class RedisSink:
@@ -77,6 +79,8 @@ class RedisSink:
             self.rescore(rollups.touched(a.event for a in accepted), datetime.now(UTC))
             self._save_offsets(next_offsets(items))
         except redis.RedisError as exc:
+            if not _transient(exc):
+                raise                 # a bug (say, in a script): retrying cannot help
             raise self._unavailable(exc) from exc
         except psycopg2.Error as exc:
             self._close_postgres()
@@ -98,15 +102,15 @@ class RedisSink:
         conn.commit()
         emails = {r.email for r in rows.values() if r.email} | set(alerts)
         user_sums, email_sums, stamp = self._merge(counts, alerts, rows, emails, now)
-        argv: list[Any] = [stamp]
+        ranked: list[list[str]] = []
         for uid, row in rows.items():
             sums = userstate.UserSums.parse(user_sums[uid])
-            argv += [uid, *ranking.rank_values(row, sums, email_sums.get(row.email or "", [0] * 3),
-                                               now)]
+            alerts_of = email_sums.get(row.email or "", [0] * 3)
+            ranked.append([str(uid), *ranking.rank_values(row, sums, alerts_of, now)])
         k = self.keys
         self._scripts_().rank(keys=[k.problems("day"), k.problems("week"), k.problems("month"),
                                     k.engagement, k.logins, k.created, k.locks, k.stamps],
-                              args=argv)
+                              args=[stamp, _json(ranked).decode()])
         return len(rows)
 
     def _merge(self, counts: dict[int, rollups.Fields], alerts: dict[str, rollups.Fields],
@@ -115,18 +119,18 @@ class RedisSink:
         """Store the recounted fields and read back each user's and e-mail's window sums."""
         today = now.date()
         head = [day_number(today), day_number(today) - KEEP_DAYS, _TTL_S]
-        uq = [x for q in userstate.user_queries(today) for x in q]
-        aq = [x for q in userstate.alert_queries(today) for x in q]
+        uq = _json(userstate.user_queries(today)).decode()
+        aq = _json(userstate.alert_queries(today)).decode()
         scripts, pipe = self._scripts_(), self._redis().pipeline(transaction=False)
         pipe.time()
         for uid in rows:
             fields = counts.get(uid, {})
             scripts.counters(keys=[self.keys.user(uid)], client=pipe,
-                             args=[*head, len(fields), *_flat(fields), *uq])
+                             args=[*head, _json(fields).decode(), uq])
         for email in emails:
             fields = alerts.get(email, {})
             scripts.counters(keys=[self.keys.email(email)], client=pipe,
-                             args=[*head, len(fields), *_flat(fields), *aq])
+                             args=[*head, _json(fields).decode(), aq])
         replies = pipe.execute()
         seconds, micros = replies[0]
         user_sums = dict(zip(rows, replies[1:1 + len(rows)], strict=True))
@@ -140,7 +144,7 @@ class RedisSink:
         argv = script_args(inc, ((f"{a.record.topic}:{a.record.partition}", a.record.offset,
                                   a.event) for a in accepted))
         pipe = self._redis().pipeline(transaction=False)
-        self._scripts_().aggregate(keys=[self.keys.watermarks], args=argv, client=pipe)
+        self._scripts_().aggregate(keys=[self.keys.watermarks], args=[argv], client=pipe)
         for name in inc.names:
             pipe.expire(name, _TTL_S)
         pipe.execute()
@@ -203,6 +207,12 @@ class RedisSink:
         return SinkUnavailable(f"Redis: {exc}")
 
 
-def _flat(fields: Mapping[str, int]) -> list[str | int]:
-    return [x for pair in fields.items() for x in pair]
+_TRANSIENT_REPLIES = ("OOM", "BUSY", "LOADING", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN",
+                      "READONLY", "NOSCRIPT")
 
+
+def _transient(exc: redis.RedisError) -> bool:
+    """Connection trouble or a server busy for now, as opposed to a refused command."""
+    if isinstance(exc, redis.ResponseError):
+        return str(exc).startswith(_TRANSIENT_REPLIES)
+    return True

@@ -22,12 +22,11 @@ the contributions of the old and the new snapshot, never a blind increment.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import msgspec
 
-from scoring.pages import SectionMap, sections_of
 from scoring.paths import length_bucket
 
 Contribution = tuple[str, int, str]
@@ -53,8 +52,8 @@ def decode(snapshot: str | None) -> list[View]:
     return [View(*v) for v in msgspec.json.decode(snapshot)]
 
 
-def contributions(views: Sequence[View], sections: SectionMap, *, in_session: bool
-                  ) -> Counter[Contribution]:
+def contributions(views: Sequence[View], sections: Callable[[str], Sequence[str]], *,
+                  in_session: bool) -> Counter[Contribution]:
     """Everything ``views`` add to the day aggregates (see the module docstring)."""
     found: Counter[Contribution] = Counter()
     for v in views:
@@ -64,11 +63,12 @@ def contributions(views: Sequence[View], sections: SectionMap, *, in_session: bo
     return found
 
 
-def _page_time(found: Counter[Contribution], v: View, sections: SectionMap) -> None:
+def _page_time(found: Counter[Contribution], v: View,
+               sections: Callable[[str], Sequence[str]]) -> None:
     if v.seconds is not None:
         found["tm", v.day, v.path] += v.seconds
         found["tmn", v.day, v.path] += 1
-        for section in sections_of(v.path, sections):
+        for section in sections(v.path):
             found["stm", v.day, section] += v.seconds
             found["stn", v.day, section] += 1
     if v.scroll is not None:

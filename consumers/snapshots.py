@@ -15,12 +15,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import msgspec
+
 from consumers.sessions import View, contributions, decode, difference, encode
 from insights import contract as c
 from insights.database import Connection
 from insights.keys import Keys
 from insights.redisdb import Client, Scripts
-from scoring.pages import SectionMap
+from scoring.pages import SectionMap, sections_of
 
 log = logging.getLogger(__name__)
 TTL_S = 35 * 86400        # a snapshot outlives the 31-day windows its contributions sit in
@@ -80,6 +82,15 @@ class Snapshots:
     def __init__(self, client: Client, scripts: Scripts, keys: Keys, sections: SectionMap
                  ) -> None:
         self._client, self._scripts, self._keys, self._sections = client, scripts, keys, sections
+        self._cache: dict[str, list[str]] = {}
+
+    def _sections_of(self, path: str) -> list[str]:
+        found = self._cache.get(path)
+        if found is None:
+            if len(self._cache) > 100_000:      # a site with endless paths: start over
+                self._cache.clear()
+            found = self._cache[path] = sections_of(path, self._sections)
+        return found
 
     def apply(self, conn: Connection, events: Sequence[c.Event]) -> int:
         """Bring the snapshots of the sessions ``events`` touched up to date."""
@@ -109,20 +120,20 @@ class Snapshots:
             new = encode(views)
             if (old or "") == new:
                 continue
-            snaps += [names[key], old or "", new, TTL_S]
-            before = contributions(decode(old), self._sections, in_session=in_session)
-            after = contributions(views, self._sections, in_session=in_session)
+            snaps.append([names[key], old or "", new, TTL_S])
+            before = contributions(decode(old), self._sections_of, in_session=in_session)
+            after = contributions(views, self._sections_of, in_session=in_session)
             for (kind, day, member), delta in difference(before, after):
                 name = self._keys.day_set(kind, day)
                 index = names.setdefault(name, len(names))
-                ops += [index, member, delta]
+                ops.append([index, member, delta])
         if not snaps:
             return []
-        argv = [len(names), *names, len(snaps) // 4, *snaps, *ops]
-        stale = self._scripts.sessions(args=argv)
+        payload = msgspec.json.encode([list(names), snaps, ops]).decode()
+        stale = self._scripts.sessions(args=[payload])
         if not stale:
             pipe = self._client.pipeline(transaction=False)
             for name in list(names)[len(keys):]:
                 pipe.expire(name, TTL_S)
             pipe.execute()
-        return [keys[snaps[(s - 1) * 4]] for s in stale]
+        return [keys[snaps[s - 1][0]] for s in stale]

@@ -17,11 +17,12 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from consumers.batch import decode
+from consumers.batch import Item, decode
 from consumers.sink import Sink, SinkFactory, SinkUnavailable, retry
 from insights import logs
 from insights.contract import event_type
@@ -54,6 +55,8 @@ class Summary:
 
 
 _sinks: list[Sink] = []
+_lagging = ThreadPoolExecutor(max_workers=1, thread_name_prefix="last-sink")
+_behind: list[Future[Summary]] = []
 
 
 def start(factories: Sequence[SinkFactory], log_level: str, parent: int) -> None:
@@ -70,21 +73,52 @@ def start(factories: Sequence[SinkFactory], log_level: str, parent: int) -> None
 
 
 def write(records: list[Record], now: datetime, limits: Limits) -> Summary:
-    """Decode ``records`` and apply them to every sink, retrying while one is unavailable."""
+    """Decode ``records`` and apply them to every sink, retrying while one is unavailable.
+
+    The last sink (Redis) runs one batch behind, on a thread: while it applies
+    batch N, the next call writes batch N+1 to the first sink (PostgreSQL), and
+    the two overlap on the servers' cores. A call first waits for the previous
+    batch's last sink, so that batch is complete in every sink when this returns.
+    """
     items = decode(records, now=now, max_bytes=limits.max_bytes,
                    max_future_s=limits.max_future_s)
     summary = Summary(records=len(items))
-    for sink in _sinks:
-        started = time.perf_counter()
-        result = retry(sink.name, partial(sink.write, items), limits.retry_max_s,
-                       failed=partial(summary.failures.update, [sink.name]))
-        summary.seconds[sink.name] = time.perf_counter() - started
+    *first, last = _sinks
+    for sink in first:
+        _apply(sink, items, limits, summary, count=sink is _sinks[0])
+    _merge(summary, drain())
+    if first:
+        _behind.append(_lagging.submit(_apply, last, items, limits, Summary(), count=False))
+    else:
+        _apply(last, items, limits, summary, count=True)
+    return summary
+
+
+def drain() -> Summary:
+    """Wait until the last sink has every batch handed to it; what it did meanwhile."""
+    done = Summary()
+    while _behind:
+        _merge(done, _behind.pop(0).result())
+    return done
+
+
+def _apply(sink: Sink, items: Sequence[Item], limits: Limits, summary: Summary, *,
+           count: bool) -> Summary:
+    started = time.perf_counter()
+    result = retry(sink.name, partial(sink.write, items), limits.retry_max_s,
+                   failed=partial(summary.failures.update, [sink.name]))
+    summary.seconds[sink.name] = time.perf_counter() - started
+    if count:    # events are counted once, as the first sink (the durable record) saw them
         summary.applied.update(event_type(a.event) for a in result.applied)
         summary.rejected.update(r.reason for r in result.rejected)
         summary.duplicates += result.duplicates
         summary.skipped += result.skipped
     return summary
 
+
+def _merge(into: Summary, other: Summary) -> None:
+    into.seconds.update(other.seconds)
+    into.failures.update(other.failures)
 
 
 def tick(now: datetime) -> int:
@@ -93,6 +127,12 @@ def tick(now: datetime) -> int:
     Returns how many users were re-scored; a sink that is unavailable is skipped
     (the next tick tries again).
     """
+    if len(_sinks) > 1:   # the last sink's thread owns its connections: run there
+        return _lagging.submit(_tick, now).result()
+    return _tick(now)
+
+
+def _tick(now: datetime) -> int:
     done = 0
     for sink in _sinks:
         timed = getattr(sink, "tick", None)

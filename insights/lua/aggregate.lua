@@ -1,40 +1,35 @@
 -- Apply a batch's increments to the site-wide {g} aggregates exactly once.
 -- KEYS[1]: watermarks hash ("topic:partition" -> last offset applied).
--- ARGV[1]: number of key names k, ARGV[2..k+1]: key names (all in the {g} slot), then
--- blocks: partition field, number of events, then per event: offset, number of ops,
--- ops of 4 values (kind, key index, member, amount):
---   z = ZINCRBY, h = HINCRBY, p = PFADD (amount ignored).
+-- ARGV[1]: JSON [key names (all in the {g} slot), blocks]; a block is
+--   [partition field, events]; an event is [offset, kind, key index, member, amount, ...]
+--   with kind z = ZINCRBY, h = HINCRBY, p = PFADD (amount ignored); key index is 0-based.
 -- An event at or below its partition's watermark was applied before: skipped.
+-- One JSON argument, not thousands: packing arguments is the client's dominant cost.
+local payload = cjson.decode(ARGV[1])
+local names, blocks = payload[1], payload[2]
 local wm = KEYS[1]
-local nkeys = tonumber(ARGV[1])
-local i = nkeys + 2
 local applied = 0
-while i <= #ARGV do
-  local partition, events = ARGV[i], tonumber(ARGV[i + 1])
-  i = i + 2
+for _, block in ipairs(blocks) do
+  local partition = block[1]
   local mark = tonumber(redis.call('HGET', wm, partition) or '-1')
   local last = mark
-  for _ = 1, events do
-    local offset, nops = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
-    i = i + 2
+  for _, event in ipairs(block[2]) do
+    local offset = event[1]
     if offset > mark then
-      for _ = 1, nops do
-        local kind, key, member = ARGV[i], ARGV[tonumber(ARGV[i + 1]) + 2], ARGV[i + 2]
+      for i = 2, #event, 4 do
+        local kind, key, member = event[i], names[event[i + 1] + 1], event[i + 2]
         if kind == 'z' then
-          redis.call('ZINCRBY', key, ARGV[i + 3], member)
+          redis.call('ZINCRBY', key, event[i + 3], member)
         elseif kind == 'h' then
-          redis.call('HINCRBY', key, member, ARGV[i + 3])
+          redis.call('HINCRBY', key, member, event[i + 3])
         else
           redis.call('PFADD', key, member)
         end
-        i = i + 4
       end
       applied = applied + 1
       if offset > last then last = offset end
-    else
-      i = i + 4 * nops
     end
   end
-  if last > mark then redis.call('HSET', wm, partition, last) end
+  if last > mark then redis.call('HSET', wm, partition, string.format('%d', last)) end
 end
 return applied

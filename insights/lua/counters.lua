@@ -1,19 +1,17 @@
 -- One user's (or e-mail's) day counters: merge absolute values, then answer window sums.
 -- KEYS[1]: the counters hash (fields "metric:day" -> count).
--- ARGV: today, oldest day kept, ttl seconds, n, then n (field, value) pairs, then
---       (metric, first day, last day) triples to sum.
+-- ARGV: today, oldest day kept, ttl seconds, JSON {field: value} to merge,
+--       JSON [[metric, first day, last day], ...] to sum.
 -- Values are recomputed from PostgreSQL, never increments: a field only moves up,
 -- so a replay or a slower concurrent writer cannot lower or double a count.
 local key = KEYS[1]
-local n = tonumber(ARGV[4])
-local i = 5
-for _ = 1, n do
-  local field, value = ARGV[i], tonumber(ARGV[i + 1])
-  i = i + 2
+local merged = 0
+for field, value in pairs(cjson.decode(ARGV[4])) do
   local current = tonumber(redis.call('HGET', key, field) or '0')
-  if value > current then redis.call('HSET', key, field, value) end
+  if value > current then redis.call('HSET', key, field, string.format('%d', value)) end
+  merged = merged + 1
 end
-if n > 0 then
+if merged > 0 then
   redis.call('EXPIRE', key, tonumber(ARGV[3]))
   if redis.call('HGET', key, 'trim') ~= ARGV[1] then
     local oldest = tonumber(ARGV[2])
@@ -24,8 +22,9 @@ if n > 0 then
     redis.call('HSET', key, 'trim', ARGV[1])
   end
 end
+local queries = cjson.decode(ARGV[5])
 local sums = {}
-if i <= #ARGV then
+if #queries > 0 then
   local by_metric = {}
   local all = redis.call('HGETALL', key)
   for k = 1, #all, 2 do
@@ -36,16 +35,15 @@ if i <= #ARGV then
       days[tonumber(day)] = tonumber(all[k + 1])
     end
   end
-  while i <= #ARGV do
-    local days, first, last = by_metric[ARGV[i]], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-    i = i + 3
+  for q, query in ipairs(queries) do
+    local days, first, last = by_metric[query[1]], query[2], query[3]
     local sum = 0
     if days then
       for day, value in pairs(days) do
         if day >= first and day <= last then sum = sum + value end
       end
     end
-    sums[#sums + 1] = sum
+    sums[q] = sum
   end
 end
 return sums

@@ -1,24 +1,24 @@
 -- Store re-computed scores and index values of users, unless a newer rescore already did.
 -- KEYS: problems:day, problems:week, problems:month, engagement, logins, created, locks, stamps
--- ARGV: stamp (µs of the state read), then per user 8 values:
---   id, problem day, week, month, engagement, last-login day, created day, locked until
--- A value "" removes the user from that set (not ranked / not indexed).
+-- ARGV[1]: stamp (µs of the state read); ARGV[2]: JSON [[id, problem day, week, month,
+--   engagement, last-login day, created day, locked until], ...] as strings;
+--   "" removes the user from that set (not ranked / not indexed).
 local stamp = tonumber(ARGV[1])
 local stamps = KEYS[8]
 local applied = 0
-for i = 2, #ARGV, 8 do
-  local user = ARGV[i]
-  local seen = tonumber(redis.call('HGET', stamps, user) or '-1')
+for _, user in ipairs(cjson.decode(ARGV[2])) do
+  local id = user[1]
+  local seen = tonumber(redis.call('HGET', stamps, id) or '-1')
   if stamp >= seen then
     for k = 1, 7 do
-      local value = ARGV[i + k]
+      local value = user[k + 1]
       if value == '' then
-        redis.call('ZREM', KEYS[k], user)
+        redis.call('ZREM', KEYS[k], id)
       else
-        redis.call('ZADD', KEYS[k], value, user)
+        redis.call('ZADD', KEYS[k], value, id)
       end
     end
-    redis.call('HSET', stamps, user, stamp)
+    redis.call('HSET', stamps, id, ARGV[1])
     applied = applied + 1
   end
 end

@@ -7,6 +7,8 @@ from contextlib import closing
 from datetime import date, timedelta
 from typing import Any, cast
 
+import msgspec
+
 from insights import userstate
 from insights.keys import Keys
 from insights.redisdb import Client, Scripts
@@ -40,10 +42,10 @@ class Store:
 
     def sums(self, keys: Sequence[str], queries: Sequence[Query]) -> list[list[int]]:
         """Window sums of counter hashes (``counters.lua`` with nothing to merge)."""
-        flat = [x for q in queries for x in q]
+        asked = msgspec.json.encode(list(queries)).decode()
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
-            self._scripts.counters(keys=[key], args=[0, 0, 0, 0, *flat], client=pipe)
+            self._scripts.counters(keys=[key], args=[0, 0, 0, "{}", asked], client=pipe)
         return [[int(v) for v in reply] for reply in pipe.execute()]
 
     def user_sums(self, ids: Sequence[int], queries: Sequence[Query]) -> dict[int, list[int]]:
