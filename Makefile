@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint unit demo bench stack-down clean
+.PHONY: install test lint unit demo bench bench-read stack-down clean
 
 install: $(STAMP)
 
@@ -27,13 +27,17 @@ lint: install
 unit: install
 	$(BIN)/pytest tests/unit
 
-## demo: embedded stack + consumer + traffic simulator, until Ctrl-C
+## demo: embedded stack + consumer + web app + traffic simulator, until Ctrl-C
 demo: install
 	$(BIN)/insights demo
 
 ## bench: ingest throughput on the embedded stack (figures in bench/results/)
 bench: install
 	$(BIN)/python bench/ingest.py
+
+## bench-read: read latency of every tab at 100,000 users / 5,000,000 events (~15 min)
+bench-read: install
+	$(BIN)/python bench/read.py
 
 stack-down: install
 	$(BIN)/insights stack down

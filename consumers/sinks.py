@@ -13,6 +13,8 @@ from insights.stack import StackUrls
 
 def sink_factories(settings: Settings, urls: StackUrls) -> list[SinkFactory]:
     """PostgreSQL, then Redis (its recounts read what the PostgreSQL sink just wrote)."""
-    return [partial(PostgresSink, urls.postgres_url),
-            partial(RedisSink, urls.redis_url, urls.postgres_url, settings.redis_prefix,
-                    settings.sections)]
+    sinks: list[SinkFactory] = [partial(PostgresSink, urls.postgres_url)]
+    if settings.redis_sink:
+        sinks.append(partial(RedisSink, urls.redis_url, urls.postgres_url,
+                             settings.redis_prefix, settings.sections))
+    return sinks

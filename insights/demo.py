@@ -1,8 +1,9 @@
 """``insights demo``: the whole pipeline on one machine, with traffic, until Ctrl-C.
 
 Starts (or reuses) the embedded stack, creates topics and schema, runs one
-``insights consume`` process and the traffic simulator (history first, then
-live traffic), and prints where to look.
+``insights consume`` process, the web app (``insights serve``) and the traffic
+simulator (history first, then live traffic), creates a demo API token, and
+prints where to look.
 """
 
 from __future__ import annotations
@@ -37,18 +38,33 @@ def demo(
     kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(), settings.partitions)
     database.upgrade(urls.postgres_url)
     # Its own session: Ctrl-C reaches the simulator only; the consumer gets one SIGTERM.
-    consumer = subprocess.Popen([sys.executable, "-m", "insights", "consume"],
-                                env=_environment(urls), start_new_session=True)
-    _announce(settings, urls, backfill_days)
+    children = [subprocess.Popen([sys.executable, "-m", "insights", command],
+                                 env=_environment(urls), start_new_session=True)
+                for command in ("consume", "serve")]
+    token = _demo_token(urls)
+    _announce(settings, urls, backfill_days, token)
     try:
         with KafkaSink(urls.kafka_bootstrap, settings.topics()) as sink:
             run(sink, users=users, rate=rate, duration=0, seed=None,
                 backfill_days=backfill_days, bad_ratio=0.002)
     finally:
-        consumer.send_signal(signal.SIGTERM)
-        code = consumer.wait(60)
-        Console(stderr=True).print(f"consumer stopped (exit {code}); the stack keeps running:"
-                                   " `insights stack down` stops it")
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        codes = [child.wait(60) for child in children]
+        Console(stderr=True).print(f"consumer and web app stopped (exit {codes}); the stack"
+                                   " keeps running: `insights stack down` stops it")
+
+
+def _demo_token(urls: StackUrls) -> str:
+    """A fresh API token of the demo's ADMIN account (demo@example.com)."""
+    from web.accounts import Role, create_token
+    from web.engine import create_engine
+
+    engine = create_engine(urls.postgres_url)
+    try:
+        return create_token(engine, "demo@example.com", Role.ADMIN, "demo")[0]
+    finally:
+        engine.dispose()
 
 
 def _environment(urls: StackUrls) -> dict[str, str]:
@@ -57,8 +73,13 @@ def _environment(urls: StackUrls) -> dict[str, str]:
                          "INSIGHTS_REDIS_URL": urls.redis_url}
 
 
-def _announce(settings: Settings, urls: StackUrls, backfill_days: int) -> None:
+def _announce(settings: Settings, urls: StackUrls, backfill_days: int, token: str) -> None:
+    web = f"http://{settings.web_host}:{settings.web_port}"
     lines = [
+        f"API         {web}/docs   (Authorize with the token below)",
+        f"token       {token}   (account demo@example.com, role ADMIN)",
+        f"  curl -H 'Authorization: Bearer {token}' '{web}/api/tabs/problems?period=week'",
+        "",
         f"Kafka       {urls.kafka_bootstrap}   topics {settings.topic_prefix}*",
         f"PostgreSQL  {urls.postgres_url}",
         f"Redis       {urls.redis_url}",

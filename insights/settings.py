@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     metrics_host: str = Field("127.0.0.1", description="address the metrics port binds")
     log_level: str = "INFO"
 
+    redis_sink: bool = Field(
+        True, description="also keep the Redis read model (false: PostgreSQL only)"
+    )
     redis_prefix: str = Field(
         "insights", description="first part of every Redis key (deployments can share a server)"
     )
