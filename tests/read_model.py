@@ -20,6 +20,8 @@ from scoring.pages import DEFAULT_SECTIONS
 from scoring.windows import PERIODS
 from tests import reference
 from tests.services import redis_records, stored_records, wait_for
+from web.engine import create_engine
+from web.profile import build_profile
 from web.reader import FILTERS, TABS
 from web.tabs import RedisTabs
 
@@ -67,6 +69,40 @@ def documents(settings: Settings, now: datetime) -> list[tuple[str, Any, Any]]:
                                   reference.tab(conn, tab, period, filter_, now)))
     return found
 
+
+def profiles(settings: Settings, now: datetime) -> list[tuple[str, Any, Any]]:
+    """(what, API profile, reference profile) of every tracked user."""
+    assert settings.postgres_url
+    engine = create_engine(settings.postgres_url)
+    found = []
+    try:
+        with closing(connect(settings.postgres_url)) as conn:
+            with conn.cursor() as cur:
+                cur.execute("SELECT id FROM users WHERE upserted_at IS NOT NULL ORDER BY id")
+                ids = [row[0] for row in cur.fetchall()]
+            for uid in ids:
+                found.append((f"users/{uid}", build_profile(engine, uid, now),
+                              reference.profile(conn, uid, now)))
+    finally:
+        engine.dispose()
+    return found
+
+
+def assert_same_profile(what: str, got: Any, want: Any) -> None:
+    """Profiles are equal; timeline entries at the same instant may come in any order."""
+    assert got is not None and want is not None, what
+    times = [item["time"] for item in want["timeline"]]
+    assert [item["time"] for item in got["timeline"]] == times, f"{what}: timeline times"
+    cut = times[-1] if len(times) == TIMELINE_MAX else None
+    for moment in set(times) - {cut}:
+        same = [sorted(str(i) for i in doc["timeline"] if i["time"] == moment)
+                for doc in (got, want)]
+        assert same[0] == same[1], f"{what}: timeline at {moment}"
+    assert_same(what, {k: v for k, v in got.items() if k != "timeline"},
+                {k: v for k, v in want.items() if k != "timeline"})
+
+
+TIMELINE_MAX = 100
 
 # For each ranked list: the field it is ordered by and what identifies a row.
 RANKED: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {

@@ -1,8 +1,9 @@
 """The read model (Redis, via the consumer's second sink) equals the SQL reference.
 
 A realistic history from the simulator streams through real Kafka into
-PostgreSQL and Redis; every tab, period and filter read from Redis must equal
-what ``tests.reference`` computes with SQL over the PostgreSQL tables.
+PostgreSQL and Redis; every tab, period and filter read from Redis, and every
+user's profile, must equal what ``tests.reference`` computes with SQL over the
+PostgreSQL tables.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from consumers.pipeline import Pipeline
 from consumers.redis import RedisSink
 from insights.producer import Emitter
 from insights.settings import Settings
-from tests.read_model import assert_same, documents, reader, simulate, wait_ingested
+from tests.read_model import (
+    assert_same,
+    assert_same_profile,
+    documents,
+    profiles,
+    reader,
+    simulate,
+    wait_ingested,
+)
 from tests.services import ConsumerProcess, stored_records, wait_for
 
 
@@ -27,8 +36,13 @@ def test_every_tab_equals_the_sql_reference(
     sent = simulate(emitter, now, users=120, days=30, seed=11)
     run_pipeline(settings)
     wait_ingested(settings, sent)
-    for what, got, want in documents(settings, datetime.now(UTC)):
+    now = datetime.now(UTC)
+    for what, got, want in documents(settings, now):
         assert_same(what, got, want)
+    users = profiles(settings, now)
+    assert len(users) >= 100
+    for what, got, want in users:
+        assert_same_profile(what, got, want)
 
 
 @pytest.mark.slow
