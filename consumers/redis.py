@@ -77,7 +77,7 @@ class RedisSink:
             self._aggregate(accepted)
             self._snapshots().apply(self._postgres(), [a.event for a in accepted])
             self.rescore(rollups.touched(a.event for a in accepted), datetime.now(UTC))
-            self._save_offsets(next_offsets(items))
+            self.save_offsets(next_offsets(items))
         except redis.RedisError as exc:
             if not _transient(exc):
                 raise                 # a bug (say, in a script): retrying cannot help
@@ -149,13 +149,33 @@ class RedisSink:
             pipe.expire(name, _TTL_S)
         pipe.execute()
 
-    def _save_offsets(self, offsets: dict[Partition, int]) -> None:
+    def save_offsets(self, offsets: dict[Partition, int]) -> None:
+        """Raise the stored next offsets to ``offsets`` (never lowers one); announce it."""
         if offsets:
             pipe = self._redis().pipeline(transaction=False)
             self._scripts_().maxset(keys=[self.keys.offsets], client=pipe, args=[
                 x for (t, p), o in offsets.items() for x in (f"{t}:{p}", o)])
             pipe.publish(self.keys.changes, datetime.now(UTC).isoformat())
             pipe.execute()
+
+    def align_watermarks(self, last: dict[Partition, int]) -> None:
+        """Raise the ``{g}`` watermarks to these last applied offsets (after a backfill)."""
+        if last:
+            self._scripts_().maxset(keys=[self.keys.watermarks], args=[
+                x for (t, p), o in last.items() for x in (f"{t}:{p}", o)])
+
+    def clear(self) -> int:
+        """Delete every key under this sink's prefix; returns how many."""
+        client, deleted = self._redis(), 0
+        batch: list[str] = []
+        for key in client.scan_iter(match=f"{self.keys.prefix}:*", count=1000):
+            batch.append(key)
+            if len(batch) == 1000:
+                deleted += int(client.unlink(*batch))
+                batch.clear()
+        if batch:
+            deleted += int(client.unlink(*batch))
+        return deleted
 
     def tick(self, now: datetime) -> int:
         """Re-score everybody once after midnight and users whose lock just expired."""

@@ -73,6 +73,29 @@ def consume() -> None:
     raise typer.Exit(pipeline.run())
 
 
+@app.command()
+def backfill() -> None:
+    """Rebuild the Redis read model from PostgreSQL (stop the consumers first)."""
+    from contextlib import closing
+    from datetime import UTC, datetime
+
+    from rich.progress import Progress
+
+    from consumers import backfill as rebuild
+    from consumers.redis import RedisSink
+
+    settings = _settings()
+    urls = endpoints.resolve(settings)
+    database.upgrade(urls.postgres_url)
+    now = datetime.now(UTC)
+    sink = RedisSink(urls.redis_url, urls.postgres_url, settings.redis_prefix, settings.sections)
+    with closing(database.connect(urls.postgres_url)) as conn, Progress(console=console) as bar:
+        task = bar.add_task("replaying stored events", total=rebuild.count(conn, now))
+        replayed = rebuild.rebuild(sink, conn, now, lambda n: bar.advance(task, n))
+    sink.close()
+    console.print(f"rebuilt Redis under {settings.redis_prefix!r} from {replayed} events")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -9,12 +9,15 @@ PostgreSQL tables.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from consumers import backfill
 from consumers.pipeline import Pipeline
 from consumers.redis import RedisSink
+from insights.database import connect
 from insights.producer import Emitter
 from insights.settings import Settings
 from tests.read_model import (
@@ -26,7 +29,7 @@ from tests.read_model import (
     simulate,
     wait_ingested,
 )
-from tests.services import ConsumerProcess, stored_records, wait_for
+from tests.services import ConsumerProcess, redis_records, stored_records, unique, wait_for
 
 
 def test_every_tab_equals_the_sql_reference(
@@ -92,6 +95,26 @@ def test_scores_fall_when_a_user_goes_quiet_across_midnight(
     assert read.tab("problems", "month", "all", tomorrow)["problem_users"] == []
     ranked = read.store.redis.zrange(read.store.keys.engagement, 0, -1)
     assert ranked == []
+
+
+def test_backfill_rebuilds_the_read_model_from_postgresql(
+        settings: Settings, emitter: Emitter, run_pipeline: Callable[[Settings], Pipeline]
+) -> None:
+    sent = simulate(emitter, datetime.now(UTC), users=60, days=30, seed=13)
+    pipeline = run_pipeline(settings)
+    wait_ingested(settings, sent)
+    pipeline.stop()
+    rebuilt = settings.model_copy(update={"redis_prefix": unique("rebuilt")})
+    assert rebuilt.redis_url and rebuilt.postgres_url
+    sink = RedisSink(rebuilt.redis_url, rebuilt.postgres_url, rebuilt.redis_prefix)
+    seen: list[int] = []
+    with closing(connect(rebuilt.postgres_url)) as conn:
+        replayed = backfill.rebuild(sink, conn, datetime.now(UTC), seen.append)
+    sink.close()
+    assert replayed == sum(seen) > sent // 2          # history older than 40 days is left out
+    assert redis_records(rebuilt) == stored_records(settings)   # a consumer resumes right there
+    for what, got, want in documents(rebuilt, datetime.now(UTC)):
+        assert_same(what, got, want)
 
 
 def _event(type_: str, ts: datetime, **fields: object) -> dict[str, object]:
