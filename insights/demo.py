@@ -42,6 +42,8 @@ def demo(
                                  env=_environment(urls), start_new_session=True)
                 for command in ("consume", "serve")]
     token = _demo_token(urls)
+    # SIGTERM (a process manager, `timeout`) stops the demo like Ctrl-C: children included.
+    signal.signal(signal.SIGTERM, _interrupt)
     _announce(settings, urls, backfill_days, token)
     try:
         with KafkaSink(urls.kafka_bootstrap, settings.topics()) as sink:
@@ -53,6 +55,10 @@ def demo(
         codes = [child.wait(60) for child in children]
         Console(stderr=True).print(f"consumer and web app stopped (exit {codes}); the stack"
                                    " keeps running: `insights stack down` stops it")
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _demo_token(urls: StackUrls) -> str:
