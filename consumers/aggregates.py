@@ -101,11 +101,12 @@ class Increments:
 
 
 def script_args(inc: Increments, events: Iterable[tuple[str, int, c.Event]]) -> str:
-    """ARGV[1] of ``aggregate.lua`` for (partition field, offset, event) in offset order."""
+    """ARGV[2] of ``aggregate.lua`` for (partition field, offset, event) in offset order;
+    the keys it refers to are ``inc.names`` (KEYS[2..])."""
     blocks: dict[str, list[list[str | int]]] = {}
     for partition, offset, event in events:
         flat: list[str | int] = [offset]
         for op in inc.ops(event):
             flat.extend(op)
         blocks.setdefault(partition, []).append(flat)
-    return _json([inc.names, [[p, evs] for p, evs in blocks.items()]]).decode()
+    return _json([[p, evs] for p, evs in blocks.items()]).decode()

@@ -96,7 +96,7 @@ def rebuild(sink: RedisSink, conn: Connection, now: datetime,
         cur.execute("SELECT id FROM users WHERE upserted_at IS NOT NULL ORDER BY id")
         users = [row[0] for row in cur.fetchall()]
     conn.commit()
-    for start in range(0, len(users), BATCH):
-        sink.rescore(Touched(), now, set(users[start:start + BATCH]))
+    for start in range(0, len(users), BATCH):    # every kept day, for every user
+        sink.rescore(Touched(), now, set(users[start:start + BATCH]), full=True)
     sink.tick(now)
     return replayed

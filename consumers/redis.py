@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import msgspec
@@ -38,12 +38,13 @@ from insights.keys import Keys
 from insights.redisdb import Client, Scripts
 from insights.redisdb import connect as redis_connect
 from scoring.pages import DEFAULT_SECTIONS, SectionMap
-from scoring.windows import day_number
+from scoring.windows import day_number, midnight
 
 log = logging.getLogger(__name__)
 SINK = "redis"
-KEEP_DAYS = 40        # day counters kept: the 31-day windows plus slack for late events
+KEEP_DAYS = 62        # days kept: the month window and the month before it (wow) + slack
 _TTL_S = KEEP_DAYS * 86400
+RESCORE_CHUNK = 1000
 _json = msgspec.json.Encoder().encode
 
 
@@ -74,7 +75,7 @@ class RedisSink:
     def write(self, items: Sequence[Item]) -> WriteResult:
         accepted = [i for i in items if isinstance(i, Accepted)]
         try:
-            self._aggregate(accepted)
+            self._aggregate(self._stored(accepted))
             self._snapshots().apply(self._postgres(), [a.event for a in accepted])
             self.rescore(rollups.touched(a.event for a in accepted), datetime.now(UTC))
             self.save_offsets(next_offsets(items))
@@ -87,21 +88,40 @@ class RedisSink:
             raise SinkUnavailable(f"PostgreSQL (read by the Redis sink): {exc}") from exc
         return WriteResult(accepted, 0, 0, [i for i in items if isinstance(i, Rejected)])
 
-    def rescore(self, touched: rollups.Touched, now: datetime,
-                users: set[int] | None = None) -> int:
-        """Recount the touched users' and e-mails' days, then re-rank those users."""
+    def _stored(self, accepted: Sequence[Accepted]) -> list[Accepted]:
+        """The copies PostgreSQL counted: a producer's duplicate (another offset), a
+        conflicting session or view and a dead-lettered value add nothing."""
+        if not accepted:
+            return []
         conn = self._postgres()
-        ids = rollups.resolve_users(conn, touched) | (users or set())
-        rows = userstate.user_rows(conn, ids) if ids else {}
-        counts: dict[int, rollups.Fields] = {}
-        alerts: dict[str, rollups.Fields] = {}
-        if touched.first is not None:
-            lo, hi = rollups.day_span(touched)
-            counts = rollups.user_counters(conn, rows, lo, hi)
-            alerts = rollups.email_counters(conn, touched.emails, lo, hi)
+        with conn.cursor() as cur:
+            cur.execute(_COUNTED, ([a.event.event_id for a in accepted],
+                                   [a.record.topic for a in accepted],
+                                   [a.record.partition for a in accepted],
+                                   [a.record.offset for a in accepted]))
+            counted = {row[0] for row in cur.fetchall()}
         conn.commit()
+        return [a for a in accepted if a.event.event_id in counted]
+
+    def rescore(self, touched: rollups.Touched, now: datetime,
+                users: set[int] | None = None, *, full: bool = False) -> int:
+        """Recount the touched users' and e-mails' days, then re-rank those users.
+
+        The stamp is taken before anything is read, so a slower writer's older
+        reading can never replace a newer one. ``full`` recounts every kept day.
+        """
+        stamp = self._stamp()
+        conn = self._postgres()
+        try:
+            ids = rollups.resolve_users(conn, touched) | (users or set())
+            rows = userstate.user_rows(conn, ids) if ids else {}
+            counts, alerts = self._recount(conn, touched, ids, now, full=full)
+            conn.commit()
+        except psycopg2.Error:
+            conn.rollback()
+            raise
         emails = {r.email for r in rows.values() if r.email} | set(alerts)
-        user_sums, email_sums, stamp = self._merge(counts, alerts, rows, emails, now)
+        user_sums, email_sums = self._merge(stamp, counts, alerts, ids, emails, now=now)
         ranked: list[list[str]] = []
         for uid, row in rows.items():
             sums = userstate.UserSums.parse(user_sums[uid])
@@ -109,45 +129,62 @@ class RedisSink:
             ranked.append([str(uid), *ranking.rank_values(row, sums, alerts_of, now)])
         k = self.keys
         self._scripts_().rank(keys=[k.problems("day"), k.problems("week"), k.problems("month"),
-                                    k.engagement, k.logins, k.created, k.locks, k.stamps],
-                              args=[stamp, _json(ranked).decode()])
+                                    k.engagement, k.logins, k.created, k.locks, k.stamps,
+                                    k.rolled],
+                              args=[stamp, _json(ranked).decode(), day_number(now.date())])
         return len(rows)
 
-    def _merge(self, counts: dict[int, rollups.Fields], alerts: dict[str, rollups.Fields],
-               rows: Mapping[int, userstate.UserRow], emails: set[str], now: datetime
-               ) -> tuple[dict[int, list[int]], dict[str, list[int]], int]:
-        """Store the recounted fields and read back each user's and e-mail's window sums."""
+    def _recount(self, conn: Connection, touched: rollups.Touched, ids: set[int],
+                 now: datetime, *, full: bool
+                 ) -> tuple[dict[int, rollups.Days], dict[str, rollups.Days]]:
+        oldest = midnight(now.date()) - timedelta(days=KEEP_DAYS)
+        counts: dict[int, rollups.Days] = {}
+        alerts: dict[str, rollups.Days] = {}
+        span = rollups.day_span(touched, oldest)
+        if span is not None:
+            counts = rollups.user_counters(conn, ids, *span)
+            alerts = rollups.email_counters(conn, touched.emails, *span)
+        # A user's first upsert may come after its activity: count all of it then.
+        everything = ids if full else touched.upserted & ids
+        if everything:
+            tomorrow = midnight(now.date()) + timedelta(days=2)
+            for uid, days in rollups.user_counters(conn, everything, oldest, tomorrow).items():
+                counts.setdefault(uid, {}).update(days)
+        return counts, alerts
+
+    def _stamp(self) -> str:
+        """Redis' clock in µs: the order of readings across consumers."""
+        seconds, micros = self._redis().time()
+        return str(int(seconds) * 1_000_000 + int(micros))
+
+    def _merge(self, stamp: str, counts: dict[int, rollups.Days],
+               alerts: dict[str, rollups.Days], ids: set[int], emails: set[str], *,
+               now: datetime) -> tuple[dict[int, list[int]], dict[str, list[int]]]:
+        """Store the recounted days and read back each user's and e-mail's window sums."""
         today = now.date()
-        head = [day_number(today), day_number(today) - KEEP_DAYS, _TTL_S]
+        head: list[str | int] = [day_number(today), day_number(today) - KEEP_DAYS, _TTL_S, stamp]
         uq = _json(userstate.user_queries(today)).decode()
         aq = _json(userstate.alert_queries(today)).decode()
         scripts, pipe = self._scripts_(), self._redis().pipeline(transaction=False)
-        pipe.time()
-        for uid in rows:
-            fields = counts.get(uid, {})
+        users, addresses = sorted(ids), sorted(emails)
+        for uid in users:
             scripts.counters(keys=[self.keys.user(uid)], client=pipe,
-                             args=[*head, _json(fields).decode(), uq])
-        for email in emails:
-            fields = alerts.get(email, {})
+                             args=[*head, _days(counts.get(uid)), uq])
+        for email in addresses:
             scripts.counters(keys=[self.keys.email(email)], client=pipe,
-                             args=[*head, _json(fields).decode(), aq])
+                             args=[*head, _days(alerts.get(email)), aq])
         replies = pipe.execute()
-        seconds, micros = replies[0]
-        user_sums = dict(zip(rows, replies[1:1 + len(rows)], strict=True))
-        email_sums = dict(zip(emails, replies[1 + len(rows):], strict=True))
-        return user_sums, email_sums, int(seconds) * 1_000_000 + int(micros)
+        return (dict(zip(users, replies[:len(users)], strict=True)),
+                dict(zip(addresses, replies[len(users):], strict=True)))
 
     def _aggregate(self, accepted: Sequence[Accepted]) -> None:
         if not accepted:
             return
         inc = Increments(self.keys, self._sections)
-        argv = script_args(inc, ((f"{a.record.topic}:{a.record.partition}", a.record.offset,
-                                  a.event) for a in accepted))
-        pipe = self._redis().pipeline(transaction=False)
-        self._scripts_().aggregate(keys=[self.keys.watermarks], args=[argv], client=pipe)
-        for name in inc.names:
-            pipe.expire(name, _TTL_S)
-        pipe.execute()
+        payload = script_args(inc, ((f"{a.record.topic}:{a.record.partition}",
+                                     a.record.offset, a.event) for a in accepted))
+        self._scripts_().aggregate(keys=[self.keys.watermarks, *inc.names],
+                                   args=[_TTL_S, payload])
 
     def save_offsets(self, offsets: dict[Partition, int]) -> None:
         """Raise the stored next offsets to ``offsets`` (never lowers one); announce it."""
@@ -178,18 +215,43 @@ class RedisSink:
         return deleted
 
     def tick(self, now: datetime) -> int:
-        """Re-score everybody once after midnight and users whose lock just expired."""
+        """Re-score users whose lock just expired, and everybody ranked after midnight."""
+        try:
+            client, k = self._redis(), self.keys
+            expired = cast(list[str], client.zrangebyscore(k.locks, 0, now.timestamp()))
+            done = self._rescore_all({int(u) for u in expired}, now)
+            today = day_number(now.date())
+            if client.get(k.rolled) != str(today) and client.set(k.roll_lock(today), 1, nx=True,
+                                                                 ex=600):
+                done += self._roll(today, now)
+            return done
+        except redis.RedisError as exc:
+            raise self._unavailable(exc) from exc
+        except psycopg2.Error as exc:
+            self._close_postgres()
+            raise SinkUnavailable(f"PostgreSQL (read by the Redis sink): {exc}") from exc
+
+    def _roll(self, today: int, now: datetime) -> int:
+        """Re-score every ranked user for the new day; marked done only once it is."""
         client, k = self._redis(), self.keys
-        expired = cast(list[str], client.zrangebyscore(k.locks, 0, now.timestamp()))
-        users = {int(u) for u in expired}
-        today = str(day_number(now.date()))
-        first = client.get(k.rolled) != today
-        if first and client.set(k.roll_lock(int(today)), 1, nx=True, ex=600):
-            for key in (k.problems("month"), k.engagement, k.problems("week"), k.problems("day")):
-                users.update(int(u) for u in cast(list[str], client.zrange(key, 0, -1)))
-            log.info("windows rolled to %s: re-scoring %d users", now.date(), len(users))
-            client.set(k.rolled, today)
-        return self.rescore(rollups.Touched(), now, users) if users else 0
+        users: set[int] = set()
+        for key in (k.problems("month"), k.engagement, k.problems("week"), k.problems("day")):
+            users.update(int(u) for u in cast(list[str], client.zrange(key, 0, -1)))
+        log.info("windows roll to %s: re-scoring %d users", now.date(), len(users))
+        try:
+            done = self._rescore_all(users, now)
+        except BaseException:
+            client.delete(k.roll_lock(today))       # let the next tick try again
+            raise
+        client.set(k.rolled, str(today))
+        return done
+
+    def _rescore_all(self, users: set[int], now: datetime) -> int:
+        """Re-score ``users`` in chunks, so Redis never runs one huge script."""
+        ordered, done = sorted(users), 0
+        for start in range(0, len(ordered), RESCORE_CHUNK):
+            done += self.rescore(rollups.Touched(), now, set(ordered[start:start + RESCORE_CHUNK]))
+        return done
 
     def close(self) -> None:
         if self._client is not None:
@@ -229,6 +291,19 @@ class RedisSink:
 
 _TRANSIENT_REPLIES = ("OOM", "BUSY", "LOADING", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN",
                       "READONLY", "NOSCRIPT")
+
+
+def _days(days: rollups.Days | None) -> str:
+    return _json({str(day): counts for day, counts in (days or {}).items()}).decode()
+
+
+_COUNTED = """
+SELECT l.event_id FROM event_ledger l
+JOIN unnest(%s::text[], %s::text[], %s::int[], %s::bigint[]) AS b(event_id, topic, part, off)
+  ON l.event_id = b.event_id AND l.topic = b.topic AND l."partition" = b.part
+ AND l."offset" = b.off
+WHERE NOT EXISTS (SELECT 1 FROM rejected_events r
+                  WHERE r.topic = b.topic AND r."partition" = b.part AND r."offset" = b.off)"""
 
 
 def _transient(exc: redis.RedisError) -> bool:

@@ -18,19 +18,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from insights import contract as c
 from insights.database import Connection
+from scoring.windows import midnight
 
-Fields = dict[str, int]
-_EPOCH = date(1970, 1, 1)
+USER_METRICS = ("s", "cl", "du", "pv", "sp", "je", "cv", "sq", "pr")
 _DAY = "(({col} AT TIME ZONE 'UTC')::date - DATE '1970-01-01')"
-
-
-def day_of(moment: datetime) -> int:
-    """Day number (days since 1970-01-01) of a UTC datetime."""
-    return (moment.date() - _EPOCH).days
 
 
 @dataclass
@@ -40,6 +35,7 @@ class Touched:
     users: set[int] = field(default_factory=set)
     emails: set[str] = field(default_factory=set)
     sessions: set[str] = field(default_factory=set)   # session -> its user, looked up
+    upserted: set[int] = field(default_factory=set)   # recounted over every kept day
     first: datetime | None = None
     last: datetime | None = None
 
@@ -63,6 +59,7 @@ def touched(events: Iterable[c.Event]) -> Touched:
             t.emails.add(e.user_email)
         elif isinstance(e, c.UserUpsert):
             t.emails.add(e.email)
+            t.upserted.add(e.user_id)
         if isinstance(e, c.JsError | c.SessionEnd | c.SessionStart):
             t.sessions.add(e.session_id)
         if not isinstance(e, c.UserUpsert | c.LoginFailed | c.LoginSucceeded |
@@ -72,17 +69,24 @@ def touched(events: Iterable[c.Event]) -> Touched:
 
 
 _SESSION_USERS = """
-SELECT DISTINCT user_id FROM user_sessions WHERE session_id = ANY(%s) AND user_id IS NOT NULL"""
+SELECT user_id, started_at FROM user_sessions WHERE session_id = ANY(%s)"""
 _EMAIL_USERS = "SELECT id FROM users WHERE email = ANY(%s) AND upserted_at IS NOT NULL"
 
 
 def resolve_users(conn: Connection, t: Touched) -> set[int]:
-    """Touched users, plus the users of touched sessions and of touched e-mails."""
+    """Touched users, plus the users of touched sessions and of touched e-mails.
+
+    A touched session also widens the recount to its start day: a ``session_end``
+    or ``js_error`` long after the start changes that day's counters.
+    """
     users = set(t.users)
     with conn.cursor() as cur:
         if t.sessions:
             cur.execute(_SESSION_USERS, (list(t.sessions),))
-            users.update(row[0] for row in cur.fetchall())
+            for user_id, started_at in cur.fetchall():
+                if user_id is not None:
+                    users.add(user_id)
+                t.span(started_at)
         if t.emails:
             cur.execute(_EMAIL_USERS, (list(t.emails),))
             users.update(row[0] for row in cur.fetchall())
@@ -122,38 +126,50 @@ SELECT user_email, {_DAY.format(col="created_at")}, count(*) FROM security_alert
 WHERE user_email = ANY(%(u)s) AND created_at >= %(lo)s AND created_at < %(hi)s GROUP BY 1, 2"""
 
 
+Days = dict[int, dict[str, int]]
+"""day number -> metric -> count (every metric of a day the recount saw)."""
+
+
 def user_counters(conn: Connection, users: Iterable[int], lo: datetime, hi: datetime
-                  ) -> dict[int, Fields]:
-    """Absolute day counters of ``users`` for the days in [lo, hi)."""
-    found: dict[int, Fields] = defaultdict(dict)
+                  ) -> dict[int, Days]:
+    """Absolute day counters of ``users`` for the days in [lo, hi) that have any rows.
+
+    Every metric of such a day is given, zeros included: a later ``session_end``
+    may lower a session's clicks and seconds.
+    """
+    found: dict[int, Days] = defaultdict(dict)
     params = {"u": list(users), "lo": lo, "hi": hi}
     with conn.cursor() as cur:
         for metrics, sql in _USER_QUERIES:
             cur.execute(sql, params)
             for user, day, *values in cur.fetchall():
-                for metric, value in zip(metrics, values, strict=True):
-                    if value:
-                        found[user][f"{metric}:{day}"] = int(value)
+                counts = found[user].get(day)
+                if counts is None:
+                    counts = found[user][day] = dict.fromkeys(USER_METRICS, 0)
+                counts.update(zip(metrics, (int(v) for v in values), strict=True))
     return found
 
 
 def email_counters(conn: Connection, emails: Iterable[str], lo: datetime, hi: datetime
-                   ) -> dict[str, Fields]:
+                   ) -> dict[str, Days]:
     """Absolute security alerts per day of ``emails`` for the days in [lo, hi)."""
-    found: dict[str, Fields] = defaultdict(dict)
+    found: dict[str, Days] = defaultdict(dict)
     with conn.cursor() as cur:
         cur.execute(_EMAIL_QUERY, {"u": list(emails), "lo": lo, "hi": hi})
         for email, day, count in cur.fetchall():
-            found[email][f"a:{day}"] = int(count)
+            found[email][day] = {"a": int(count)}
     return found
 
 
-def day_span(t: Touched, slack: timedelta = timedelta(days=1)) -> tuple[datetime, datetime]:
-    """The [lo, hi) range of event times to recount, with a day of slack each side.
+def day_span(t: Touched, oldest: datetime, slack: timedelta = timedelta(days=1)
+             ) -> tuple[datetime, datetime] | None:
+    """The [lo, hi) range of event times to recount, with a day of slack each side,
+    never before ``oldest`` (older days are not kept); None when nothing is in range.
 
     The slack covers JS errors of a session that started on the evening before.
     """
-    assert t.first is not None and t.last is not None
-    lo = datetime.combine(t.first.date(), datetime.min.time(), t.first.tzinfo) - slack
-    hi = datetime.combine(t.last.date(), datetime.min.time(), t.last.tzinfo) + 2 * slack
-    return lo, hi
+    if t.first is None or t.last is None:
+        return None
+    lo = max(midnight(t.first.date()) - slack, oldest)
+    hi = midnight(t.last.date()) + 2 * slack
+    return (lo, hi) if lo < hi else None

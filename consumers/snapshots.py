@@ -31,7 +31,7 @@ ATTEMPTS = 5
 _DAY = "(viewed_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01'"
 _SESSION_VIEWS = f"""
 SELECT session_id, {_DAY}, path, time_on_page_seconds, scroll_depth_percent FROM page_views
-WHERE session_id = ANY(%s) ORDER BY session_id, viewed_at, event_id"""
+WHERE session_id = ANY(%s) ORDER BY session_id, viewed_at, event_id COLLATE "C" """
 _LONE_VIEWS = f"""
 SELECT pageview_id, {_DAY}, path, time_on_page_seconds, scroll_depth_percent FROM page_views
 WHERE pageview_id = ANY(%s) AND session_id IS NULL"""
@@ -44,35 +44,42 @@ class Touched:
 
     sessions: set[str] = field(default_factory=set)
     lone: set[str] = field(default_factory=set)
-    leaves: set[str] = field(default_factory=set)   # leaves without a session id: look up
+    leaves: set[str] = field(default_factory=set)   # views of leaves: found by pageview_id
 
 
 def touched(events: Iterable[c.Event]) -> Touched:
     t = Touched()
     for e in events:
-        if isinstance(e, c.PageView | c.PageLeave) and e.session_id is not None:
-            t.sessions.add(e.session_id)
-        elif isinstance(e, c.PageView):
-            t.lone.add(e.pageview_id)
+        if isinstance(e, c.PageView):
+            (t.sessions if e.session_id is not None else t.lone).add(
+                e.session_id if e.session_id is not None else e.pageview_id)
         elif isinstance(e, c.PageLeave):
+            # A leave's own session_id may be missing or wrong: its view decides.
             t.leaves.add(e.pageview_id)
     return t
 
 
-def read_views(conn: Connection, t: Touched) -> dict[str, tuple[bool, list[View]]]:
-    """Snapshot key -> (in a session, its views now), from the write-through tables."""
-    with conn.cursor() as cur:
-        if t.leaves:
+def resolve_leaves(conn: Connection, t: Touched) -> None:
+    """Move the leaves' views into ``t.sessions`` / ``t.lone``."""
+    if t.leaves:
+        with conn.cursor() as cur:
             cur.execute(_LEAVE_OWNERS, (list(t.leaves),))
             for pageview_id, session_id in cur.fetchall():
                 (t.sessions if session_id else t.lone).add(session_id or pageview_id)
-        views: dict[str, tuple[bool, list[View]]] = {}
-        for sql, ids, in_session in ((_SESSION_VIEWS, t.sessions, True),
-                                     (_LONE_VIEWS, t.lone, False)):
+        t.leaves.clear()
+
+
+def read_views(conn: Connection, sessions: Iterable[str], lone: Iterable[str]
+               ) -> dict[tuple[bool, str], list[View]]:
+    """(in a session, owner id) -> its views now, from the write-through tables."""
+    views: dict[tuple[bool, str], list[View]] = {}
+    with conn.cursor() as cur:
+        for sql, ids, in_session in ((_SESSION_VIEWS, list(sessions), True),
+                                     (_LONE_VIEWS, list(lone), False)):
             if ids:
-                cur.execute(sql, (list(ids),))
+                cur.execute(sql, (ids,))
                 for owner, *view in cur.fetchall():
-                    views.setdefault(owner, (in_session, []))[1].append(View(*view))
+                    views.setdefault((in_session, owner), []).append(View(*view))
     return views
 
 
@@ -93,47 +100,50 @@ class Snapshots:
         return found
 
     def apply(self, conn: Connection, events: Sequence[c.Event]) -> int:
-        """Bring the snapshots of the sessions ``events`` touched up to date."""
-        t = touched(events)
-        if not (t.sessions or t.lone or t.leaves):
-            return 0
-        current = read_views(conn, t)
-        conn.commit()
-        owners = {(self._keys.session(o) if s else self._keys.lone_view(o)): (s, v)
-                  for o, (s, v) in current.items()}
-        for _ in range(ATTEMPTS):
-            stale = self._attempt(owners)
-            if not stale:
-                return len(owners)
-            log.info("%d session snapshots changed meanwhile; re-reading them", len(stale))
-            owners = {k: owners[k] for k in stale}
-        raise RuntimeError(f"session snapshots kept changing under us: {sorted(owners)[:5]}")
+        """Bring the snapshots of the sessions ``events`` touched up to date.
 
-    def _attempt(self, owners: dict[str, tuple[bool, list[View]]]) -> list[str]:
-        keys = list(owners)
-        olds = cast(list[str | None], self._client.mget(keys)) if keys else []
-        names: dict[str, int] = {k: i for i, k in enumerate(keys)}
-        snaps: list[Any] = []
-        ops: list[Any] = []
-        for key, old in zip(keys, olds, strict=True):
-            in_session, views = owners[key]
+        Each attempt reads the snapshots first and PostgreSQL after, so the views
+        it applies are at least as new as what the snapshot holds; a snapshot
+        changed meanwhile (another consumer, during a rebalance) is tried again.
+        """
+        t = touched(events)
+        resolve_leaves(conn, t)
+        owners = [(True, s) for s in t.sessions] + [(False, v) for v in t.lone]
+        for _ in range(ATTEMPTS):
+            if not owners:
+                return 0
+            owners = self._attempt(conn, owners)
+            if owners:
+                log.info("%d session snapshots changed meanwhile; reading again", len(owners))
+        raise RuntimeError(f"session snapshots kept changing under us: {owners[:5]}")
+
+    def _key(self, owner: tuple[bool, str]) -> str:
+        in_session, name = owner
+        return self._keys.session(name) if in_session else self._keys.lone_view(name)
+
+    def _attempt(self, conn: Connection, owners: list[tuple[bool, str]]
+                 ) -> list[tuple[bool, str]]:
+        """Apply what changed; returns the owners whose snapshot moved under us."""
+        olds = cast(list[str | None], self._client.mget([self._key(o) for o in owners]))
+        current = read_views(conn, [o for s, o in owners if s], [o for s, o in owners if not s])
+        conn.commit()
+        names: dict[str, int] = {}
+        snaps: list[tuple[tuple[bool, str], list[Any]]] = []
+        ops: list[list[Any]] = []
+        for owner, old in zip(owners, olds, strict=True):
+            views = current.get(owner, [])
             new = encode(views)
             if (old or "") == new:
                 continue
-            snaps.append([names[key], old or "", new, TTL_S])
-            before = contributions(decode(old), self._sections_of, in_session=in_session)
-            after = contributions(views, self._sections_of, in_session=in_session)
+            key = self._key(owner)
+            snaps.append((owner, [names.setdefault(key, len(names) + 1), old or "", new]))
+            before = contributions(decode(old), self._sections_of, in_session=owner[0])
+            after = contributions(views, self._sections_of, in_session=owner[0])
             for (kind, day, member), delta in difference(before, after):
-                name = self._keys.day_set(kind, day)
-                index = names.setdefault(name, len(names))
+                index = names.setdefault(self._keys.day_set(kind, day), len(names) + 1)
                 ops.append([index, member, delta])
         if not snaps:
             return []
-        payload = msgspec.json.encode([list(names), snaps, ops]).decode()
-        stale = self._scripts.sessions(args=[payload])
-        if not stale:
-            pipe = self._client.pipeline(transaction=False)
-            for name in list(names)[len(keys):]:
-                pipe.expire(name, TTL_S)
-            pipe.execute()
-        return [keys[snaps[s - 1][0]] for s in stale]
+        payload = msgspec.json.encode([[s for _, s in snaps], ops]).decode()
+        stale = self._scripts.sessions(keys=list(names), args=[TTL_S, payload])
+        return [snaps[n - 1][0] for n in stale]

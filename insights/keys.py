@@ -1,9 +1,9 @@
 """Every Redis key name of the project, in one place.
 
-Keys carry hash tags so the layout runs on Redis Cluster: a script or pipeline
-step only ever touches keys of one tag.
+Keys carry hash tags and scripts declare the keys they touch, all of one tag,
+so the layout is ready for Redis Cluster (not yet run on one).
 
-- ``{u:ID}``: one user's day counters (``c``), absolute values recomputed from
+- ``{u:ID}``: one user's day counters (``c``), absolute values recounted from
   PostgreSQL, so rewriting them is idempotent.
 - ``{e:EMAIL}``: security alerts per day for one e-mail address (alerts belong
   to users by e-mail, semantics 7).

@@ -1,15 +1,15 @@
 -- Apply a batch's increments to the site-wide {g} aggregates exactly once.
--- KEYS[1]: watermarks hash ("topic:partition" -> last offset applied).
--- ARGV[1]: JSON [key names (all in the {g} slot), blocks]; a block is
---   [partition field, events]; an event is [offset, kind, key index, member, amount, ...]
---   with kind z = ZINCRBY, h = HINCRBY, p = PFADD (amount ignored); key index is 0-based.
+-- KEYS[1]: watermarks hash ("topic:partition" -> last offset applied); KEYS[2..]: the
+--   aggregates the batch touches (all in the {g} slot).
+-- ARGV[1]: ttl seconds of the aggregates; ARGV[2]: JSON blocks; a block is
+--   [partition field, events]; an event is [offset, kind, key, member, amount, ...]
+--   with kind z = ZINCRBY, h = HINCRBY, p = PFADD (amount ignored); key is the
+--   0-based index into KEYS[2..].
 -- An event at or below its partition's watermark was applied before: skipped.
 -- One JSON argument, not thousands: packing arguments is the client's dominant cost.
-local payload = cjson.decode(ARGV[1])
-local names, blocks = payload[1], payload[2]
 local wm = KEYS[1]
 local applied = 0
-for _, block in ipairs(blocks) do
+for _, block in ipairs(cjson.decode(ARGV[2])) do
   local partition = block[1]
   local mark = tonumber(redis.call('HGET', wm, partition) or '-1')
   local last = mark
@@ -17,7 +17,7 @@ for _, block in ipairs(blocks) do
     local offset = event[1]
     if offset > mark then
       for i = 2, #event, 4 do
-        local kind, key, member = event[i], names[event[i + 1] + 1], event[i + 2]
+        local kind, key, member = event[i], KEYS[event[i + 1] + 2], event[i + 2]
         if kind == 'z' then
           redis.call('ZINCRBY', key, event[i + 3], member)
         elseif kind == 'h' then
@@ -32,4 +32,5 @@ for _, block in ipairs(blocks) do
   end
   if last > mark then redis.call('HSET', wm, partition, string.format('%d', last)) end
 end
+for k = 2, #KEYS do redis.call('EXPIRE', KEYS[k], tonumber(ARGV[1])) end
 return applied

@@ -1,17 +1,28 @@
--- One user's (or e-mail's) day counters: merge absolute values, then answer window sums.
--- KEYS[1]: the counters hash (fields "metric:day" -> count).
--- ARGV: today, oldest day kept, ttl seconds, JSON {field: value} to merge,
---       JSON [[metric, first day, last day], ...] to sum.
--- Values are recomputed from PostgreSQL, never increments: a field only moves up,
--- so a replay or a slower concurrent writer cannot lower or double a count.
+-- One user's (or e-mail's) day counters: store recounted days, then answer window sums.
+-- KEYS[1]: the counters hash (fields "metric:day" -> count, "t:day" -> stamp of that day).
+-- ARGV: today, oldest day kept, ttl seconds, stamp (µs, taken before the recount read),
+--       JSON {day: {metric: count}} to store, JSON [[metric, first day, last day], ...].
+-- Counts are recounted from PostgreSQL, never increments: a replay rewrites the same
+-- numbers. A day is replaced only by a recount read later than the one stored, so a
+-- slower concurrent writer cannot put an older count back.
 local key = KEYS[1]
-local merged = 0
-for field, value in pairs(cjson.decode(ARGV[4])) do
-  local current = tonumber(redis.call('HGET', key, field) or '0')
-  if value > current then redis.call('HSET', key, field, string.format('%d', value)) end
-  merged = merged + 1
+local stamp = tonumber(ARGV[4])
+local stored = 0
+for day, counts in pairs(cjson.decode(ARGV[5])) do
+  local seen = tonumber(redis.call('HGET', key, 't:' .. day) or '-1')
+  if stamp >= seen then
+    for metric, count in pairs(counts) do
+      if count == 0 then
+        redis.call('HDEL', key, metric .. ':' .. day)
+      else
+        redis.call('HSET', key, metric .. ':' .. day, string.format('%d', count))
+      end
+    end
+    redis.call('HSET', key, 't:' .. day, ARGV[4])
+  end
+  stored = stored + 1
 end
-if merged > 0 then
+if stored > 0 then
   redis.call('EXPIRE', key, tonumber(ARGV[3]))
   if redis.call('HGET', key, 'trim') ~= ARGV[1] then
     local oldest = tonumber(ARGV[2])
@@ -22,7 +33,7 @@ if merged > 0 then
     redis.call('HSET', key, 'trim', ARGV[1])
   end
 end
-local queries = cjson.decode(ARGV[5])
+local queries = cjson.decode(ARGV[6])
 local sums = {}
 if #queries > 0 then
   local by_metric = {}

@@ -1,8 +1,11 @@
 -- Store re-computed scores and index values of users, unless a newer rescore already did.
--- KEYS: problems:day, problems:week, problems:month, engagement, logins, created, locks, stamps
--- ARGV[1]: stamp (µs of the state read); ARGV[2]: JSON [[id, problem day, week, month,
---   engagement, last-login day, created day, locked until], ...] as strings;
---   "" removes the user from that set (not ranked / not indexed).
+-- KEYS: problems:day, problems:week, problems:month, engagement, logins, created, locks,
+--       stamps, rolled
+-- ARGV[1]: stamp (µs, taken before the state was read); ARGV[2]: JSON [[id, problem day,
+--   week, month, engagement, last-login day, created day, locked until], ...] as strings,
+--   "" removing the user from that set; ARGV[3]: the day the scores were computed for.
+-- Scores computed for a day before the last midnight roll are stale: refused.
+if tonumber(ARGV[3]) < tonumber(redis.call('GET', KEYS[9]) or '0') then return 0 end
 local stamp = tonumber(ARGV[1])
 local stamps = KEYS[8]
 local applied = 0

@@ -1,28 +1,32 @@
 -- Replace session snapshots and apply the difference of their contributions, atomically.
--- ARGV[1]: JSON [key names (all in the {g} slot), snapshots, increments]; a snapshot is
---   [key index, expected old value, new value, ttl s], an increment
---   [key index, member, amount]; key indexes are 0-based.
+-- KEYS: the snapshots and the aggregates touched (all in the {g} slot).
+-- ARGV[1]: ttl seconds; ARGV[2]: JSON [snapshots, increments]; a snapshot is
+--   [key, expected old value, new value], an increment [key, member, amount]; keys
+--   are 1-based indexes into KEYS.
 -- When a snapshot is not what the caller read (another consumer got there first),
 -- nothing is applied and the 1-based numbers of the stale snapshots are returned.
-local payload = cjson.decode(ARGV[1])
-local names, snapshots, increments = payload[1], payload[2], payload[3]
+local ttl = tonumber(ARGV[1])
+local payload = cjson.decode(ARGV[2])
+local snapshots, increments = payload[1], payload[2]
 local stale = {}
 for s, snap in ipairs(snapshots) do
-  local current = redis.call('GET', names[snap[1] + 1]) or ''
+  local current = redis.call('GET', KEYS[snap[1]]) or ''
   if current ~= snap[2] then stale[#stale + 1] = s end
 end
 if #stale > 0 then return stale end
 for _, snap in ipairs(snapshots) do
-  local key = names[snap[1] + 1]
   if snap[3] == '' then
-    redis.call('DEL', key)
+    redis.call('DEL', KEYS[snap[1]])
   else
-    redis.call('SET', key, snap[3], 'EX', snap[4])
+    redis.call('SET', KEYS[snap[1]], snap[3], 'EX', ttl)
   end
 end
+local touched = {}
 for _, inc in ipairs(increments) do
-  local key, member = names[inc[1] + 1], inc[2]
-  local score = tonumber(redis.call('ZINCRBY', key, inc[3], member))
-  if score == 0 then redis.call('ZREM', key, member) end
+  local key = KEYS[inc[1]]
+  local score = tonumber(redis.call('ZINCRBY', key, inc[3], inc[2]))
+  if score == 0 then redis.call('ZREM', key, inc[2]) end
+  touched[inc[1]] = true
 end
+for k in pairs(touched) do redis.call('EXPIRE', KEYS[k], ttl) end
 return stale

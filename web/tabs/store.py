@@ -45,7 +45,7 @@ class Store:
         asked = msgspec.json.encode(list(queries)).decode()
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
-            self._scripts.counters(keys=[key], args=[0, 0, 0, "{}", asked], client=pipe)
+            self._scripts.counters(keys=[key], args=[0, 0, 0, 0, "{}", asked], client=pipe)
         return [[int(v) for v in reply] for reply in pipe.execute()]
 
     def user_sums(self, ids: Sequence[int], queries: Sequence[Query]) -> dict[int, list[int]]:
@@ -62,9 +62,10 @@ class Store:
         with closing(self._db()) as conn:
             return userstate.user_rows(conn, ids)
 
-    def ranked(self, key: str, n: int) -> list[int]:
-        """The ``n`` best-ranked user ids of a ranking."""
-        return [int(m) for m in cast(list[str], self.redis.zrevrange(key, 0, n - 1))]
+    def ranked_page(self, key: str, start: int, n: int) -> list[tuple[str, float]]:
+        """Members and stored scores of a ranking from rank ``start``, best first."""
+        return cast(list[tuple[str, float]],
+                    self.redis.zrevrange(key, start, start + n - 1, withscores=True))
 
     def count(self, key: str, low: float | str, high: float | str) -> int:
         return int(self.redis.zcount(key, low, high))

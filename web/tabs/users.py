@@ -7,6 +7,7 @@ and the day's windows are exact as of the request.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from web.formats import rfc3339_or_none
 from web.tabs.store import Query, Store, window_days
 
 LISTED = 50
-CANDIDATES = 100   # ranked candidates re-scored at read time before the top 50 is cut
+PAGE = 60          # ranked candidates re-scored at read time per round trip
 
 
 def user_ref(row: UserRow) -> dict[str, Any]:
@@ -37,8 +38,34 @@ def problems(store: Store, period: Period, now: datetime) -> dict[str, Any]:
     }
 
 
+def top(store: Store, key: str, rescore: Callable[[list[int]], list[dict[str, Any]]]
+        ) -> list[dict[str, Any]]:
+    """The best ``LISTED`` rows by score re-computed now, from a ranking of stored scores.
+
+    Scores only fall with time (windows roll, locks expire) until the consumer
+    re-ranks, so once the ``LISTED``-th re-computed score is at least the next
+    stored one, no user further down can overtake it.
+    """
+    listed: list[dict[str, Any]] = []
+    start = 0
+    while True:
+        ids = [int(m) for m, _ in store.ranked_page(key, start, PAGE)]
+        listed += rescore(ids)
+        listed.sort(key=lambda r: r["score"], reverse=True)
+        start += len(ids)
+        following = store.ranked_page(key, start, 1)
+        if len(ids) < PAGE or not following or (
+                len(listed) >= LISTED and listed[LISTED - 1]["score"] >= following[0][1]):
+            return listed[:LISTED]
+
+
 def _problem_rows(store: Store, period: Period, now: datetime) -> list[dict[str, Any]]:
-    ids = store.ranked(store.keys.problems(period), CANDIDATES)
+    return top(store, store.keys.problems(period),
+               lambda ids: _problem_page(store, ids, period, now))
+
+
+def _problem_page(store: Store, ids: list[int], period: Period, now: datetime
+                  ) -> list[dict[str, Any]]:
     rows = store.users(ids)
     sums = store.user_sums(ids, score_queries(now.date()))
     alerts = store.email_sums((r.email for r in rows.values() if r.email),
@@ -57,8 +84,7 @@ def _problem_rows(store: Store, period: Period, now: datetime) -> list[dict[str,
                 "slow_pages": counts.slow_pages, "security_alerts": counts.security_alerts,
                 "is_locked": counts.is_locked, "last_login": rfc3339_or_none(row.last_login),
             })
-    listed.sort(key=lambda r: r["score"], reverse=True)
-    return listed[:LISTED]
+    return listed
 
 
 def engagement(store: Store, period: Period, now: datetime) -> dict[str, Any]:
@@ -84,8 +110,13 @@ def _list_queries(period: Period, today: date) -> list[Query]:
 
 
 def _engagement_rows(store: Store, period: Period, now: datetime) -> list[dict[str, Any]]:
+    return top(store, store.keys.engagement, lambda ids: _engagement_page(store, ids, period,
+                                                                          now))
+
+
+def _engagement_page(store: Store, ids: list[int], period: Period, now: datetime
+                     ) -> list[dict[str, Any]]:
     today = now.date()
-    ids = store.ranked(store.keys.engagement, CANDIDATES)
     rows = store.users(ids)
     sums = store.user_sums(ids, _list_queries(period, today))
     n = len(score_queries(today))
@@ -102,7 +133,6 @@ def _engagement_rows(store: Store, period: Period, now: datetime) -> list[dict[s
             "wow": wow(views, before), "status": status(last_login, today, score),
             "sparkline": values[n + 3:],
         })
-    listed.sort(key=lambda r: r["score"], reverse=True)
-    return listed[:LISTED]
+    return listed
 
 
