@@ -277,6 +277,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     logs.configure("INFO")
+    logging.getLogger("httpx").setLevel(logging.WARNING)    # not a line per request
     started, load_start = time.perf_counter(), os.getloadavg()
     settings, urls, db = setup(args)
     logs_dir = Path(tempfile.mkdtemp(prefix="bench-read-"))
