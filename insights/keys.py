@@ -17,6 +17,7 @@ so the layout is ready for Redis Cluster (not yet run on one).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 
@@ -86,6 +87,10 @@ class Keys:
     def day_hll(self, name: str, day: int) -> str:
         """HyperLogLog of the users behind ``name`` on one day (``users``, ``p:/path``...)."""
         return f"{self.prefix}:{{g}}:h:{day}:{name}"
+
+    def scratch(self) -> str:
+        """A short-lived key for a reader's server-side sums (in the ``{g}`` slot)."""
+        return f"{self.prefix}:{{g}}:tmp:{uuid.uuid4().hex}"
 
     def session(self, session_id: str) -> str:
         """What a session contributed so far to the paths aggregates (its snapshot)."""

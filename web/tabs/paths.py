@@ -8,7 +8,6 @@ sessions that began before the window and go on inside it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -24,29 +23,34 @@ def paths(store: Store, period: Period, now: datetime) -> dict[str, Any]:
     today = now.date()
     start = period_start(period, today)
     days = window_days(start, today)
-    first = [day_number(start)]
-    entries = _sum(store, "entry", days) + _sum(store, "entryc", first)
-    exits = _sum(store, "exit", days)
-    lengths = _sum(store, "len", days) + _sum(store, "lenc", first)
+    first = day_number(start)
+
+    def window(kind: str, *, continuing: bool = False) -> list[str]:
+        keys = [store.keys.day_set(kind, d) for d in days]
+        return [*keys, store.keys.day_set(kind + "c", first)] if continuing else keys
+
+    sources = {"entry": window("entry", continuing=True), "exit": window("exit"),
+               "tr": window("tr"), "pvs": window("pvs"), "len": window("len", continuing=True)}
+    with store.unions(sources) as summed:
+        pipe = store.redis.pipeline(transaction=False)
+        pipe.zrevrange(summed["entry"], 0, ENTRIES - 1, withscores=True)
+        pipe.zrange(summed["exit"], 0, -1, withscores=True)
+        pipe.zrevrange(summed["tr"], 0, TRANSITIONS - 1, withscores=True)
+        pipe.zrangebyscore(summed["pvs"], DROPOFF_MIN_VIEWS, "+inf", withscores=True)
+        pipe.zrange(summed["len"], 0, -1, withscores=True)
+        entries, exits, pairs, views, lengths = (_counts(r) for r in pipe.execute())
     return {
         "entry_pages": _ranked(entries), "exit_pages": _ranked(exits),
         "transitions": [{"from": pair.split("\t", 1)[0], "to": pair.split("\t", 1)[1],
-                         "count": n} for pair, n in _sum(store, "tr", days).most_common(
-                             TRANSITIONS)],
-        "dropoff": _dropoff(_sum(store, "pvs", days), exits),
+                         "count": n} for pair, n in pairs.most_common(TRANSITIONS)],
+        "dropoff": _dropoff(views, exits),
         "session_lengths": _lengths(lengths),
     }
 
 
-def _sum(store: Store, kind: str, days: Sequence[int]) -> Counter[str]:
-    pipe = store.redis.pipeline(transaction=False)
-    for day in days:
-        pipe.zrange(store.keys.day_set(kind, day), 0, -1, withscores=True)
-    total: Counter[str] = Counter()
-    for pairs in pipe.execute():
-        for member, score in cast(list[tuple[str, float]], pairs):
-            total[member] += int(score)
-    return +total
+def _counts(pairs: Any) -> Counter[str]:
+    return +Counter({member: int(score) for member, score in cast(list[tuple[str, float]],
+                                                                    pairs)})
 
 
 def _ranked(counts: Counter[str]) -> list[dict[str, Any]]:

@@ -26,6 +26,9 @@ DEVICES = ("desktop", "mobile", "tablet")
 _HOURS = [f"hr:{h}" for h in range(24)]
 _SESSIONS = {"all": 0, "logged": 1, "anonymous": 2}
 TOP_PAGES, IGNORED_MAX, IGNORED_BELOW = 50, 30, 5
+# Day sorted sets the pages tab sums over its window: views first, then the sums and
+# counts behind its averages, and the sections' time.
+_PAGE_SETS = ("pv", "ld", "ldn", "tm", "tmn", "sc", "scn", "stm", "stn")
 
 
 def overview(store: Store, filter_: str, now: datetime) -> dict[str, Any]:
@@ -72,16 +75,22 @@ def _devices(per_day: dict[int, list[int]]) -> dict[str, Any]:
 def pages(store: Store, sections: SectionMap, period: Period, now: datetime) -> dict[str, Any]:
     today = now.date()
     days = window_days(period_start(period, today), today)
-    return {"sections": _sections(store, sections, days),
-            "top_pages": _top_pages(store, days),
-            "ignored_pages": _ignored(store, window_days(month_start(today), today))}
+    month = window_days(month_start(today), today)
+    sources = {kind: [store.keys.day_set(kind, d) for d in days] for kind in _PAGE_SETS}
+    sources["month"] = [store.keys.day_set("pv", d) for d in month]
+    with store.unions(sources) as summed:
+        return {"sections": _sections(store, sections, days, summed),
+                "top_pages": _top_pages(store, days, summed),
+                "ignored_pages": _ignored(store, summed["month"])}
 
 
-def _sections(store: Store, sections: SectionMap, days: Sequence[int]) -> list[dict[str, Any]]:
+def _sections(store: Store, sections: SectionMap, days: Sequence[int], summed: dict[str, str]
+              ) -> list[dict[str, Any]]:
     names = list(sections)
     views = [sum(col) for col in zip(*store.day_fields(days, [f"sv:{n}" for n in names]),
                                      strict=True)]
-    seconds, timed = (_union(store, kind, days, names) for kind in ("stm", "stn"))
+    seconds = dict(zip(names, _scores(store, summed["stm"], names), strict=True))
+    timed = dict(zip(names, _scores(store, summed["stn"], names), strict=True))
     pipe = store.redis.pipeline(transaction=False)
     for name in names:
         pipe.pfcount(*[store.keys.day_hll(f"s:{name}", d) for d in days])
@@ -95,47 +104,36 @@ def _sections(store: Store, sections: SectionMap, days: Sequence[int]) -> list[d
     return found
 
 
-def _union(store: Store, name: str, days: Sequence[int], paths: Sequence[str] | None = None
-           ) -> dict[str, float]:
-    """Per path, the sum over ``days`` of a day sorted set (only ``paths`` if given)."""
-    keys = [store.keys.day_set(name, d) for d in days]
-    if paths is None:
-        pairs = cast(list[tuple[str, float]], store.redis.zunion(keys, withscores=True))
-        return dict(pairs)
-    pipe = store.redis.pipeline(transaction=False)
-    for key in keys:
-        pipe.zmscore(key, list(paths))
-    sums: dict[str, float] = dict.fromkeys(paths, 0.0)
-    for scores in pipe.execute():
-        for path, score in zip(paths, scores, strict=True):
-            sums[path] += score or 0
-    return sums
+def _scores(store: Store, key: str, members: Sequence[str]) -> list[float]:
+    return [score or 0.0 for score in store.redis.zmscore(key, list(members))]
 
 
-def _top_pages(store: Store, days: Sequence[int]) -> list[dict[str, Any]]:
-    views = _union(store, "pv", days)
-    top = sorted(views.items(), key=lambda kv: kv[1], reverse=True)[:TOP_PAGES]
+def _top_pages(store: Store, days: Sequence[int], summed: dict[str, str]
+               ) -> list[dict[str, Any]]:
+    top = cast(list[tuple[str, float]],
+               store.redis.zrevrange(summed["pv"], 0, TOP_PAGES - 1, withscores=True))
     paths = [p for p, _ in top]
     if not paths:
         return []
-    extra = {name: _union(store, name, days, paths)
-             for name in ("ld", "ldn", "tm", "tmn", "sc", "scn")}
     pipe = store.redis.pipeline(transaction=False)
+    for kind in _PAGE_SETS[1:]:
+        pipe.zmscore(summed[kind], paths)
     for path in paths:
         pipe.pfcount(*[store.keys.day_hll(f"p:{path}", d) for d in days])
-    uniques = pipe.execute()
+    replies = pipe.execute()
+    sums = {kind: [s or 0.0 for s in replies[i]] for i, kind in enumerate(_PAGE_SETS[1:])}
+    uniques = replies[len(_PAGE_SETS) - 1:]
     most = top[0][1]
-    return [{"path": p, "views": int(n), "unique_users": int(u),
-             "avg_time": _mean(extra, "tm", p), "avg_scroll": _mean(extra, "sc", p),
-             "avg_load": _mean(extra, "ld", p), "bar_pct": bar_pct(n, most)}
-            for (p, n), u in zip(top, uniques, strict=True)]
+
+    def mean(kind: str, i: int) -> int:
+        return truncated_mean(int(sums[kind][i]), int(sums[kind + "n"][i]))
+
+    return [{"path": p, "views": int(n), "unique_users": int(uniques[i]),
+             "avg_time": mean("tm", i), "avg_scroll": mean("sc", i), "avg_load": mean("ld", i),
+             "bar_pct": bar_pct(n, most)} for i, (p, n) in enumerate(top)]
 
 
-def _mean(extra: dict[str, dict[str, float]], name: str, path: str) -> int:
-    return truncated_mean(int(extra[name][path]), int(extra[name + "n"][path]))
-
-
-def _ignored(store: Store, days: Sequence[int]) -> list[dict[str, Any]]:
-    views = _union(store, "pv", days)
-    few = sorted((n, p) for p, n in views.items() if n < IGNORED_BELOW)[:IGNORED_MAX]
-    return [{"path": p, "views": int(n)} for n, p in few]
+def _ignored(store: Store, summed_month: str) -> list[dict[str, Any]]:
+    few = cast(list[tuple[str, float]], store.redis.zrangebyscore(
+        summed_month, "-inf", f"({IGNORED_BELOW}", start=0, num=IGNORED_MAX, withscores=True))
+    return [{"path": p, "views": int(n)} for p, n in few]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import closing
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from datetime import date, timedelta
 from typing import Any, cast
 
@@ -16,6 +16,7 @@ from insights.userstate import UserRow
 from scoring.windows import day_number
 
 Query = tuple[str, int, int]
+SCRATCH_TTL_S = 30
 DBConnect = Callable[[], Any]
 """Returns a new DB-API (psycopg2) connection, e.g. ``engine.raw_connection``."""
 
@@ -66,6 +67,25 @@ class Store:
         """Members and stored scores of a ranking from rank ``start``, best first."""
         return cast(list[tuple[str, float]],
                     self.redis.zrevrange(key, start, start + n - 1, withscores=True))
+
+    @contextmanager
+    def unions(self, sources: Mapping[str, Sequence[str]]) -> Iterator[dict[str, str]]:
+        """Sum each named group of sorted sets on the server, into scratch keys.
+
+        A window's per-day sets are added up by ``ZUNIONSTORE`` where they are,
+        so only the rows a tab shows cross the network; the scratch keys go
+        away afterwards (and expire anyway, should the reader die first).
+        """
+        names = {name: self.keys.scratch() for name in sources}
+        pipe = self.redis.pipeline(transaction=False)
+        for name, keys in sources.items():
+            pipe.zunionstore(names[name], list(keys))
+            pipe.expire(names[name], SCRATCH_TTL_S)
+        pipe.execute()
+        try:
+            yield names
+        finally:
+            self.redis.delete(*names.values())
 
     def count(self, key: str, low: float | str, high: float | str) -> int:
         return int(self.redis.zcount(key, low, high))
