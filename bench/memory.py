@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import redis
 
@@ -61,3 +62,21 @@ def delete_prefix(client: redis.Redis, prefix: str) -> int:
     for chunk in _chunks(client, prefix):
         deleted += int(client.unlink(*chunk))
     return deleted
+
+
+def measure(url: str, prefix: str, before: int, active: int) -> dict[str, Any]:
+    """The prefix's bytes and keys (in total, per active user, by kind) and the server's
+    ``used_memory`` now beside ``before`` (taken before any data)."""
+    client = redis.Redis.from_url(url)
+    try:
+        sizes, counts = prefix_usage(client, prefix)
+        after = used_memory(client)
+    finally:
+        client.close()
+    total = sum(sizes.values())
+    return {"prefix_bytes": total, "prefix_keys": sum(counts.values()),
+            "bytes_per_active_user": round(total / max(1, active)),
+            "used_memory_before": before, "used_memory_after": after,
+            "used_memory_delta_per_active_user": round((after - before) / max(1, active)),
+            "by_kind": {kind: {"bytes": sizes[kind], "keys": counts[kind]}
+                        for kind in sorted(sizes, key=sizes.__getitem__, reverse=True)}}

@@ -143,22 +143,6 @@ def active_users(url: str, now: datetime) -> int:
     return int(row[0])
 
 
-def redis_memory(settings: Settings, before: int, active: int) -> dict[str, Any]:
-    client = redis.Redis.from_url(settings.redis_url or "")
-    try:
-        sizes, counts = memory.prefix_usage(client, settings.redis_prefix)
-        after = memory.used_memory(client)
-    finally:
-        client.close()
-    total = sum(sizes.values())
-    return {"prefix_bytes": total, "prefix_keys": sum(counts.values()),
-            "bytes_per_active_user": round(total / max(1, active)),
-            "used_memory_before": before, "used_memory_after": after,
-            "used_memory_delta_per_active_user": round((after - before) / max(1, active)),
-            "by_kind": {kind: {"bytes": sizes[kind], "keys": counts[kind]}
-                        for kind in sorted(sizes, key=sizes.__getitem__, reverse=True)}}
-
-
 def reference(url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     """The reference's approach for every case of ``latency.CASES`` (see the module)."""
     found = []
@@ -234,7 +218,7 @@ def run(args: argparse.Namespace, settings: Settings, logs_dir: Path) -> dict[st
     active = active_users(url, datetime.now(UTC))
     log.info("VACUUM ANALYZE took %.1f s; %d active users; measuring Redis memory",
              vacuum_s, active)
-    mem = redis_memory(settings, before, active)
+    mem = memory.measure(settings.redis_url or "", settings.redis_prefix, before, active)
     plan = latency.Plan(args.requests, args.warmup, args.case_budget_s)
     with latency.ApiServer(settings, logs_dir / "serve.log") as server:
         token = latency.create_token(settings)
@@ -248,6 +232,20 @@ def run(args: argparse.Namespace, settings: Settings, logs_dir: Path) -> dict[st
             "requests_per_case": args.requests, "warmup": args.warmup,
             "case_budget_s": args.case_budget_s, "http_ms": http, "in_process_ms": local,
             "profiles": profiles, "reference": ref}
+
+
+def code_version() -> str:
+    """The commit the benchmarked code comes from, ``+dirty`` when its tree has changes
+    (others may commit while a long run goes on: run it from a worktree to pin the code)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, text=True, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty.strip() else "")
 
 
 def parse_args() -> argparse.Namespace:
@@ -278,7 +276,8 @@ def main() -> None:
     args = parse_args()
     logs.configure("INFO")
     logging.getLogger("httpx").setLevel(logging.WARNING)    # not a line per request
-    started, load_start = time.perf_counter(), os.getloadavg()
+    started, load_start, version = time.perf_counter(), os.getloadavg(), code_version()
+    log.info("code %s", version)
     settings, urls, db = setup(args)
     logs_dir = Path(tempfile.mkdtemp(prefix="bench-read-"))
     log.info("database %s, Redis prefix %s, child logs in %s", db, settings.redis_prefix,
@@ -288,6 +287,7 @@ def main() -> None:
     finally:
         cleanup(settings, urls, db)
     result["run_seconds"] = round(time.perf_counter() - started)
+    result["code"] = {"start": version, "end": code_version()}
     result["load_average_start"] = [round(x, 2) for x in load_start]
     result["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     report(result)

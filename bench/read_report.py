@@ -54,7 +54,8 @@ def _summary(r: dict[str, Any]) -> list[str]:
     lines += [f"  {kind:<22} {v['bytes'] / 2**20:8.1f} MiB {v['keys']:>9,} keys"
               for kind, v in mem["by_kind"].items()]
     lines.append(f"load average: {r.get('load_average_start')} at start, "
-                 f"{r.get('load_average_end')} at end")
+                 f"{r.get('load_average_end')} at end; code {r['code']['start']} at start, "
+                 f"{r['code']['end']} at end")
     return lines
 
 
@@ -62,13 +63,13 @@ def _table(r: dict[str, Any]) -> list[str]:
     reference = {row["case"]: row for row in r["reference"]}
     ratio = r["reference_over_http_p50"]
     head = (f"{'ms':<18}{'n':>4}{'p50':>7}{'p95':>7}{'p99':>7}{'max':>7}  <20  {'in-proc p50':>11}"
-            f"{'p99':>7} | {'reference s':>11}  {'how':<12}{'ratio':>9}  set SQL s")
+            f"{'p99':>8} | {'reference s':>11}  {'how':<12}{'ratio':>9}  set SQL s")
     lines = [head, "-" * len(head)]
     for case, http in r["http_ms"].items():
         local = r["in_process_ms"][case]
         line = (f"{case:<18}{http['n']:4}{http['p50']:7.2f}{http['p95']:7.2f}{http['p99']:7.2f}"
                 f"{http['max']:7.1f}  {'yes' if http['p99'] < TARGET_P99_MS else 'NO':<3}  "
-                f"{local['p50']:11.2f}{local['p99']:7.2f} |")
+                f"{local['p50']:11.2f}{local['p99']:8.2f} |")
         if case in reference:
             row = reference[case]
             how = "measured" if row["how"] == "measured" else "extrapolated"
