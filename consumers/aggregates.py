@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 import msgspec
 
 from insights import contract as c
-from insights.keys import Keys
+from insights.keys import WINDOW_SPANS, WINDOWED_KINDS, Keys
 from scoring.pages import SectionMap, sections_of
 from scoring.windows import day_number
 
-Op = tuple[str, int, str, int]
-"""(kind, key index, member, amount): kind z = ZINCRBY, h = HINCRBY, p = PFADD."""
+Op = tuple[str, int, str, int, int, int]
+"""(kind, key, member, amount, day, window): kind z = ZINCRBY (and into the window sets
+at ``window`` when > 0), h = HINCRBY, p = PFADD; keys are ``aggregate.lua`` KEYS indexes."""
+PERIODS = tuple(WINDOW_SPANS)
+FIRST_KEY = 3   # KEYS[1] watermarks, KEYS[2] asof
 FAILED_LOGIN_ALERTS = frozenset({"brute_force", "account_locked"})
 _json = msgspec.json.Encoder().encode
 
@@ -47,11 +50,24 @@ class Increments:
         return found
 
     def key(self, name: str) -> int:
+        """The KEYS index of ``name`` in ``aggregate.lua``."""
         found = self._index.get(name)
         if found is None:
-            found = self._index[name] = len(self.names)
+            found = self._index[name] = len(self.names) + FIRST_KEY
             self.names.append(name)
         return found
+
+    def window(self, kind: str) -> int:
+        """KEYS index of the first of ``kind``'s day, week and month window sets."""
+        first = self.key(self.keys.window(kind, PERIODS[0]))
+        for period in PERIODS[1:]:
+            self.key(self.keys.window(kind, period))
+        return first
+
+    def sorted_add(self, kind: str, day: int, member: str, amount: int) -> Op:
+        """A day sorted set increment, also applied to the windows holding the day."""
+        window = self.window(kind) if kind in WINDOWED_KINDS else 0
+        return ("z", self.key(self.keys.day_set(kind, day)), member, amount, day, window)
 
     def ops(self, event: c.Event) -> list[Op]:
         """What one accepted event adds to the day aggregates."""
@@ -62,47 +78,47 @@ class Increments:
             return self._view(event, day)
         hash_ = self.key(self.keys.day(day))
         if isinstance(event, c.JsError):
-            return [("h", hash_, "je", 1)]
+            return [("h", hash_, "je", 1, 0, 0)]
         if isinstance(event, c.PasswordReset):
-            return [("h", hash_, "pr", 1)]
+            return [("h", hash_, "pr", 1, 0, 0)]
         if isinstance(event, c.SecurityAlert):
-            ops: list[Op] = [("h", hash_, "al", 1)]
+            ops: list[Op] = [("h", hash_, "al", 1, 0, 0)]
             if event.alert_type in FAILED_LOGIN_ALERTS:
-                ops.append(("h", hash_, "fl", 1))
+                ops.append(("h", hash_, "fl", 1, 0, 0))
             return ops
         return []
 
     def _session(self, e: c.SessionStart, day: int) -> list[Op]:
         hash_ = self.key(self.keys.day(day))
         who = "sa" if e.user_id is None else "sl"
-        ops: list[Op] = [("h", hash_, "ss", 1), ("h", hash_, who, 1),
-                         ("h", hash_, f"hr:{e.ts.hour}", 1)]
+        ops: list[Op] = [("h", hash_, "ss", 1, 0, 0), ("h", hash_, who, 1, 0, 0),
+                         ("h", hash_, f"hr:{e.ts.hour}", 1, 0, 0)]
         if e.device_type is not None:
-            ops.append(("h", hash_, f"dv:{e.device_type}", 1))
+            ops.append(("h", hash_, f"dv:{e.device_type}", 1, 0, 0))
         if e.user_id is not None:
-            ops.append(("p", self.key(self.keys.day_hll("users", day)), str(e.user_id), 0))
+            ops.append(("p", self.key(self.keys.day_hll("users", day)), str(e.user_id), 0, 0, 0))
         return ops
 
     def _view(self, e: c.PageView, day: int) -> list[Op]:
         hash_ = self.key(self.keys.day(day))
-        views = self.key(self.keys.day_set("pv", day))
-        ops: list[Op] = [("h", hash_, "pv", 1), ("z", views, e.path, 1)]
+        ops: list[Op] = [("h", hash_, "pv", 1, 0, 0), self.sorted_add("pv", day, e.path, 1)]
         if e.load_time_ms is not None:
-            ops += [("z", self.key(self.keys.day_set("ld", day)), e.path, e.load_time_ms),
-                    ("z", self.key(self.keys.day_set("ldn", day)), e.path, 1)]
+            ops += [self.sorted_add("ld", day, e.path, e.load_time_ms),
+                    self.sorted_add("ldn", day, e.path, 1)]
         user = None if e.user_id is None else str(e.user_id)
         if user is not None:
-            ops.append(("p", self.key(self.keys.day_hll(f"p:{e.path}", day)), user, 0))
+            ops.append(("p", self.key(self.keys.day_hll(f"p:{e.path}", day)), user, 0, 0, 0))
         for section in self.sections_of(e.path):
-            ops.append(("h", hash_, f"sv:{section}", 1))
+            ops.append(("h", hash_, f"sv:{section}", 1, 0, 0))
             if user is not None:
-                ops.append(("p", self.key(self.keys.day_hll(f"s:{section}", day)), user, 0))
+                ops.append(("p", self.key(self.keys.day_hll(f"s:{section}", day)), user, 0, 0,
+                            0))
         return ops
 
 
 def script_args(inc: Increments, events: Iterable[tuple[str, int, c.Event]]) -> str:
     """ARGV[2] of ``aggregate.lua`` for (partition field, offset, event) in offset order;
-    the keys it refers to are ``inc.names`` (KEYS[2..])."""
+    the keys it refers to are ``inc.names`` (KEYS[3..])."""
     blocks: dict[str, list[list[str | int]]] = {}
     for partition, offset, event in events:
         flat: list[str | int] = [offset]

@@ -35,7 +35,7 @@ from insights import userstate
 from insights.database import Connection, connect
 from insights.kafka import Partition
 from insights.keys import Keys
-from insights.redisdb import Client, Scripts
+from insights.redisdb import Client, Scripts, roll_windows
 from insights.redisdb import connect as redis_connect
 from scoring.pages import DEFAULT_SECTIONS, SectionMap
 from scoring.windows import day_number, midnight
@@ -183,8 +183,8 @@ class RedisSink:
         inc = Increments(self.keys, self._sections)
         payload = script_args(inc, ((f"{a.record.topic}:{a.record.partition}",
                                      a.record.offset, a.event) for a in accepted))
-        self._scripts_().aggregate(keys=[self.keys.watermarks, *inc.names],
-                                   args=[_TTL_S, payload])
+        self._scripts_().aggregate(keys=[self.keys.watermarks, self.keys.asof, *inc.names],
+                                   args=[_TTL_S, payload, day_number(datetime.now(UTC).date())])
 
     def save_offsets(self, offsets: dict[Partition, int]) -> None:
         """Raise the stored next offsets to ``offsets`` (never lowers one); announce it."""
@@ -221,6 +221,7 @@ class RedisSink:
             expired = cast(list[str], client.zrangebyscore(k.locks, 0, now.timestamp()))
             done = self._rescore_all({int(u) for u in expired}, now)
             today = day_number(now.date())
+            self._roll_windows(today)
             if client.get(k.rolled) != str(today) and client.set(k.roll_lock(today), 1, nx=True,
                                                                  ex=600):
                 done += self._roll(today, now)
@@ -230,6 +231,9 @@ class RedisSink:
         except psycopg2.Error as exc:
             self._close_postgres()
             raise SinkUnavailable(f"PostgreSQL (read by the Redis sink): {exc}") from exc
+
+    def _roll_windows(self, today: int) -> None:
+        roll_windows(self._redis(), self._scripts_(), self.keys, today)
 
     def _roll(self, today: int, now: datetime) -> int:
         """Re-score every ranked user for the new day; marked done only once it is."""

@@ -31,6 +31,8 @@ from scoring.paths import length_bucket
 
 Contribution = tuple[str, int, str]
 """(sorted-set kind, day number, member)."""
+# ``entryc``/``lenc`` are read per window start day; the other kinds are also kept
+# summed per period window (``insights.keys.WINDOWED_KINDS``).
 
 
 class View(NamedTuple):

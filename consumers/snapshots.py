@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import msgspec
@@ -20,9 +21,10 @@ import msgspec
 from consumers.sessions import View, contributions, decode, difference, encode
 from insights import contract as c
 from insights.database import Connection
-from insights.keys import Keys
+from insights.keys import WINDOWED_KINDS, Keys
 from insights.redisdb import Client, Scripts
 from scoring.pages import SectionMap, sections_of
+from scoring.windows import PERIODS, day_number
 
 log = logging.getLogger(__name__)
 TTL_S = 35 * 86400        # a snapshot outlives the 31-day windows its contributions sit in
@@ -117,6 +119,15 @@ class Snapshots:
                 log.info("%d session snapshots changed meanwhile; reading again", len(owners))
         raise RuntimeError(f"session snapshots kept changing under us: {owners[:5]}")
 
+    def _window(self, names: dict[str, int], kind: str) -> int:
+        """KEYS index of ``kind``'s day/week/month window sets (0: not windowed)."""
+        if kind not in WINDOWED_KINDS:
+            return 0
+        first = names.setdefault(self._keys.window(kind, PERIODS[0]), len(names) + 1)
+        for period in PERIODS[1:]:
+            names.setdefault(self._keys.window(kind, period), len(names) + 1)
+        return first
+
     def _key(self, owner: tuple[bool, str]) -> str:
         in_session, name = owner
         return self._keys.session(name) if in_session else self._keys.lone_view(name)
@@ -127,7 +138,7 @@ class Snapshots:
         olds = cast(list[str | None], self._client.mget([self._key(o) for o in owners]))
         current = read_views(conn, [o for s, o in owners if s], [o for s, o in owners if not s])
         conn.commit()
-        names: dict[str, int] = {}
+        names: dict[str, int] = {self._keys.asof: 1}     # KEYS[1] of sessions.lua
         snaps: list[tuple[tuple[bool, str], list[Any]]] = []
         ops: list[list[Any]] = []
         for owner, old in zip(owners, olds, strict=True):
@@ -141,9 +152,10 @@ class Snapshots:
             after = contributions(views, self._sections_of, in_session=owner[0])
             for (kind, day, member), delta in difference(before, after):
                 index = names.setdefault(self._keys.day_set(kind, day), len(names) + 1)
-                ops.append([index, member, delta])
+                ops.append([index, member, delta, day, self._window(names, kind)])
         if not snaps:
             return []
         payload = msgspec.json.encode([[s for _, s in snaps], ops]).decode()
-        stale = self._scripts.sessions(keys=list(names), args=[TTL_S, payload])
+        today = day_number(datetime.now(UTC).date())
+        stale = self._scripts.sessions(keys=list(names), args=[TTL_S, payload, today])
         return [snaps[n - 1][0] for n in stale]

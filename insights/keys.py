@@ -19,6 +19,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Final
+
+WINDOW_SPANS: Final = {"day": 0, "week": 7, "month": 30}
+"""Days before today where each period's window starts."""
+WINDOWED_KINDS: Final = frozenset({
+    "pv", "ld", "ldn",                                 # views and load times per path
+    "tm", "tmn", "sc", "scn", "stm", "stn",            # page and section times, scroll
+    "entry", "exit", "tr", "pvs", "len",               # the paths tab
+})
+"""Day sorted sets also kept summed per period window (``Keys.window``)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,24 @@ class Keys:
     def day_hll(self, name: str, day: int) -> str:
         """HyperLogLog of the users behind ``name`` on one day (``users``, ``p:/path``...)."""
         return f"{self.prefix}:{{g}}:h:{day}:{name}"
+
+    def window(self, kind: str, period: str) -> str:
+        """Sorted set ``kind`` summed over a period's window as of ``asof``."""
+        return f"{self.prefix}:{{g}}:w:{period}:{kind}"
+
+    @property
+    def asof(self) -> str:
+        """The day number the window sets are as of (moved by the midnight roll)."""
+        return f"{self.prefix}:{{g}}:asof"
+
+    def roll(self, asof: int, today: int) -> list[str]:
+        """KEYS of ``roll.lua`` moving the windows from ``asof`` to ``today``."""
+        keys = [self.asof]
+        for kind in sorted(WINDOWED_KINDS):
+            for period, span in WINDOW_SPANS.items():
+                for day in range(asof - span, today - span):
+                    keys += [self.window(kind, period), self.day_set(kind, day)]
+        return keys
 
     def scratch(self) -> str:
         """A short-lived key for a reader's server-side sums (in the ``{g}`` slot)."""

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import redis
+
+from insights.keys import Keys
+
+log = logging.getLogger(__name__)
 
 Client = redis.Redis
 Pipeline = Any  # redis-py's pipeline type is not generic-friendly
@@ -27,6 +32,18 @@ class Scripts:
     def __init__(self, client: Client) -> None:
         self.counters = client.register_script(_source("counters"))
         self.rank = client.register_script(_source("rank"))
-        self.aggregate = client.register_script(_source("aggregate"))
+        self.aggregate = client.register_script(_source("window") + _source("aggregate"))
         self.maxset = client.register_script(_source("maxset"))
-        self.sessions = client.register_script(_source("sessions"))
+        self.sessions = client.register_script(_source("window") + _source("sessions"))
+        self.roll = client.register_script(_source("roll"))
+
+
+def roll_windows(client: Client, scripts: Scripts, keys: Keys, today: int) -> bool:
+    """Move the window sets to ``today`` if they are behind (once, whoever calls first)."""
+    asof = cast(str | None, client.get(keys.asof))
+    if asof is None or int(asof) >= today:
+        return False
+    rolled = bool(scripts.roll(keys=keys.roll(int(asof), today), args=[asof, today]))
+    if rolled:
+        log.info("window sets rolled from day %s to %d", asof, today)
+    return rolled

@@ -53,11 +53,11 @@ class Sinks:
         self.postgres.write(batch)
         self.redis.write(batch)
 
-    def check(self, tab: str, period: str = "week") -> dict[str, Any]:
-        got = self.tabs.tab(tab, period, "all", NOW)  # type: ignore[arg-type]
+    def check(self, tab: str, period: str = "week", now: datetime = NOW) -> dict[str, Any]:
+        got = self.tabs.tab(tab, period, "all", now)  # type: ignore[arg-type]
         with closing(connect(self.url)) as conn:
             assert_same(f"{tab}?period={period}", got,
-                        reference.tab(conn, tab, period, "all", NOW))
+                        reference.tab(conn, tab, period, "all", now))
         return got
 
 
@@ -142,3 +142,24 @@ def test_a_js_error_before_its_session_counts_for_the_sessions_user(sinks: Sinks
     sinks.write(event("session_start", at, session_id="early", user_id=6))
     rows = sinks.check("problems", "day")["problem_users"]
     assert [(r["user"]["id"], r["js_errors"]) for r in rows] == [(6, 1)]
+
+
+def test_window_sets_roll_at_midnight(sinks: Sinks) -> None:
+    """Views 7 days ago are in this week's window and out of tomorrow's."""
+    week_ago = _ago(days=7)
+    sinks.write(event("session_start", week_ago, session_id="old"),
+                *(event("pageview", week_ago + timedelta(seconds=i), pageview_id=f"old{i}",
+                        session_id="old", path=f"/p{i % 2}") for i in range(3)),
+                event("session_start", _ago(minutes=3), session_id="new"),
+                event("pageview", _ago(minutes=3), pageview_id="new0", session_id="new",
+                      path="/p1"))
+    for tab in ("pages", "paths"):
+        sinks.check(tab, "week")
+        sinks.check(tab, "month")
+    tomorrow = NOW + timedelta(days=1)
+    sinks.redis.tick(tomorrow)                 # what a running consumer does each second
+    for tab in ("pages", "paths"):
+        for period in ("day", "week", "month"):
+            sinks.check(tab, period, tomorrow)
+    pages = sinks.check("pages", "week", tomorrow)["top_pages"]
+    assert [(p["path"], p["views"]) for p in pages] == [("/p1", 1)]

@@ -14,37 +14,32 @@ from typing import Any, cast
 from scoring.paths import DROPOFF_MIN_VIEWS, LENGTH_BUCKETS, exit_rate
 from scoring.ratios import bar_pct
 from scoring.windows import Period, day_number, period_start
-from web.tabs.store import Store, window_days
+from web.tabs.store import Store
 
 ENTRIES, TRANSITIONS, DROPOFF = 10, 30, 20
 
 
 def paths(store: Store, period: Period, now: datetime) -> dict[str, Any]:
     today = now.date()
-    start = period_start(period, today)
-    days = window_days(start, today)
-    first = day_number(start)
-
-    def window(kind: str, *, continuing: bool = False) -> list[str]:
-        keys = [store.keys.day_set(kind, d) for d in days]
-        return [*keys, store.keys.day_set(kind + "c", first)] if continuing else keys
-
-    sources = {"entry": window("entry", continuing=True), "exit": window("exit"),
-               "tr": window("tr"), "pvs": window("pvs"), "len": window("len", continuing=True)}
+    store.windows_as_of(today)
+    keys, first = store.keys, day_number(period_start(period, today))
+    sources = {"entry": [keys.window("entry", period), keys.day_set("entryc", first)]}
     with store.unions(sources) as summed:
         pipe = store.redis.pipeline(transaction=False)
         pipe.zrevrange(summed["entry"], 0, ENTRIES - 1, withscores=True)
-        pipe.zrange(summed["exit"], 0, -1, withscores=True)
-        pipe.zrevrange(summed["tr"], 0, TRANSITIONS - 1, withscores=True)
-        pipe.zrangebyscore(summed["pvs"], DROPOFF_MIN_VIEWS, "+inf", withscores=True)
-        pipe.zrange(summed["len"], 0, -1, withscores=True)
-        entries, exits, pairs, views, lengths = (_counts(r) for r in pipe.execute())
+        pipe.zrevrange(keys.window("exit", period), 0, ENTRIES - 1, withscores=True)
+        pipe.zrevrange(keys.window("tr", period), 0, TRANSITIONS - 1, withscores=True)
+        pipe.zrangebyscore(keys.window("pvs", period), DROPOFF_MIN_VIEWS, "+inf",
+                           withscores=True)
+        pipe.zrange(keys.window("len", period), 0, -1, withscores=True)
+        pipe.zrange(keys.day_set("lenc", first), 0, -1, withscores=True)
+        entries, exits, pairs, views, lengths, continuing = (_counts(r) for r in pipe.execute())
     return {
         "entry_pages": _ranked(entries), "exit_pages": _ranked(exits),
         "transitions": [{"from": pair.split("\t", 1)[0], "to": pair.split("\t", 1)[1],
                          "count": n} for pair, n in pairs.most_common(TRANSITIONS)],
-        "dropoff": _dropoff(views, exits),
-        "session_lengths": _lengths(lengths),
+        "dropoff": _dropoff(store, keys.window("exit", period), views),
+        "session_lengths": _lengths(lengths + continuing),
     }
 
 
@@ -59,7 +54,12 @@ def _ranked(counts: Counter[str]) -> list[dict[str, Any]]:
     return [{"path": p, "count": n, "bar_pct": bar_pct(n, most)} for p, n in top]
 
 
-def _dropoff(views: Counter[str], exits: Counter[str]) -> list[dict[str, Any]]:
+def _dropoff(store: Store, exit_key: str, views: Counter[str]) -> list[dict[str, Any]]:
+    paths = list(views)
+    exits: Counter[str] = Counter()
+    if paths:
+        scores = store.redis.zmscore(exit_key, paths)
+        exits.update({p: int(n or 0) for p, n in zip(paths, scores, strict=True)})
     rows: list[dict[str, Any]] = [
         {"path": p, "views": n, "exits": exits[p], "exit_rate": exit_rate(exits[p], n)}
         for p, n in views.items() if n >= DROPOFF_MIN_VIEWS]

@@ -74,14 +74,12 @@ def _devices(per_day: dict[int, list[int]]) -> dict[str, Any]:
 
 def pages(store: Store, sections: SectionMap, period: Period, now: datetime) -> dict[str, Any]:
     today = now.date()
+    store.windows_as_of(today)
     days = window_days(period_start(period, today), today)
-    month = window_days(month_start(today), today)
-    sources = {kind: [store.keys.day_set(kind, d) for d in days] for kind in _PAGE_SETS}
-    sources["month"] = [store.keys.day_set("pv", d) for d in month]
-    with store.unions(sources) as summed:
-        return {"sections": _sections(store, sections, days, summed),
-                "top_pages": _top_pages(store, days, summed),
-                "ignored_pages": _ignored(store, summed["month"])}
+    summed = {kind: store.keys.window(kind, period) for kind in _PAGE_SETS}
+    return {"sections": _sections(store, sections, days, summed),
+            "top_pages": _top_pages(store, days, summed),
+            "ignored_pages": _ignored(store, store.keys.window("pv", "month"))}
 
 
 def _sections(store: Store, sections: SectionMap, days: Sequence[int], summed: dict[str, str]

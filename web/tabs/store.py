@@ -11,7 +11,7 @@ import msgspec
 
 from insights import userstate
 from insights.keys import Keys
-from insights.redisdb import Client, Scripts
+from insights.redisdb import Client, Scripts, roll_windows
 from insights.userstate import UserRow
 from scoring.windows import day_number
 
@@ -86,6 +86,10 @@ class Store:
             yield names
         finally:
             self.redis.delete(*names.values())
+
+    def windows_as_of(self, today: date) -> None:
+        """Make sure the window sets are as of ``today`` (roll them if no consumer did yet)."""
+        roll_windows(self.redis, self._scripts, self.keys, day_number(today))
 
     def count(self, key: str, low: float | str, high: float | str) -> int:
         return int(self.redis.zcount(key, low, high))
