@@ -41,6 +41,16 @@ class Increments:
     names: list[str] = field(default_factory=list)
     _index: dict[str, int] = field(default_factory=dict)
     _sections_of: dict[str, list[str]] = field(default_factory=dict)
+    _windows: dict[str, int] = field(default_factory=dict)
+    _day_sets: dict[tuple[str, int], int] = field(default_factory=dict)
+    _days: dict[int, int] = field(default_factory=dict)
+
+    def day_hash(self, day: int) -> int:
+        """KEYS index of the day's hash (cached: a batch has few days)."""
+        found = self._days.get(day)
+        if found is None:
+            found = self._days[day] = self.key(self.keys.day(day))
+        return found
 
     def sections_of(self, path: str) -> list[str]:
         """The path's sections (cached: a batch repeats the same paths)."""
@@ -59,15 +69,21 @@ class Increments:
 
     def window(self, kind: str) -> int:
         """KEYS index of the first of ``kind``'s day, week and month window sets."""
-        first = self.key(self.keys.window(kind, PERIODS[0]))
-        for period in PERIODS[1:]:
-            self.key(self.keys.window(kind, period))
-        return first
+        found = self._windows.get(kind)
+        if found is None:
+            found = self.key(self.keys.window(kind, PERIODS[0]))
+            for period in PERIODS[1:]:
+                self.key(self.keys.window(kind, period))
+            self._windows[kind] = found
+        return found
 
     def sorted_add(self, kind: str, day: int, member: str, amount: int) -> Op:
         """A day sorted set increment, also applied to the windows holding the day."""
+        key = self._day_sets.get((kind, day))
+        if key is None:
+            key = self._day_sets[kind, day] = self.key(self.keys.day_set(kind, day))
         window = self.window(kind) if kind in WINDOWED_KINDS else 0
-        return ("z", self.key(self.keys.day_set(kind, day)), member, amount, day, window)
+        return ("z", key, member, amount, day, window)
 
     def ops(self, event: c.Event) -> list[Op]:
         """What one accepted event adds to the day aggregates."""
@@ -76,7 +92,7 @@ class Increments:
             return self._session(event, day)
         if isinstance(event, c.PageView):
             return self._view(event, day)
-        hash_ = self.key(self.keys.day(day))
+        hash_ = self.day_hash(day)
         if isinstance(event, c.JsError):
             return [("h", hash_, "je", 1, 0, 0)]
         if isinstance(event, c.PasswordReset):
@@ -89,7 +105,7 @@ class Increments:
         return []
 
     def _session(self, e: c.SessionStart, day: int) -> list[Op]:
-        hash_ = self.key(self.keys.day(day))
+        hash_ = self.day_hash(day)
         who = "sa" if e.user_id is None else "sl"
         ops: list[Op] = [("h", hash_, "ss", 1, 0, 0), ("h", hash_, who, 1, 0, 0),
                          ("h", hash_, f"hr:{e.ts.hour}", 1, 0, 0)]
@@ -100,7 +116,7 @@ class Increments:
         return ops
 
     def _view(self, e: c.PageView, day: int) -> list[Op]:
-        hash_ = self.key(self.keys.day(day))
+        hash_ = self.day_hash(day)
         ops: list[Op] = [("h", hash_, "pv", 1, 0, 0), self.sorted_add("pv", day, e.path, 1)]
         if e.load_time_ms is not None:
             ops += [self.sorted_add("ld", day, e.path, e.load_time_ms),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
@@ -60,7 +61,10 @@ class RedisSink:
         self._sections: SectionMap = sections or DEFAULT_SECTIONS
         self._client: Client | None = None
         self._scripts: Scripts | None = None
-        self._conn: Connection | None = None
+        # One PostgreSQL connection per thread: the batch's day aggregates and
+        # sessions on the caller's, the users' recount and ranking on ``_side``.
+        self._conns: dict[str, Connection] = {}
+        self._side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redis-scores")
         self._sessions: Snapshots | None = None
 
     def stored_offsets(self, partitions: Sequence[Partition]) -> dict[Partition, int]:
@@ -75,9 +79,16 @@ class RedisSink:
     def write(self, items: Sequence[Item]) -> WriteResult:
         accepted = [i for i in items if isinstance(i, Accepted)]
         try:
-            self._aggregate(self._stored(accepted))
-            self._snapshots().apply(self._postgres(), [a.event for a in accepted])
-            self.rescore(rollups.touched(a.event for a in accepted), datetime.now(UTC))
+            # Users' scores and the site-wide aggregates touch different keys and rows:
+            # done side by side, one's waits on the servers overlap the other's Python.
+            scores = self._side.submit(self.rescore, rollups.touched(a.event for a in accepted),
+                                       datetime.now(UTC))
+            try:
+                self._aggregate(self._stored(accepted))
+                self._snapshots().apply(self._postgres(), [a.event for a in accepted])
+            finally:
+                wait([scores])
+            scores.result()
             self.save_offsets(next_offsets(items))
         except redis.RedisError as exc:
             if not _transient(exc):
@@ -95,13 +106,17 @@ class RedisSink:
             return []
         conn = self._postgres()
         with conn.cursor() as cur:
-            cur.execute(_COUNTED, ([a.event.event_id for a in accepted],
-                                   [a.record.topic for a in accepted],
-                                   [a.record.partition for a in accepted],
-                                   [a.record.offset for a in accepted]))
-            counted = {row[0] for row in cur.fetchall()}
+            cur.execute(_LEDGER, ([a.event.event_id for a in accepted],))
+            counted = {row[0]: tuple(row[1:]) for row in cur.fetchall()}
+            offsets = [a.record.offset for a in accepted]
+            cur.execute(_CONFLICTS, (sorted({a.record.topic for a in accepted}),
+                                     min(offsets), max(offsets)))
+            refused = {tuple(row) for row in cur.fetchall()}
         conn.commit()
-        return [a for a in accepted if a.event.event_id in counted]
+        return [a for a in accepted
+                if counted.get(a.event.event_id) == (a.record.topic, a.record.partition,
+                                                     a.record.offset)
+                and (a.record.topic, a.record.partition, a.record.offset) not in refused]
 
     def rescore(self, touched: rollups.Touched, now: datetime,
                 users: set[int] | None = None, *, full: bool = False) -> int:
@@ -111,7 +126,7 @@ class RedisSink:
         reading can never replace a newer one. ``full`` recounts every kept day.
         """
         stamp = self._stamp()
-        conn = self._postgres()
+        conn = self._postgres("scores")
         try:
             ids = rollups.resolve_users(conn, touched) | (users or set())
             rows = userstate.user_rows(conn, ids) if ids else {}
@@ -278,15 +293,17 @@ class RedisSink:
             self._sessions = Snapshots(self._redis(), self._scripts_(), self.keys, self._sections)
         return self._sessions
 
-    def _postgres(self) -> Connection:
-        if self._conn is None or self._conn.closed:
-            self._conn = connect(self._postgres_url)
-        return self._conn
+    def _postgres(self, role: str = "main") -> Connection:
+        conn = self._conns.get(role)
+        if conn is None or conn.closed:
+            conn = self._conns[role] = connect(self._postgres_url)
+        return conn
 
     def _close_postgres(self) -> None:
-        if self._conn is not None and not self._conn.closed:
-            self._conn.close()
-        self._conn = None
+        for conn in self._conns.values():
+            if not conn.closed:
+                conn.close()
+        self._conns.clear()
 
     def _unavailable(self, exc: redis.RedisError) -> SinkUnavailable:
         self.close()
@@ -301,13 +318,12 @@ def _days(days: rollups.Days | None) -> str:
     return _json({str(day): counts for day, counts in (days or {}).items()}).decode()
 
 
-_COUNTED = """
-SELECT l.event_id FROM event_ledger l
-JOIN unnest(%s::text[], %s::text[], %s::int[], %s::bigint[]) AS b(event_id, topic, part, off)
-  ON l.event_id = b.event_id AND l.topic = b.topic AND l."partition" = b.part
- AND l."offset" = b.off
-WHERE NOT EXISTS (SELECT 1 FROM rejected_events r
-                  WHERE r.topic = b.topic AND r."partition" = b.part AND r."offset" = b.off)"""
+_LEDGER = """
+SELECT event_id, topic, "partition", "offset" FROM event_ledger WHERE event_id = ANY(%s)"""
+# Conflicts are in the ledger (their id is taken) but were dead-lettered, not applied.
+_CONFLICTS = """
+SELECT topic, "partition", "offset" FROM rejected_events
+WHERE topic = ANY(%s) AND "offset" BETWEEN %s AND %s AND reason = 'conflict'"""
 
 
 def _transient(exc: redis.RedisError) -> bool:

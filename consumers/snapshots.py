@@ -92,6 +92,9 @@ class Snapshots:
                  ) -> None:
         self._client, self._scripts, self._keys, self._sections = client, scripts, keys, sections
         self._cache: dict[str, list[str]] = {}
+        self._window_names = {k: keys.window(k, PERIODS[0]) for k in WINDOWED_KINDS}
+        self._window_names_rest = {k: [keys.window(k, p) for p in PERIODS[1:]]
+                                   for k in WINDOWED_KINDS}
 
     def _sections_of(self, path: str) -> list[str]:
         found = self._cache.get(path)
@@ -123,10 +126,13 @@ class Snapshots:
         """KEYS index of ``kind``'s day/week/month window sets (0: not windowed)."""
         if kind not in WINDOWED_KINDS:
             return 0
-        first = names.setdefault(self._keys.window(kind, PERIODS[0]), len(names) + 1)
-        for period in PERIODS[1:]:
-            names.setdefault(self._keys.window(kind, period), len(names) + 1)
-        return first
+        first = self._window_names[kind]
+        index = names.get(first)
+        if index is None:
+            index = names[first] = len(names) + 1
+            for name in self._window_names_rest[kind]:
+                names[name] = len(names) + 1
+        return index
 
     def _key(self, owner: tuple[bool, str]) -> str:
         in_session, name = owner
