@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
-import httpx
+import httpx2 as httpx
 import redis
 
 from insights.settings import Settings

@@ -275,7 +275,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     logs.configure("INFO")
-    logging.getLogger("httpx").setLevel(logging.WARNING)    # not a line per request
+    logging.getLogger("httpx2").setLevel(logging.WARNING)    # not a line per request
     started, load_start, version = time.perf_counter(), os.getloadavg(), code_version()
     log.info("code %s", version)
     settings, urls, db = setup(args)
