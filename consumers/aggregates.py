@@ -1,7 +1,9 @@
 """Site-wide day aggregates: the increments each event adds, as data (no I/O).
 
-The Redis sink sends them to ``insights/lua/aggregate.lua``, which applies an
-event's increments only when its offset is above its partition's watermark.
+The Redis sink sends a batch's increments, summed, to ``insights/lua/aggregate.lua``
+with the watermarks of the partitions they come from: the script applies them
+only if no watermark moved since they were read (events at or below a partition's
+watermark were applied before and are left out of the sums).
 Day hash fields (``Keys.day``): ``ss`` sessions started, ``sl`` of them logged
 in, ``sa`` anonymous, ``hr:H`` started in UTC hour H, ``dv:TYPE`` per device
 type, ``pv`` page views, ``sv:SECTION`` views per section, ``je`` JS errors,
@@ -13,6 +15,7 @@ time sum/count per path. HyperLogLogs: ``users`` (users with a session),
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -132,13 +135,16 @@ class Increments:
         return ops
 
 
-def script_args(inc: Increments, events: Iterable[tuple[str, int, c.Event]]) -> str:
-    """ARGV[2] of ``aggregate.lua`` for (partition field, offset, event) in offset order;
-    the keys it refers to are ``inc.names`` (KEYS[3..])."""
-    blocks: dict[str, list[list[str | int]]] = {}
-    for partition, offset, event in events:
-        flat: list[str | int] = [offset]
-        for op in inc.ops(event):
-            flat.extend(op)
-        blocks.setdefault(partition, []).append(flat)
-    return _json([[p, evs] for p, evs in blocks.items()]).decode()
+def merged(inc: Increments, events: Iterable[c.Event]) -> str:
+    """ARGV[4] of ``aggregate.lua``: the ops of ``events`` summed per (kind, key, member,
+    day, window), flat; a batch repeats the same pages and days, so this is a fraction of
+    the ops one by one (the script blocks the server while it runs)."""
+    sums: dict[tuple[str, int, str, int, int], int] = defaultdict(int)
+    for event in events:
+        for kind, key, member, amount, day, window in inc.ops(event):
+            sums[kind, key, member, day, window] += amount
+    flat: list[str | int] = []
+    for (kind, key, member, day, window), amount in sums.items():
+        if amount or kind == "p":
+            flat += [kind, key, member, amount, day, window]
+    return _json(flat).decode()

@@ -19,8 +19,9 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from consumers.batch import Accepted, Item
-from consumers.redis import KEEP_DAYS, RedisSink
+from consumers.redis import RedisSink
 from consumers.rollups import Touched
+from consumers.scores import KEEP_DAYS
 from insights import contract
 from insights.database import Connection
 from insights.kafka import Record

@@ -56,7 +56,7 @@ class Pipeline:
         self._offsets_sinks: list[Sink] = []
         self._writer: ProcessPoolExecutor | None = None
         self._inflight: tuple[dict[Partition, int], Future[Summary]] | None = None
-        self._ticking: Future[int] | None = None
+        self._ticking: Future[None] | None = None
         self._complete: dict[Partition, int] = {}
         self._last_tick = 0.0
         self._limits = Limits(settings.max_message_bytes, settings.max_future_seconds,

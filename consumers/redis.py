@@ -19,33 +19,34 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
-from datetime import UTC, datetime, timedelta
-from typing import cast
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime
+from typing import Any, cast
 
 import msgspec
 import psycopg2
 import redis
 
-from consumers import ranking, rollups
-from consumers.aggregates import Increments, script_args
+from consumers import rollups
+from consumers.aggregates import Increments, merged
 from consumers.batch import Accepted, Item, Rejected, next_offsets
+from consumers.scores import TTL_S, Scores
 from consumers.sink import SinkUnavailable, WriteResult
 from consumers.snapshots import Snapshots
-from insights import userstate
+from insights import contract
 from insights.database import Connection, connect
 from insights.kafka import Partition
 from insights.keys import Keys
 from insights.redisdb import Client, Scripts, roll_windows
 from insights.redisdb import connect as redis_connect
 from scoring.pages import DEFAULT_SECTIONS, SectionMap
-from scoring.windows import day_number, midnight
+from scoring.windows import day_number
 
 log = logging.getLogger(__name__)
 SINK = "redis"
-KEEP_DAYS = 62        # days kept: the month window and the month before it (wow) + slack
-_TTL_S = KEEP_DAYS * 86400
+SCORE_WORKERS = 1     # groups of users re-scored side by side (``consumers.scores``)
 RESCORE_CHUNK = 1000
+ATTEMPTS = 5          # reads of the watermarks before giving up on a batch
 _json = msgspec.json.Encoder().encode
 
 
@@ -61,11 +62,13 @@ class RedisSink:
         self._sections: SectionMap = sections or DEFAULT_SECTIONS
         self._client: Client | None = None
         self._scripts: Scripts | None = None
-        # One PostgreSQL connection per thread: the batch's day aggregates and
-        # sessions on the caller's, the users' recount and ranking on ``_side``.
+        # One PostgreSQL connection per thread: the batch's day aggregates on the
+        # caller's, the paths tab's sessions and each group of users' scores on their own.
         self._conns: dict[str, Connection] = {}
-        self._side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redis-scores")
+        self._side = ThreadPoolExecutor(max_workers=2, thread_name_prefix="redis-side")
         self._sessions: Snapshots | None = None
+        self.scores = Scores(self.keys, self._postgres, self._redis, self._scripts_,
+                             workers=SCORE_WORKERS)
 
     def stored_offsets(self, partitions: Sequence[Partition]) -> dict[Partition, int]:
         if not partitions:
@@ -78,17 +81,21 @@ class RedisSink:
 
     def write(self, items: Sequence[Item]) -> WriteResult:
         accepted = [i for i in items if isinstance(i, Accepted)]
+        events = [a.event for a in accepted]
         try:
-            # Users' scores and the site-wide aggregates touch different keys and rows:
-            # done side by side, one's waits on the servers overlap the other's Python.
-            scores = self._side.submit(self.rescore, rollups.touched(a.event for a in accepted),
-                                       datetime.now(UTC))
+            # Users' scores, the paths tab's sessions and the site-wide aggregates touch
+            # different keys and rows: done side by side, so one's waits on the servers
+            # overlap the others' Python.
+            touched = rollups.touched(events)
+            side: list[Future[Any]] = [
+                self._side.submit(self.scores.rescore, touched, datetime.now(UTC)),
+                self._side.submit(self._paths, events)]
             try:
                 self._aggregate(self._stored(accepted))
-                self._snapshots().apply(self._postgres(), [a.event for a in accepted])
             finally:
-                wait([scores])
-            scores.result()
+                wait(side)
+            for job in side:
+                job.result()
             self.save_offsets(next_offsets(items))
         except redis.RedisError as exc:
             if not _transient(exc):
@@ -98,6 +105,14 @@ class RedisSink:
             self._close_postgres()
             raise SinkUnavailable(f"PostgreSQL (read by the Redis sink): {exc}") from exc
         return WriteResult(accepted, 0, 0, [i for i in items if isinstance(i, Rejected)])
+
+    def _paths(self, events: Sequence[contract.Event]) -> None:
+        self._snapshots().apply(self._postgres("paths"), events)
+
+    def rescore(self, touched: rollups.Touched, now: datetime,
+                users: set[int] | None = None, *, full: bool = False) -> int:
+        """Re-score the touched users and ``users`` (see ``consumers.scores``)."""
+        return self.scores.rescore(touched, now, users or (), full=full)
 
     def _stored(self, accepted: Sequence[Accepted]) -> list[Accepted]:
         """The copies PostgreSQL counted: a producer's duplicate (another offset), a
@@ -118,88 +133,36 @@ class RedisSink:
                                                      a.record.offset)
                 and (a.record.topic, a.record.partition, a.record.offset) not in refused]
 
-    def rescore(self, touched: rollups.Touched, now: datetime,
-                users: set[int] | None = None, *, full: bool = False) -> int:
-        """Recount the touched users' and e-mails' days, then re-rank those users.
-
-        The stamp is taken before anything is read, so a slower writer's older
-        reading can never replace a newer one. ``full`` recounts every kept day.
-        """
-        stamp = self._stamp()
-        conn = self._postgres("scores")
-        try:
-            ids = rollups.resolve_users(conn, touched) | (users or set())
-            rows = userstate.user_rows(conn, ids) if ids else {}
-            counts, alerts = self._recount(conn, touched, ids, now, full=full)
-            conn.commit()
-        except psycopg2.Error:
-            conn.rollback()
-            raise
-        emails = {r.email for r in rows.values() if r.email} | set(alerts)
-        user_sums, email_sums = self._merge(stamp, counts, alerts, ids, emails, now=now)
-        ranked: list[list[str]] = []
-        for uid, row in rows.items():
-            sums = userstate.UserSums.parse(user_sums[uid])
-            alerts_of = email_sums.get(row.email or "", [0] * 3)
-            ranked.append([str(uid), *ranking.rank_values(row, sums, alerts_of, now)])
-        k = self.keys
-        self._scripts_().rank(keys=[k.problems("day"), k.problems("week"), k.problems("month"),
-                                    k.engagement, k.logins, k.created, k.locks, k.stamps,
-                                    k.rolled],
-                              args=[stamp, _json(ranked).decode(), day_number(now.date())])
-        return len(rows)
-
-    def _recount(self, conn: Connection, touched: rollups.Touched, ids: set[int],
-                 now: datetime, *, full: bool
-                 ) -> tuple[dict[int, rollups.Days], dict[str, rollups.Days]]:
-        oldest = midnight(now.date()) - timedelta(days=KEEP_DAYS)
-        counts: dict[int, rollups.Days] = {}
-        alerts: dict[str, rollups.Days] = {}
-        span = rollups.day_span(touched, oldest)
-        if span is not None:
-            counts = rollups.user_counters(conn, ids, *span)
-            alerts = rollups.email_counters(conn, touched.emails, *span)
-        # A user's first upsert may come after its activity: count all of it then.
-        everything = ids if full else touched.upserted & ids
-        if everything:
-            tomorrow = midnight(now.date()) + timedelta(days=2)
-            for uid, days in rollups.user_counters(conn, everything, oldest, tomorrow).items():
-                counts.setdefault(uid, {}).update(days)
-        return counts, alerts
-
-    def _stamp(self) -> str:
-        """Redis' clock in µs: the order of readings across consumers."""
-        seconds, micros = self._redis().time()
-        return str(int(seconds) * 1_000_000 + int(micros))
-
-    def _merge(self, stamp: str, counts: dict[int, rollups.Days],
-               alerts: dict[str, rollups.Days], ids: set[int], emails: set[str], *,
-               now: datetime) -> tuple[dict[int, list[int]], dict[str, list[int]]]:
-        """Store the recounted days and read back each user's and e-mail's window sums."""
-        today = now.date()
-        head: list[str | int] = [day_number(today), day_number(today) - KEEP_DAYS, _TTL_S, stamp]
-        uq = _json(userstate.user_queries(today)).decode()
-        aq = _json(userstate.alert_queries(today)).decode()
-        scripts, pipe = self._scripts_(), self._redis().pipeline(transaction=False)
-        users, addresses = sorted(ids), sorted(emails)
-        for uid in users:
-            scripts.counters(keys=[self.keys.user(uid)], client=pipe,
-                             args=[*head, _days(counts.get(uid)), uq])
-        for email in addresses:
-            scripts.counters(keys=[self.keys.email(email)], client=pipe,
-                             args=[*head, _days(alerts.get(email)), aq])
-        replies = pipe.execute()
-        return (dict(zip(users, replies[:len(users)], strict=True)),
-                dict(zip(addresses, replies[len(users):], strict=True)))
-
     def _aggregate(self, accepted: Sequence[Accepted]) -> None:
-        if not accepted:
-            return
-        inc = Increments(self.keys, self._sections)
-        payload = script_args(inc, ((f"{a.record.topic}:{a.record.partition}",
-                                     a.record.offset, a.event) for a in accepted))
-        self._scripts_().aggregate(keys=[self.keys.watermarks, self.keys.asof, *inc.names],
-                                   args=[_TTL_S, payload, day_number(datetime.now(UTC).date())])
+        """Sum the increments of the events above their partitions' watermarks and apply
+        them in one call, unless a watermark moved meanwhile (then read again)."""
+        by_partition: dict[str, list[Accepted]] = {}
+        for a in accepted:
+            by_partition.setdefault(f"{a.record.topic}:{a.record.partition}", []).append(a)
+        for _ in range(ATTEMPTS):
+            if not by_partition:
+                return
+            fields = list(by_partition)
+            marks = self._redis().hmget(self.keys.watermarks, fields)
+            header, fresh = [], []
+            for field, mark in zip(fields, marks, strict=True):
+                seen = int(mark) if mark is not None else -1
+                todo = [a for a in by_partition[field] if a.record.offset > seen]
+                if todo:
+                    header.append((field, seen, max(a.record.offset for a in todo)))
+                    fresh += todo
+            if not fresh:
+                return
+            inc = Increments(self.keys, self._sections)
+            ops = merged(inc, (a.event for a in fresh))
+            stale = self._scripts_().aggregate(
+                keys=[self.keys.watermarks, self.keys.asof, *inc.names],
+                args=[TTL_S, _json(header).decode(), day_number(datetime.now(UTC).date()), ops])
+            if not stale:
+                return
+            # Nothing was applied: read every watermark again, sum what is left.
+            log.info("watermarks of %d partitions moved meanwhile; reading again", len(stale))
+        raise RuntimeError("the {g} watermarks kept moving under us")
 
     def save_offsets(self, offsets: dict[Partition, int]) -> None:
         """Raise the stored next offsets to ``offsets`` (never lowers one); announce it."""
@@ -273,6 +236,7 @@ class RedisSink:
         return done
 
     def close(self) -> None:
+        """Close the connections (they reopen on the next call)."""
         if self._client is not None:
             self._client.close()
         self._client = self._scripts = self._sessions = None
@@ -312,10 +276,6 @@ class RedisSink:
 
 _TRANSIENT_REPLIES = ("OOM", "BUSY", "LOADING", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN",
                       "READONLY", "NOSCRIPT")
-
-
-def _days(days: rollups.Days | None) -> str:
-    return _json({str(day): counts for day, counts in (days or {}).items()}).decode()
 
 
 _LEDGER = """

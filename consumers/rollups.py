@@ -6,7 +6,7 @@ again for the (user, day) pairs the batch touched gives absolute values: a
 replayed batch, an out-of-order ``session_end`` or a ``js_error`` that came
 before its session all end as the same numbers, with nothing to double.
 
-Metrics (field ``metric:day`` of the user's hash, day = days since 1970-01-01, UTC):
+Metrics (``insights.userstate.USER_METRICS``, per day = days since 1970-01-01, UTC):
 ``s`` sessions started, ``cl`` their clicks, ``du`` their seconds, ``pv`` page
 views, ``sp`` slow page views (> 3000 ms), ``je`` JS errors of the user's
 sessions (by the error's day), ``cv`` conversions, ``sq`` searches, ``pr``
@@ -16,129 +16,193 @@ password resets; per e-mail ``a`` security alerts.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from typing import Any
 
 from insights import contract as c
 from insights.database import Connection
-from scoring.windows import midnight
+from insights.userstate import USER_METRICS
+from scoring.windows import day_number, from_day_number, midnight
 
-USER_METRICS = ("s", "cl", "du", "pv", "sp", "je", "cv", "sq", "pr")
 _DAY = "(({col} AT TIME ZONE 'UTC')::date - DATE '1970-01-01')"
 
 
 @dataclass
 class Touched:
-    """What a batch changed: users (with the days touched), e-mails, sessions to resolve."""
+    """What a batch changed: users to re-rank, and the days whose counters may have moved.
 
-    users: set[int] = field(default_factory=set)
-    emails: set[str] = field(default_factory=set)
-    sessions: set[str] = field(default_factory=set)   # session -> its user, looked up
+    Days are day numbers; a user or e-mail with no days is re-ranked (its row or
+    its e-mail's alerts changed) but has nothing to recount.
+    """
+
+    users: dict[int, set[int]] = field(default_factory=dict)
+    emails: dict[str, set[int]] = field(default_factory=dict)
+    # Sessions to look up: their user re-ranked; ``whole`` ones (a start or end in the
+    # batch) also move the start day's counters, ``errors`` ones their JS error counts.
+    sessions: set[str] = field(default_factory=set)
+    whole: set[str] = field(default_factory=set)
+    errors: set[str] = field(default_factory=set)
     upserted: set[int] = field(default_factory=set)   # recounted over every kept day
-    first: datetime | None = None
-    last: datetime | None = None
+    owners: dict[str, int] = field(default_factory=dict)   # session -> user, once resolved
 
-    def span(self, moment: datetime) -> None:
-        self.first = moment if self.first is None or moment < self.first else self.first
-        self.last = moment if self.last is None or moment > self.last else self.last
+    def user(self, user_id: int, day: int | None = None) -> None:
+        days = self.users.setdefault(user_id, set())
+        if day is not None:
+            days.add(day)
 
 
-_USER_EVENTS = (c.PageView, c.Conversion, c.Search, c.PasswordReset, c.UserUpsert,
-                c.LoginFailed, c.LoginSucceeded, c.AccountLocked, c.AccountUnlocked,
-                c.SessionStart)
+# Events whose user's day counters move on the event's own day.
+_COUNTED = (c.PageView, c.Conversion, c.Search, c.PasswordReset)
+# Events that change only the user's row (log-in state, profile).
+_ROW_ONLY = (c.UserUpsert, c.LoginFailed, c.LoginSucceeded, c.AccountLocked,
+             c.AccountUnlocked)
 
 
 def touched(events: Iterable[c.Event]) -> Touched:
     """The users, e-mails and sessions whose counters or scores ``events`` can change."""
     t = Touched()
     for e in events:
-        if isinstance(e, _USER_EVENTS) and e.user_id is not None:
-            t.users.add(e.user_id)
-        if isinstance(e, c.SecurityAlert):
-            t.emails.add(e.user_email)
-        elif isinstance(e, c.UserUpsert):
-            t.emails.add(e.email)
-            t.upserted.add(e.user_id)
-        if isinstance(e, c.JsError | c.SessionEnd | c.SessionStart):
+        if isinstance(e, _COUNTED):
+            if e.user_id is not None:
+                t.user(e.user_id, day_number(e.ts.date()))
+        elif isinstance(e, c.SessionStart | c.SessionEnd):
             t.sessions.add(e.session_id)
-        if not isinstance(e, c.UserUpsert | c.LoginFailed | c.LoginSucceeded |
-                          c.AccountLocked | c.AccountUnlocked):
-            t.span(e.ts)
+            t.whole.add(e.session_id)
+            if isinstance(e, c.SessionStart):     # JS errors that came before it count now
+                t.errors.add(e.session_id)
+        elif isinstance(e, c.JsError):
+            t.sessions.add(e.session_id)
+            t.errors.add(e.session_id)
+        elif isinstance(e, c.SecurityAlert):
+            t.emails.setdefault(e.user_email, set()).add(day_number(e.ts.date()))
+        elif isinstance(e, _ROW_ONLY):
+            t.user(e.user_id)
+            if isinstance(e, c.UserUpsert):
+                t.emails.setdefault(e.email, set())
+                t.upserted.add(e.user_id)
     return t
 
 
-_SESSION_USERS = """
-SELECT user_id, started_at FROM user_sessions WHERE session_id = ANY(%s)"""
-_EMAIL_USERS = "SELECT id FROM users WHERE email = ANY(%s) AND upserted_at IS NOT NULL"
+_SESSION_USERS = f"""
+SELECT session_id, user_id, {_DAY.format(col="started_at")} FROM user_sessions
+WHERE session_id = ANY(%s::text[]) AND user_id IS NOT NULL"""
+_EMAIL_USERS = """
+SELECT id FROM users WHERE email = ANY(%s::text[]) AND upserted_at IS NOT NULL"""
 
 
 def resolve_users(conn: Connection, t: Touched) -> set[int]:
-    """Touched users, plus the users of touched sessions and of touched e-mails.
-
-    A touched session also widens the recount to its start day: a ``session_end``
-    or ``js_error`` long after the start changes that day's counters.
-    """
-    users = set(t.users)
+    """Every user to re-rank: the touched users, the users of touched sessions (a
+    session's start or end moves its start day) and of touched e-mails."""
     with conn.cursor() as cur:
         if t.sessions:
-            cur.execute(_SESSION_USERS, (list(t.sessions),))
-            for user_id, started_at in cur.fetchall():
-                if user_id is not None:
-                    users.add(user_id)
-                t.span(started_at)
+            cur.execute(_SESSION_USERS, (array(t.sessions),))
+            for session_id, user_id, start in cur.fetchall():
+                t.owners[session_id] = user_id
+                t.user(user_id, start if session_id in t.whole else None)
         if t.emails:
-            cur.execute(_EMAIL_USERS, (list(t.emails),))
-            users.update(row[0] for row in cur.fetchall())
-    return users
+            cur.execute(_EMAIL_USERS, (array(t.emails),))
+            for (user_id,) in cur.fetchall():
+                t.user(user_id)
+    return set(t.users)
 
 
-# Each query: (user, day, values...) for users ANY(%(u)s) within [%(lo)s, %(hi)s).
+def array(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal (``'{...}'::type[]``): one value for the server to parse,
+    much cheaper than psycopg2's ``ARRAY[...]`` of one parameter per element."""
+    return "{" + ",".join(_element(v) for v in values) + "}"
+
+
+def _element(value: Any) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# Each query: (user, day, values...) for each user t.u within its own [t.lo, t.hi).
+_RANGES = """(
+  SELECT u, (DATE '1970-01-01' + lo)::timestamp AT TIME ZONE 'UTC' AS lo,
+         (DATE '1970-01-01' + hi + 1)::timestamp AT TIME ZONE 'UTC' AS hi
+  FROM unnest(%(u)s::{owner}[], %(lo)s::int[], %(hi)s::int[]) AS r(u, lo, hi)) AS t"""
+_USERS = _RANGES.format(owner="bigint")
 _USER_QUERIES: Sequence[tuple[tuple[str, ...], str]] = (
     (("s", "cl", "du"), f"""
-SELECT user_id, {_DAY.format(col="started_at")}, count(*), coalesce(sum(clicks_count), 0),
-       coalesce(sum(duration_seconds), 0)
-FROM user_sessions WHERE user_id = ANY(%(u)s) AND started_at >= %(lo)s AND started_at < %(hi)s
+SELECT t.u, {_DAY.format(col="x.started_at")}, count(*), coalesce(sum(x.clicks_count), 0),
+       coalesce(sum(x.duration_seconds), 0)
+FROM {_USERS} JOIN user_sessions x
+  ON x.user_id = t.u AND x.started_at >= t.lo AND x.started_at < t.hi
 GROUP BY 1, 2"""),
     (("pv", "sp"), f"""
-SELECT user_id, {_DAY.format(col="viewed_at")}, count(*),
-       count(*) FILTER (WHERE load_time_ms > 3000)
-FROM page_views WHERE user_id = ANY(%(u)s) AND viewed_at >= %(lo)s AND viewed_at < %(hi)s
-GROUP BY 1, 2"""),
-    (("je",), f"""
-SELECT s.user_id, {_DAY.format(col="e.occurred_at")}, count(*)
-FROM user_sessions s JOIN js_errors e ON e.session_id = s.session_id
-WHERE s.user_id = ANY(%(u)s) AND e.occurred_at >= %(lo)s AND e.occurred_at < %(hi)s
+SELECT t.u, {_DAY.format(col="x.viewed_at")}, count(*),
+       count(*) FILTER (WHERE x.load_time_ms > 3000)
+FROM {_USERS} JOIN page_views x
+  ON x.user_id = t.u AND x.viewed_at >= t.lo AND x.viewed_at < t.hi
 GROUP BY 1, 2"""),
     (("cv",), f"""
-SELECT user_id, {_DAY.format(col="converted_at")}, count(*) FROM conversion_events
-WHERE user_id = ANY(%(u)s) AND converted_at >= %(lo)s AND converted_at < %(hi)s GROUP BY 1, 2"""),
+SELECT t.u, {_DAY.format(col="x.converted_at")}, count(*)
+FROM {_USERS} JOIN conversion_events x
+  ON x.user_id = t.u AND x.converted_at >= t.lo AND x.converted_at < t.hi
+GROUP BY 1, 2"""),
     (("sq",), f"""
-SELECT user_id, {_DAY.format(col="searched_at")}, count(*) FROM search_queries
-WHERE user_id = ANY(%(u)s) AND searched_at >= %(lo)s AND searched_at < %(hi)s GROUP BY 1, 2"""),
+SELECT t.u, {_DAY.format(col="x.searched_at")}, count(*)
+FROM {_USERS} JOIN search_queries x
+  ON x.user_id = t.u AND x.searched_at >= t.lo AND x.searched_at < t.hi
+GROUP BY 1, 2"""),
     (("pr",), f"""
-SELECT user_id, {_DAY.format(col="created_at")}, count(*) FROM email_logs
-WHERE user_id = ANY(%(u)s) AND email_type = 'password_reset'
-  AND created_at >= %(lo)s AND created_at < %(hi)s GROUP BY 1, 2"""),
+SELECT t.u, {_DAY.format(col="x.created_at")}, count(*)
+FROM {_USERS} JOIN email_logs x
+  ON x.user_id = t.u AND x.email_type = 'password_reset' AND x.created_at >= t.lo
+  AND x.created_at < t.hi
+GROUP BY 1, 2"""),
 )
 _EMAIL_QUERY = f"""
-SELECT user_email, {_DAY.format(col="created_at")}, count(*) FROM security_alerts
-WHERE user_email = ANY(%(u)s) AND created_at >= %(lo)s AND created_at < %(hi)s GROUP BY 1, 2"""
+SELECT t.u, {_DAY.format(col="x.created_at")}, count(*)
+FROM {_RANGES.format(owner="text")}
+JOIN security_alerts x ON x.user_email = t.u AND x.created_at >= t.lo AND x.created_at < t.hi
+GROUP BY 1, 2"""
+_SESSION_ERRORS = f"""
+SELECT session_id, {_DAY.format(col="occurred_at")}, count(*) FROM js_errors
+WHERE session_id = ANY(%(s)s::text[]) AND occurred_at >= %(lo)s GROUP BY 1, 2"""
+_USER_SESSION_ERRORS = f"""
+SELECT s.user_id, e.session_id, {_DAY.format(col="e.occurred_at")}, count(*)
+FROM user_sessions s JOIN js_errors e ON e.session_id = s.session_id
+WHERE s.user_id = ANY(%(u)s::bigint[]) AND e.occurred_at >= %(lo)s GROUP BY 1, 2, 3"""
 
 
 Days = dict[int, dict[str, int]]
 """day number -> metric -> count (every metric of a day the recount saw)."""
 
 
-def user_counters(conn: Connection, users: Iterable[int], lo: datetime, hi: datetime
-                  ) -> dict[int, Days]:
-    """Absolute day counters of ``users`` for the days in [lo, hi) that have any rows.
+Ranges = dict[Any, tuple[int, int]]
+"""user or e-mail -> (first, last) day number to recount, both included."""
+
+
+def ranges(days: dict[Any, set[int]], oldest: int, newest: int) -> Ranges:
+    """Each owner's recount range: its touched days, clipped to the days kept."""
+    found = {}
+    for owner, touched_days in days.items():
+        kept = [d for d in touched_days if oldest <= d <= newest]
+        if kept:
+            found[owner] = (min(kept), max(kept))
+    return found
+
+
+def _params(wanted: Ranges) -> dict[str, str]:
+    owners = list(wanted)
+    return {"u": array(owners), "lo": array(wanted[o][0] for o in owners),
+            "hi": array(wanted[o][1] for o in owners)}
+
+
+def user_counters(conn: Connection, wanted: Ranges) -> dict[int, Days]:
+    """Absolute day counters of each user over its range, for the days that have rows.
 
     Every metric of such a day is given, zeros included: a later ``session_end``
     may lower a session's clicks and seconds.
     """
     found: dict[int, Days] = defaultdict(dict)
-    params = {"u": list(users), "lo": lo, "hi": hi}
+    if not wanted:
+        return found
+    params = _params(wanted)
     with conn.cursor() as cur:
         for metrics, sql in _USER_QUERIES:
             cur.execute(sql, params)
@@ -150,26 +214,43 @@ def user_counters(conn: Connection, users: Iterable[int], lo: datetime, hi: date
     return found
 
 
-def email_counters(conn: Connection, emails: Iterable[str], lo: datetime, hi: datetime
-                   ) -> dict[str, Days]:
-    """Absolute security alerts per day of ``emails`` for the days in [lo, hi)."""
+def email_counters(conn: Connection, wanted: Ranges) -> dict[str, Days]:
+    """Absolute security alerts per day of each e-mail over its range."""
     found: dict[str, Days] = defaultdict(dict)
+    if not wanted:
+        return found
     with conn.cursor() as cur:
-        cur.execute(_EMAIL_QUERY, {"u": list(emails), "lo": lo, "hi": hi})
+        cur.execute(_EMAIL_QUERY, _params(wanted))
         for email, day, count in cur.fetchall():
             found[email][day] = {"a": int(count)}
     return found
 
 
-def day_span(t: Touched, oldest: datetime, slack: timedelta = timedelta(days=1)
-             ) -> tuple[datetime, datetime] | None:
-    """The [lo, hi) range of event times to recount, with a day of slack each side,
-    never before ``oldest`` (older days are not kept); None when nothing is in range.
+SessionErrors = dict[int, dict[tuple[str, int], int]]
+"""user -> (session, day number) -> JS errors of that session that day."""
 
-    The slack covers JS errors of a session that started on the evening before.
-    """
-    if t.first is None or t.last is None:
-        return None
-    lo = max(midnight(t.first.date()) - slack, oldest)
-    hi = midnight(t.last.date()) + 2 * slack
-    return (lo, hi) if lo < hi else None
+
+def session_errors(conn: Connection, t: Touched, users: Collection[int], oldest: int
+                   ) -> SessionErrors:
+    """Absolute JS error counts per day of the touched sessions of ``users``."""
+    sessions = [s for s in t.errors if t.owners.get(s) in users]
+    found: SessionErrors = defaultdict(dict)
+    if not sessions:
+        return found
+    with conn.cursor() as cur:
+        cur.execute(_SESSION_ERRORS, {"s": array(sessions),
+                                      "lo": midnight(from_day_number(oldest))})
+        for session_id, day, n in cur.fetchall():
+            found[t.owners[session_id]][session_id, day] = int(n)
+    return found
+
+
+def user_session_errors(conn: Connection, users: Iterable[int], oldest: int) -> SessionErrors:
+    """Absolute JS error counts per session and day of every session of ``users``."""
+    found: SessionErrors = defaultdict(dict)
+    with conn.cursor() as cur:
+        cur.execute(_USER_SESSION_ERRORS, {"u": array(users),
+                                           "lo": midnight(from_day_number(oldest))})
+        for user_id, session_id, day, n in cur.fetchall():
+            found[user_id][session_id, day] = int(n)
+    return found

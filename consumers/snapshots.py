@@ -11,6 +11,7 @@ racing on one session (a rebalance) cannot both apply the same change.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -146,7 +147,8 @@ class Snapshots:
         conn.commit()
         names: dict[str, int] = {self._keys.asof: 1}     # KEYS[1] of sessions.lua
         snaps: list[tuple[tuple[bool, str], list[Any]]] = []
-        ops: list[list[Any]] = []
+        # Summed per (key, member): the batch's sessions share entry pages, transitions...
+        sums: dict[tuple[int, str, int, int], int] = defaultdict(int)
         for owner, old in zip(owners, olds, strict=True):
             views = current.get(owner, [])
             new = encode(views)
@@ -158,9 +160,11 @@ class Snapshots:
             after = contributions(views, self._sections_of, in_session=owner[0])
             for (kind, day, member), delta in difference(before, after):
                 index = names.setdefault(self._keys.day_set(kind, day), len(names) + 1)
-                ops.append([index, member, delta, day, self._window(names, kind)])
+                sums[index, member, day, self._window(names, kind)] += delta
         if not snaps:
             return []
+        ops = [[index, member, delta, day, window]
+               for (index, member, day, window), delta in sums.items() if delta]
         payload = msgspec.json.encode([[s for _, s in snaps], ops]).decode()
         today = day_number(datetime.now(UTC).date())
         stale = self._scripts.sessions(keys=list(names), args=[TTL_S, payload, today])

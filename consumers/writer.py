@@ -57,6 +57,7 @@ class Summary:
 _sinks: list[Sink] = []
 _lagging = ThreadPoolExecutor(max_workers=1, thread_name_prefix="last-sink")
 _behind: list[Future[Summary]] = []
+_ticking: list[Future[int]] = []       # the tick queued behind the last sink, if any
 
 
 def start(factories: Sequence[SinkFactory], log_level: str, parent: int) -> None:
@@ -121,18 +122,22 @@ def _merge(into: Summary, other: Summary) -> None:
     into.failures.update(other.failures)
 
 
-def tick(now: datetime) -> int:
+def tick(now: datetime) -> None:
     """Time-driven work of the sinks that have some (windows rolling at midnight, expired locks).
 
-    Returns how many users were re-scored; a sink that is unavailable is skipped
-    (the next tick tries again).
+    It is queued behind the last sink's batches, on the thread that owns that
+    sink's connections, and not waited for: the first sink goes on writing the
+    next batch meanwhile. A tick still queued makes this one a no-op.
     """
-    if len(_sinks) > 1:   # the last sink's thread owns its connections: run there
-        return _lagging.submit(_tick, now).result()
-    return _tick(now)
+    if len(_sinks) <= 1:
+        _tick(now)
+    elif not _ticking or _ticking[0].done():
+        _ticking[:] = [_lagging.submit(_tick, now)]
 
 
 def _tick(now: datetime) -> int:
+    """Returns how many users were re-scored; a sink that fails is skipped with a log
+    line (the next tick tries again)."""
     done = 0
     for sink in _sinks:
         timed = getattr(sink, "tick", None)
@@ -142,4 +147,6 @@ def _tick(now: datetime) -> int:
             done += int(timed(now))
         except SinkUnavailable as exc:
             log.warning("%s tick skipped: %s", sink.name, exc)
+        except Exception:
+            log.exception("%s tick failed", sink.name)
     return done

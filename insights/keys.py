@@ -3,7 +3,7 @@
 Keys carry hash tags and scripts declare the keys they touch, all of one tag,
 so the layout is ready for Redis Cluster (not yet run on one).
 
-- ``{u:ID}``: one user's day counters (``c``), absolute values recounted from
+- ``{u:ID}``: one user's day counters (``d``), absolute values recounted from
   PostgreSQL, so rewriting them is idempotent.
 - ``{e:EMAIL}``: security alerts per day for one e-mail address (alerts belong
   to users by e-mail, semantics 7).
@@ -39,12 +39,14 @@ class Keys:
 
     # -- per user / per e-mail -------------------------------------------------------
     def user(self, user_id: int) -> str:
-        """Hash ``metric:day`` -> count for one user (metrics in ``consumers.rollups``)."""
-        return f"{self.prefix}:{{u:{user_id}}}:c"
+        """Hash day -> "stamp count..." for one user (``counters.lua``; metrics in
+        ``insights.userstate.USER_METRICS``). Named ``d`` since the packed layout: an
+        older ``c`` hash is not read (``insights backfill`` rebuilds from PostgreSQL)."""
+        return f"{self.prefix}:{{u:{user_id}}}:d"
 
     def email(self, email: str) -> str:
-        """Hash ``a:day`` -> security alerts that day for this exact e-mail."""
-        return f"{self.prefix}:{{e:{email}}}:c"
+        """Hash day -> "stamp alerts" for this exact e-mail (as ``user``)."""
+        return f"{self.prefix}:{{e:{email}}}:d"
 
     # -- rankings and indexes ---------------------------------------------------------
     def problems(self, period: str) -> str:

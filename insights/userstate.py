@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import msgspec
+
 from insights.database import Connection
 from scoring.engagement import EngagementCounts
 from scoring.problems import ProblemCounts
@@ -17,6 +19,14 @@ from scoring.windows import PERIODS, Period, day_number, month_start, period_sta
 
 OPEN_END = 10**9
 """Last day of a window that has no end (``>= start``)."""
+USER_METRICS = ("s", "cl", "du", "pv", "sp", "cv", "sq", "pr")
+"""A user's day counters, in the order ``counters.lua`` stores them (``consumers.rollups``)."""
+SESSION_ERRORS = "je"
+"""The metric kept per session and day (a user's JS errors: the sum over its sessions)."""
+ALERT_METRICS = ("a",)
+"""An e-mail's day counters: security alerts."""
+Query = tuple[str, int, int]
+"""A window sum: (metric, first day, last day), both ends included."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +78,7 @@ def month(today: date) -> tuple[int, int]:
     return day_number(month_start(today)), OPEN_END
 
 
-def user_queries(today: date) -> list[tuple[str, int, int]]:
+def user_queries(today: date) -> list[Query]:
     """The window sums a score needs, in ``UserSums`` order (for ``counters.lua``)."""
     m = month(today)
     queries = [("pr", *m)]
@@ -78,8 +88,31 @@ def user_queries(today: date) -> list[tuple[str, int, int]]:
     return queries
 
 
-def alert_queries(today: date) -> list[tuple[str, int, int]]:
+def alert_queries(today: date) -> list[Query]:
     return [("a", *window(p, today)) for p in PERIODS]
+
+
+def script_queries(queries: Sequence[Query], metrics: Sequence[str]) -> str:
+    """``queries`` as ``counters.lua`` takes them: JSON [[metric position, first, last]].
+
+    Writers and readers asking the same sums send the same string, which is what
+    the script's cached sums are keyed by.
+    """
+    position = {m: i for i, m in enumerate(metrics, 1)} | {SESSION_ERRORS: 0}
+    return msgspec.json.encode([(position[m], first, last) for m, first, last in queries]
+                               ).decode()
+
+
+def script_days(days: dict[int, dict[str, int]] | None, metrics: Sequence[str]) -> str:
+    """Recounted days as ``counters.lua`` stores them: JSON {day: [count per metric]}."""
+    return msgspec.json.encode({str(day): [counts.get(m, 0) for m in metrics]
+                                for day, counts in (days or {}).items()}).decode()
+
+
+def script_session_errors(errors: dict[tuple[str, int], int] | None) -> str:
+    """Recounted JS errors per (session, day) as ``counters.lua`` stores them."""
+    return msgspec.json.encode({f"{session}:{day}": n
+                                for (session, day), n in (errors or {}).items()}).decode()
 
 
 @dataclass(frozen=True)

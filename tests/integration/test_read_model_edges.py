@@ -144,6 +144,43 @@ def test_a_js_error_before_its_session_counts_for_the_sessions_user(sinks: Sinks
     assert [(r["user"]["id"], r["js_errors"]) for r in rows] == [(6, 1)]
 
 
+def test_js_errors_of_two_sessions_of_one_user_on_one_day_add_up(sinks: Sinks) -> None:
+    """Each session's errors are recounted alone; the user's day is their sum."""
+    sinks.write(event("user_upsert", _ago(days=5), user_id=8, email="u8@example.com",
+                      role="MEMBER"),
+                event("session_start", _ago(days=3), session_id="open", user_id=8))
+    sinks.write(event("js_error", _ago(minutes=20), session_id="open", user_id=8))
+    sinks.write(event("session_start", _ago(minutes=10), session_id="fresh", user_id=8),
+                event("js_error", _ago(minutes=9), session_id="fresh", user_id=8))
+    sinks.write(event("js_error", _ago(minutes=8), session_id="fresh", user_id=8))
+    rows = sinks.check("problems", "day")["problem_users"]
+    assert [(r["user"]["id"], r["js_errors"]) for r in rows] == [(8, 3)]
+
+
+def test_a_replayed_batch_adds_nothing(sinks: Sinks) -> None:
+    """The same offsets again (a consumer restarted before saving them): every sum stays."""
+    batch = (event("user_upsert", _ago(hours=1), user_id=5, email="u5@example.com",
+                   role="MEMBER"),
+             event("session_start", _ago(minutes=30), session_id="r", user_id=5),
+             *(event("pageview", _ago(minutes=29 - i), pageview_id=f"r{i}", session_id="r",
+                     user_id=5, path=f"/r{i % 2}", load_time_ms=3500) for i in range(4)),
+             event("js_error", _ago(minutes=25), session_id="r", user_id=5))
+    for _ in range(2):
+        sinks.write(*batch, offset=5000)
+        sinks.redis.write([Accepted(Record("t", 1, 7000 + i, None, msgspec.json.encode(b), 0),
+                                    _decoded(b)) for i, b in enumerate(batch)])
+    for tab in ("pages", "paths", "overview", "engagement"):
+        sinks.check(tab, "day")
+    rows = sinks.check("problems", "day")["problem_users"]
+    assert [(r["slow_pages"], r["js_errors"]) for r in rows] == [(4, 1)]
+
+
+def _decoded(body: dict[str, Any]) -> contract.Event:
+    decoded = contract.decode(msgspec.json.encode(body), now=datetime.now(UTC))
+    assert not isinstance(decoded, contract.Invalid), decoded
+    return decoded
+
+
 def test_window_sets_roll_at_midnight(sinks: Sinks) -> None:
     """Views 7 days ago are in this week's window and out of tomorrow's."""
     week_ago = _ago(days=7)

@@ -7,15 +7,12 @@ from contextlib import closing, contextmanager
 from datetime import date, timedelta
 from typing import Any, cast
 
-import msgspec
-
 from insights import userstate
 from insights.keys import Keys
 from insights.redisdb import Client, Scripts, roll_windows
-from insights.userstate import UserRow
+from insights.userstate import ALERT_METRICS, USER_METRICS, Query, UserRow
 from scoring.windows import day_number
 
-Query = tuple[str, int, int]
 SCRATCH_TTL_S = 30
 DBConnect = Callable[[], Any]
 """Returns a new DB-API (psycopg2) connection, e.g. ``engine.raw_connection``."""
@@ -41,22 +38,24 @@ class Store:
             pipe.hmget(self.keys.day(day), list(fields))
         return [[int(v or 0) for v in values] for values in pipe.execute()]
 
-    def sums(self, keys: Sequence[str], queries: Sequence[Query]) -> list[list[int]]:
+    def sums(self, keys: Sequence[str], queries: Sequence[Query], metrics: Sequence[str]
+             ) -> list[list[int]]:
         """Window sums of counter hashes (``counters.lua`` with nothing to merge)."""
-        asked = msgspec.json.encode(list(queries)).decode()
+        asked = userstate.script_queries(queries, metrics)
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
             self._scripts.counters(keys=[key], args=[0, 0, 0, 0, "{}", asked], client=pipe)
         return [[int(v) for v in reply] for reply in pipe.execute()]
 
     def user_sums(self, ids: Sequence[int], queries: Sequence[Query]) -> dict[int, list[int]]:
-        replies = self.sums([self.keys.user(i) for i in ids], queries)
+        replies = self.sums([self.keys.user(i) for i in ids], queries, USER_METRICS)
         return dict(zip(ids, replies, strict=True))
 
     def email_sums(self, emails: Iterable[str], queries: Sequence[Query]
                    ) -> dict[str, list[int]]:
         unique = sorted(set(emails))
-        return dict(zip(unique, self.sums([self.keys.email(e) for e in unique], queries),
+        return dict(zip(unique, self.sums([self.keys.email(e) for e in unique], queries,
+                                            ALERT_METRICS),
                         strict=True))
 
     def users(self, ids: Iterable[int]) -> dict[int, UserRow]:

@@ -11,13 +11,20 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from insights.userstate import OPEN_END, UserRow, UserSums, alert_queries, problem_counts
+from insights.userstate import (
+    OPEN_END,
+    Query,
+    UserRow,
+    UserSums,
+    alert_queries,
+    problem_counts,
+)
 from insights.userstate import user_queries as score_queries
 from scoring.engagement import engagement_score, status, wow
 from scoring.problems import problem_score
 from scoring.windows import Period, day_number, last_days, period_start, previous_start
 from web.formats import rfc3339_or_none
-from web.tabs.store import Query, Store, window_days
+from web.tabs.store import Store, window_days
 
 LISTED = 50
 PAGE = 60          # ranked candidates re-scored at read time per round trip
