@@ -1,8 +1,8 @@
-"""The consume loop: poll, batch, hand to the writer process, then commit to Kafka.
+"""The consume loop: poll, batch, hand to the sinks' writer processes, then commit to Kafka.
 
 Order of a flush (quix-streams' checkpoint order): every sink has the batch,
-with its offsets, before anything is committed to Kafka. One batch at a time is
-decoded and written by the writer process (``consumers.writer``) while this
+with its offsets, before anything is committed to Kafka. Batches are decoded
+and written by one writer process per sink (``consumers.stages``) while this
 process polls the next, so Kafka's client and the sinks do not share a GIL; the
 last sink (Redis) runs one batch behind the first, so Kafka's commit does too.
 Where reading resumes is decided by the sinks, not by Kafka: on assignment each
@@ -13,20 +13,18 @@ skips what it has.
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 from functools import partial
 
-from consumers import writer
 from consumers.batch import Pending, record_offsets
 from consumers.metrics import Metrics
 from consumers.sink import Sink, SinkFactory, retry
+from consumers.stages import Batch, Stages
 from consumers.writer import Limits, Summary
 from insights.kafka import EventConsumer, Partition, Rebalance
 from insights.settings import Settings
@@ -54,10 +52,8 @@ class Pipeline:
         self._stops = 0
         self._consumer: EventConsumer | None = None
         self._offsets_sinks: list[Sink] = []
-        self._writer: ProcessPoolExecutor | None = None
-        self._inflight: tuple[dict[Partition, int], Future[Summary]] | None = None
-        self._ticking: Future[None] | None = None
-        self._complete: dict[Partition, int] = {}
+        self._stages: Stages | None = None
+        self._uncommitted: dict[Partition, int] = {}
         self._last_tick = 0.0
         self._limits = Limits(settings.max_message_bytes, settings.max_future_seconds,
                               settings.retry_max_seconds)
@@ -72,10 +68,8 @@ class Pipeline:
         """Consume until stopped; returns the process exit code."""
         self.metrics.serve(self._settings.metrics_port, self._settings.metrics_host)
         self._offsets_sinks = [make() for make in self._factories]
-        self._writer = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-            initializer=writer.start,
-            initargs=(self._factories, self._settings.log_level, os.getpid()))
+        self._stages = Stages(self._factories, self._settings.log_level, self._limits,
+                              self._wait, self._count)
         topics = list(self._settings.topics().values())
         self._consumer = EventConsumer(
             self._bootstrap, self._settings.consumer_group, topics,
@@ -89,13 +83,12 @@ class Pipeline:
                 self._step(self._consumer)
             self._flush()
             self._settle()
-            self._drain()
         except Aborted:
             aborted = True
             log.error("aborted with a batch unwritten; it will be read again on restart")
             return 1
         finally:
-            self._writer.shutdown(wait=not aborted, cancel_futures=True)
+            self._stages.shutdown(wait=not aborted)
             self._consumer.close()
             for sink in self._offsets_sinks:
                 sink.close()
@@ -111,60 +104,48 @@ class Pipeline:
         self._pending.add(records)
         if self._pending.due():
             self._flush()
-        elif self._inflight and self._inflight[1].done():
-            self._settle()
+        elif self._stages is not None and self._stages.busy():
+            self._commit(self._stages.progress())
         self._tick()
 
     def _tick(self) -> None:
         """About once a second, let the sinks do time-driven work (midnight, lock expiry)."""
-        if self._ticking is not None:
-            if not self._ticking.done():
-                return
-            if (error := self._ticking.exception()) is not None:
-                log.error("sink tick failed: %s", error)
-            self._ticking = None
-        if self._writer is None or time.monotonic() - self._last_tick < TICK_S:
+        if self._stages is None or time.monotonic() - self._last_tick < TICK_S:
             return
         self._last_tick = time.monotonic()
-        self._ticking = self._writer.submit(writer.tick, self._clock())
+        self._stages.tick(self._clock())
 
     def _flush(self) -> None:
-        """Hand the pending records to the writer process (after the previous batch)."""
+        """Hand the pending records to the sinks (after the previous batch)."""
         records = self._pending.take()
-        if not records or self._writer is None:
+        if not records or self._stages is None:
             return
-        self._settle()
-        future = self._writer.submit(writer.write, records, self._clock(), self._limits)
-        self._inflight = (record_offsets(records), future)
+        batch = Batch(records, self._clock(), record_offsets(records))
+        self._commit(self._stages.submit(batch))
 
     def _settle(self, *, commit: bool = True) -> None:
-        """Wait until the batch being written is in every sink, then commit it to Kafka.
+        """Wait until every batch handed to the sinks is in all of them, then commit.
 
         Rebalance callbacks run on kafka-python's IO thread, where blocking client
         calls are refused: they settle with ``commit=False`` (the sinks hold the
         offsets; Kafka's copy is only for lag tools and catches up next batch).
         """
-        if self._inflight is None or self._consumer is None:
-            return
-        offsets, future = self._inflight
-        self._inflight = None
-        self._count(self._wait(future))
-        # The last sink runs a batch behind: what is complete now is the batch before.
-        complete, self._complete = self._complete, offsets
-        self.metrics.last_commit.set_to_current_time()
-        if commit and complete:
-            self._consumer.commit(complete)
-            for (topic, partition), lag in self._consumer.lag().items():
-                self.metrics.lag.labels(topic, str(partition)).set(lag)
+        if self._stages is not None:
+            self._commit(self._stages.settle(), now=commit)
 
-    def _drain(self) -> None:
-        """Wait for the lagging last sink, then commit the final batch to Kafka."""
-        if self._writer is None or self._consumer is None:
+    def _commit(self, complete: list[Batch], *, now: bool = True) -> None:
+        """Commit the offsets of the complete batches (and any left from before)."""
+        for batch in complete:
+            for where, offset in batch.offsets.items():
+                self._uncommitted[where] = max(offset, self._uncommitted.get(where, 0))
+        if complete:
+            self.metrics.last_commit.set_to_current_time()
+        if not now or not self._uncommitted or self._consumer is None:
             return
-        self._count(self._wait(self._writer.submit(writer.drain)))
-        if self._complete:
-            self._consumer.commit(self._complete)
-            self._complete = {}
+        self._consumer.commit(self._uncommitted)
+        self._uncommitted = {}
+        for (topic, partition), lag in self._consumer.lag().items():
+            self.metrics.lag.labels(topic, str(partition)).set(lag)
 
     def _wait(self, future: Future[Summary]) -> Summary:
         """The writer's answer; a second stop signal meanwhile gives up (``Aborted``)."""

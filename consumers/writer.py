@@ -1,10 +1,10 @@
-"""The writer process: it owns the sinks, decodes each batch and writes it to every sink.
+"""A writer process: it owns one sink, decodes each batch and writes it there.
 
-Kafka polling stays in the consumer's main process; decoding and writing run
-here, in a process of their own, so the two halves do not share one GIL (on a
-two-core machine that is the difference between ~13k and ~20k events/s). The
-process dies with its parent (``PR_SET_PDEATHSIG``): a SIGKILLed consumer leaves
-no writer behind, and a transaction cut short is rolled back by PostgreSQL.
+Kafka polling stays in the consumer's main process; every sink has a writer
+process of its own (``consumers.stages`` chains them), so polling, the
+PostgreSQL sink and the Redis sink do not share one GIL. A process dies with
+its parent (``PR_SET_PDEATHSIG``): a SIGKILLed consumer leaves no writer
+behind, and a transaction cut short is rolled back by PostgreSQL.
 """
 
 from __future__ import annotations
@@ -16,13 +16,11 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from consumers.batch import Item, decode
+from consumers.batch import decode
 from consumers.sink import Sink, SinkFactory, SinkUnavailable, retry
 from insights import logs
 from insights.contract import event_type
@@ -54,14 +52,11 @@ class Summary:
     records: int = 0
 
 
-_sinks: list[Sink] = []
-_lagging = ThreadPoolExecutor(max_workers=1, thread_name_prefix="last-sink")
-_behind: list[Future[Summary]] = []
-_ticking: list[Future[int]] = []       # the tick queued behind the last sink, if any
+_sink: list[Sink] = []       # this process's sink, once started
 
 
-def start(factories: Sequence[SinkFactory], log_level: str, parent: int) -> None:
-    """Process initializer: die with the parent, leave signals to it, build the sinks."""
+def start(factory: SinkFactory, log_level: str, parent: int) -> None:
+    """Process initializer: die with the parent, leave signals to it, build the sink."""
     if sys.platform == "linux":
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:        # the parent died before prctl took effect
@@ -70,46 +65,21 @@ def start(factories: Sequence[SinkFactory], log_level: str, parent: int) -> None
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logs.configure(log_level)
-    _sinks[:] = [make() for make in factories]
+    _sink[:] = [factory()]
 
 
-def write(records: list[Record], now: datetime, limits: Limits) -> Summary:
-    """Decode ``records`` and apply them to every sink, retrying while one is unavailable.
-
-    The last sink (Redis) runs one batch behind, on a thread: while it applies
-    batch N, the next call writes batch N+1 to the first sink (PostgreSQL), and
-    the two overlap on the servers' cores. A call first waits for the previous
-    batch's last sink, so that batch is complete in every sink when this returns.
-    """
+def write(records: list[Record], now: datetime, limits: Limits, *, count: bool) -> Summary:
+    """Decode ``records`` and apply them to this process's sink, retrying while it is
+    unavailable. Every writer decodes with the same ``now``, so all see the same items;
+    only the one that ``count`` s (the first sink, the durable record) reports them."""
     items = decode(records, now=now, max_bytes=limits.max_bytes,
                    max_future_s=limits.max_future_s)
-    summary = Summary(records=len(items))
-    *first, last = _sinks
-    for sink in first:
-        _apply(sink, items, limits, summary, count=sink is _sinks[0])
-    _merge(summary, drain())
-    if first:
-        _behind.append(_lagging.submit(_apply, last, items, limits, Summary(), count=False))
-    else:
-        _apply(last, items, limits, summary, count=True)
-    return summary
-
-
-def drain() -> Summary:
-    """Wait until the last sink has every batch handed to it; what it did meanwhile."""
-    done = Summary()
-    while _behind:
-        _merge(done, _behind.pop(0).result())
-    return done
-
-
-def _apply(sink: Sink, items: Sequence[Item], limits: Limits, summary: Summary, *,
-           count: bool) -> Summary:
+    sink, summary = _sink[0], Summary(records=len(items) if count else 0)
     started = time.perf_counter()
     result = retry(sink.name, partial(sink.write, items), limits.retry_max_s,
                    failed=partial(summary.failures.update, [sink.name]))
     summary.seconds[sink.name] = time.perf_counter() - started
-    if count:    # events are counted once, as the first sink (the durable record) saw them
+    if count:
         summary.applied.update(event_type(a.event) for a in result.applied)
         summary.rejected.update(r.reason for r in result.rejected)
         summary.duplicates += result.duplicates
@@ -117,36 +87,17 @@ def _apply(sink: Sink, items: Sequence[Item], limits: Limits, summary: Summary, 
     return summary
 
 
-def _merge(into: Summary, other: Summary) -> None:
-    into.seconds.update(other.seconds)
-    into.failures.update(other.failures)
-
-
-def tick(now: datetime) -> None:
-    """Time-driven work of the sinks that have some (windows rolling at midnight, expired locks).
-
-    It is queued behind the last sink's batches, on the thread that owns that
-    sink's connections, and not waited for: the first sink goes on writing the
-    next batch meanwhile. A tick still queued makes this one a no-op.
-    """
-    if len(_sinks) <= 1:
-        _tick(now)
-    elif not _ticking or _ticking[0].done():
-        _ticking[:] = [_lagging.submit(_tick, now)]
-
-
-def _tick(now: datetime) -> int:
-    """Returns how many users were re-scored; a sink that fails is skipped with a log
-    line (the next tick tries again)."""
-    done = 0
-    for sink in _sinks:
-        timed = getattr(sink, "tick", None)
-        if timed is None:
-            continue
-        try:
-            done += int(timed(now))
-        except SinkUnavailable as exc:
-            log.warning("%s tick skipped: %s", sink.name, exc)
-        except Exception:
-            log.exception("%s tick failed", sink.name)
-    return done
+def tick(now: datetime) -> int:
+    """Time-driven work of the sink, if it has some (windows rolling at midnight, expired
+    locks); returns how many users were re-scored. A failure is logged and skipped:
+    the next tick tries again."""
+    timed = getattr(_sink[0], "tick", None)
+    if timed is None:
+        return 0
+    try:
+        return int(timed(now))
+    except SinkUnavailable as exc:
+        log.warning("%s tick skipped: %s", _sink[0].name, exc)
+    except Exception:
+        log.exception("%s tick failed", _sink[0].name)
+    return 0
