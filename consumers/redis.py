@@ -21,6 +21,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, cast
 
 import msgspec
@@ -44,7 +45,6 @@ from scoring.windows import day_number
 
 log = logging.getLogger(__name__)
 SINK = "redis"
-SCORE_WORKERS = 1     # groups of users re-scored side by side (``consumers.scores``)
 RESCORE_CHUNK = 1000
 ATTEMPTS = 5          # reads of the watermarks before giving up on a batch
 _json = msgspec.json.Encoder().encode
@@ -63,12 +63,12 @@ class RedisSink:
         self._client: Client | None = None
         self._scripts: Scripts | None = None
         # One PostgreSQL connection per thread: the batch's day aggregates on the
-        # caller's, the paths tab's sessions and each group of users' scores on their own.
+        # caller's, the paths tab's sessions and the users' scores on their own.
         self._conns: dict[str, Connection] = {}
         self._side = ThreadPoolExecutor(max_workers=2, thread_name_prefix="redis-side")
         self._sessions: Snapshots | None = None
-        self.scores = Scores(self.keys, self._postgres, self._redis, self._scripts_,
-                             workers=SCORE_WORKERS)
+        self.scores = Scores(self.keys, partial(self._postgres, "scores"), self._redis,
+                             self._scripts_)
 
     def stored_offsets(self, partitions: Sequence[Partition]) -> dict[Partition, int]:
         if not partitions:

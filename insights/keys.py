@@ -3,10 +3,12 @@
 Keys carry hash tags and scripts declare the keys they touch, all of one tag,
 so the layout is ready for Redis Cluster (not yet run on one).
 
-- ``{u:ID}``: one user's day counters (``d``), absolute values recounted from
-  PostgreSQL, so rewriting them is idempotent.
-- ``{e:EMAIL}``: security alerts per day for one e-mail address (alerts belong
-  to users by e-mail, semantics 7).
+- ``{u:N}``: users' day counters, one hash per user (``d:ID``), absolute values
+  recounted from PostgreSQL, so rewriting them is idempotent. A user's group N is
+  its id modulo ``COUNTER_GROUPS``: a batch stores and reads the users of one
+  group in one script call, and a cluster spreads the groups over its nodes.
+- ``{e:N}``: security alerts per day, one hash per e-mail address (alerts belong
+  to users by e-mail, semantics 7), grouped by a CRC32 of the address.
 - ``{g}``: site-wide day aggregates (pages, sections, sessions, heatmap, devices,
   cards), the session snapshots behind the paths tab, and the per-partition
   watermarks that make their increments exactly once.
@@ -18,8 +20,13 @@ so the layout is ready for Redis Cluster (not yet run on one).
 from __future__ import annotations
 
 import uuid
+import zlib
 from dataclasses import dataclass
 from typing import Final
+
+COUNTER_GROUPS: Final = 64
+"""Hash-tag groups of the user and e-mail counter hashes. Part of every such key's
+name: changing it means rebuilding them (``insights backfill``)."""
 
 WINDOW_SPANS: Final = {"day": 0, "week": 7, "month": 30}
 """Days before today where each period's window starts."""
@@ -40,13 +47,12 @@ class Keys:
     # -- per user / per e-mail -------------------------------------------------------
     def user(self, user_id: int) -> str:
         """Hash day -> "stamp count..." for one user (``counters.lua``; metrics in
-        ``insights.userstate.USER_METRICS``). Named ``d`` since the packed layout: an
-        older ``c`` hash is not read (``insights backfill`` rebuilds from PostgreSQL)."""
-        return f"{self.prefix}:{{u:{user_id}}}:d"
+        ``insights.userstate.USER_METRICS``), in group ``user_group(user_id)``."""
+        return f"{self.prefix}:{{u:{user_group(user_id)}}}:d:{user_id}"
 
     def email(self, email: str) -> str:
         """Hash day -> "stamp alerts" for this exact e-mail (as ``user``)."""
-        return f"{self.prefix}:{{e:{email}}}:d"
+        return f"{self.prefix}:{{e:{email_group(email)}}}:d:{email}"
 
     # -- rankings and indexes ---------------------------------------------------------
     def problems(self, period: str) -> str:
@@ -145,3 +151,13 @@ class Keys:
     def offsets(self) -> str:
         """Hash ``topic:partition`` -> next offset to read, written after each batch."""
         return f"{self.prefix}:{{o}}:offsets"
+
+
+def user_group(user_id: int) -> int:
+    """The hash-tag group of a user's counters (``Keys.user``)."""
+    return user_id % COUNTER_GROUPS
+
+
+def email_group(email: str) -> int:
+    """The hash-tag group of an e-mail's counters (``Keys.email``)."""
+    return zlib.crc32(email.encode()) % COUNTER_GROUPS

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from importlib import resources
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import redis
 
@@ -47,3 +48,41 @@ def roll_windows(client: Client, scripts: Scripts, keys: Keys, today: int) -> bo
     if rolled:
         log.info("window sets rolled from day %s to %d", asof, today)
     return rolled
+
+
+class CounterCall(NamedTuple):
+    """One counter hash for ``counters.lua``: its window sums asked as ``queries``
+    (``insights.userstate.script_queries``), with recounted values to store first."""
+
+    key: str
+    queries: str
+    days: str = "{}"
+    errors: str = "{}"
+
+
+def hash_tag(key: str) -> str:
+    """The part of ``key`` Redis Cluster hashes: between the first ``{`` and ``}``."""
+    start = key.find("{")
+    end = key.find("}", start + 1)
+    return key[start + 1:end] if start >= 0 and end > start + 1 else key
+
+
+def counter_sums(client: Client, scripts: Scripts, head: Sequence[str | int],
+                 calls: Sequence[CounterCall]) -> list[list[int]]:
+    """Run ``calls`` with one ``counters.lua`` call per hash-tag group and queries, all
+    in one pipeline; returns each call's sums, in order. ``head`` is the script's
+    ARGV[1..4] (today, oldest day kept, ttl, stamp; zeros when only reading)."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for n, call in enumerate(calls):
+        groups.setdefault((hash_tag(call.key), call.queries), []).append(n)
+    pipe = client.pipeline(transaction=False)
+    for (_, queries), members in groups.items():
+        args: list[str | int] = [*head, queries]
+        for n in members:
+            args += [calls[n].days, calls[n].errors]
+        scripts.counters(keys=[calls[n].key for n in members], args=args, client=pipe)
+    found: list[list[int]] = [[] for _ in calls]
+    for members, reply in zip(groups.values(), pipe.execute(), strict=True):
+        for n, sums in zip(members, reply, strict=True):
+            found[n] = [int(v) for v in sums]
+    return found

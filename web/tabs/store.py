@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from insights import userstate
 from insights.keys import Keys
-from insights.redisdb import Client, Scripts, roll_windows
+from insights.redisdb import Client, CounterCall, Scripts, counter_sums, roll_windows
 from insights.userstate import ALERT_METRICS, USER_METRICS, Query, UserRow
 from scoring.windows import day_number
 
@@ -40,12 +40,10 @@ class Store:
 
     def sums(self, keys: Sequence[str], queries: Sequence[Query], metrics: Sequence[str]
              ) -> list[list[int]]:
-        """Window sums of counter hashes (``counters.lua`` with nothing to merge)."""
+        """Window sums of counter hashes (``counters.lua`` with nothing to store)."""
         asked = userstate.script_queries(queries, metrics)
-        pipe = self.redis.pipeline(transaction=False)
-        for key in keys:
-            self._scripts.counters(keys=[key], args=[0, 0, 0, 0, "{}", asked], client=pipe)
-        return [[int(v) for v in reply] for reply in pipe.execute()]
+        return counter_sums(self.redis, self._scripts, (0, 0, 0, 0),
+                            [CounterCall(key, asked) for key in keys])
 
     def user_sums(self, ids: Sequence[int], queries: Sequence[Query]) -> dict[int, list[int]]:
         replies = self.sums([self.keys.user(i) for i in ids], queries, USER_METRICS)
