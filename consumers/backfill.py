@@ -81,6 +81,7 @@ def rebuild(sink: RedisSink, conn: Connection, now: datetime,
     """Delete the prefix's keys, replay the stored events, align watermarks and offsets."""
     deleted = sink.clear()
     log.info("deleted %d keys under %r", deleted, sink.keys.prefix)
+    sink.mark_layout()
     replayed = 0
     for batch in stored_items(conn, now):
         sink.write(batch)

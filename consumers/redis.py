@@ -37,7 +37,7 @@ from consumers.snapshots import Snapshots
 from insights import contract
 from insights.database import Connection, connect
 from insights.kafka import Partition
-from insights.keys import Keys
+from insights.keys import LAYOUT, Keys
 from insights.redisdb import Client, Scripts, roll_windows
 from insights.redisdb import connect as redis_connect
 from scoring.pages import DEFAULT_SECTIONS, SectionMap
@@ -48,6 +48,10 @@ SINK = "redis"
 RESCORE_CHUNK = 1000
 ATTEMPTS = 5          # reads of the watermarks before giving up on a batch
 _json = msgspec.json.Encoder().encode
+
+
+class LayoutMismatch(RuntimeError):
+    """The keys under the prefix were written in another ``insights.keys.LAYOUT``."""
 
 
 class RedisSink:
@@ -67,6 +71,7 @@ class RedisSink:
         self._conns: dict[str, Connection] = {}
         self._side = ThreadPoolExecutor(max_workers=2, thread_name_prefix="redis-side")
         self._sessions: Snapshots | None = None
+        self._layout_checked = False
         self.scores = Scores(self.keys, partial(self._postgres, "scores"), self._redis,
                              self._scripts_)
 
@@ -79,7 +84,32 @@ class RedisSink:
             raise self._unavailable(exc) from exc
         return {part: int(v) for part, v in zip(partitions, values, strict=True) if v is not None}
 
+    def check_layout(self) -> None:
+        """Refuse keys of another layout version (``LayoutMismatch``); mark a fresh prefix.
+
+        A prefix with offsets but no version was written before versions existed.
+        """
+        client = self._redis()
+        found = cast(str | None, client.get(self.keys.layout))
+        if found is None and not client.exists(self.keys.offsets):
+            client.set(self.keys.layout, LAYOUT, nx=True)
+            found = cast(str | None, client.get(self.keys.layout))
+        if found != str(LAYOUT):
+            raise LayoutMismatch(
+                f"the Redis read model under prefix {self.keys.prefix!r} has key layout "
+                f"{found or 1}, this version writes {LAYOUT}: stop the consumers and run "
+                f"'insights backfill' to rebuild it from PostgreSQL (or set a new "
+                f"INSIGHTS_REDIS_PREFIX)")
+        self._layout_checked = True
+
+    def mark_layout(self) -> None:
+        """Record that the keys under the prefix are of this ``LAYOUT`` (after a rebuild)."""
+        self._redis().set(self.keys.layout, LAYOUT)
+        self._layout_checked = True
+
     def write(self, items: Sequence[Item]) -> WriteResult:
+        if not self._layout_checked:
+            self.check_layout()
         accepted = [i for i in items if isinstance(i, Accepted)]
         events = [a.event for a in accepted]
         try:

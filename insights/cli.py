@@ -8,11 +8,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from insights import database, endpoints, kafka, logs
 from insights.demo import demo
 from insights.settings import Settings
 from insights.simulate_cli import simulate
+from insights.stack import StackUrls
 from insights.stack.cli import app as stack_app
 from web.cli import serve, token_app
 
@@ -67,10 +69,26 @@ def consume() -> None:
     urls = endpoints.resolve(settings)
     kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(), settings.partitions)
     database.upgrade(urls.postgres_url)
+    if settings.redis_sink:
+        _check_redis_layout(settings, urls)
     pipeline = Pipeline(settings, urls.kafka_bootstrap, sink_factories(settings, urls))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, pipeline.stop)
     raise typer.Exit(pipeline.run())
+
+
+def _check_redis_layout(settings: Settings, urls: StackUrls) -> None:
+    """Exit with a clear message when Redis holds a read model of another key layout."""
+    from consumers.redis import LayoutMismatch, RedisSink
+
+    sink = RedisSink(urls.redis_url, urls.postgres_url, settings.redis_prefix)
+    try:
+        sink.check_layout()
+    except LayoutMismatch as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(2) from None
+    finally:
+        sink.close()
 
 
 @app.command()

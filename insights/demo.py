@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
 from insights import database, endpoints, kafka, logs
@@ -37,6 +38,7 @@ def demo(
     urls = endpoints.resolve(settings)
     kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(), settings.partitions)
     database.upgrade(urls.postgres_url)
+    _rebuild_older_read_model(settings, urls)
     # Its own session: Ctrl-C reaches the simulator only; the consumer gets one SIGTERM.
     children = [subprocess.Popen([sys.executable, "-m", "insights", command],
                                  env=_environment(urls), start_new_session=True)
@@ -55,6 +57,21 @@ def demo(
         codes = [child.wait(60) for child in children]
         Console(stderr=True).print(f"consumer and web app stopped (exit {codes}); the stack"
                                    " keeps running: `insights stack down` stops it")
+
+
+def _rebuild_older_read_model(settings: Settings, urls: StackUrls) -> None:
+    """A demo state dir from an older version: rebuild its Redis read model first."""
+    from consumers.redis import LayoutMismatch, RedisSink
+
+    sink = RedisSink(urls.redis_url, urls.postgres_url, settings.redis_prefix)
+    try:
+        sink.check_layout()
+    except LayoutMismatch as error:
+        Console(stderr=True).print(f"{escape(str(error))}\nrebuilding it now")
+        subprocess.run([sys.executable, "-m", "insights", "backfill"],
+                       env=_environment(urls), check=True)
+    finally:
+        sink.close()
 
 
 def _interrupt(*_: object) -> None:

@@ -24,6 +24,9 @@ import zlib
 from dataclasses import dataclass
 from typing import Final
 
+LAYOUT: Final = 2
+"""Version of the key names and formats; bumped when they change (a read model of
+another version is rebuilt with ``insights backfill``). 1: per-user hash tags."""
 COUNTER_GROUPS: Final = 64
 """Hash-tag groups of the user and e-mail counter hashes. Part of every such key's
 name: changing it means rebuilding them (``insights backfill``)."""
@@ -147,6 +150,11 @@ class Keys:
         return f"{self.prefix}:changes"
 
     # -- offsets ----------------------------------------------------------------------
+    @property
+    def layout(self) -> str:
+        """The ``LAYOUT`` version the keys under this prefix were written in."""
+        return f"{self.prefix}:{{o}}:layout"
+
     @property
     def offsets(self) -> str:
         """Hash ``topic:partition`` -> next offset to read, written after each batch."""
