@@ -31,7 +31,7 @@ from consumers.copy import Json, encode
 from consumers.rows import Row
 from consumers.sink import SinkUnavailable, WriteResult
 from insights.contract import Event, PageLeave, PageView, SessionStart, event_type
-from insights.database import Connection, connect
+from insights.database import Connection, array_literal, connect
 from insights.kafka import Partition
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,8 @@ def _existing(cur: Cursor, table: str, column: str, keys: Sequence[str]) -> set[
     """Which of ``keys`` the table already holds in ``column`` (one indexed look-up)."""
     if not keys:
         return set()
-    cur.execute(f"SELECT {column} FROM {table} WHERE {column} = ANY(%s)", (list(keys),))
+    cur.execute(f"SELECT {column} FROM {table} WHERE {column} = ANY(%s::text[])",
+                (array_literal(keys),))
     return {row[0] for row in cur.fetchall()}
 
 
@@ -254,19 +255,19 @@ def _update_late_leaves(cur: Cursor, late: dict[str, rows.Leave]) -> set[str]:
 _PENDING_ENDS = """
 SELECT DISTINCT ON (session_id) session_id, (raw->>'duration_seconds')::int,
        (raw->>'clicks_count')::int, ts
-FROM state_events WHERE type = 'session_end' AND session_id = ANY(%s)
+FROM state_events WHERE type = 'session_end' AND session_id = ANY(%s::text[])
 ORDER BY session_id, ts DESC, event_id DESC"""
 _PENDING_LEAVES = """
 SELECT DISTINCT ON (pageview_id) pageview_id, (raw->>'time_on_page_seconds')::int,
        (raw->>'scroll_depth_percent')::int, event_id, raw::text
-FROM state_events WHERE type = 'page_leave' AND pageview_id = ANY(%s)
+FROM state_events WHERE type = 'page_leave' AND pageview_id = ANY(%s::text[])
 ORDER BY pageview_id, ts DESC, event_id DESC"""
 
 
 def _pending(cur: Cursor, sql: str, keys: Sequence[str]) -> dict[str, Any]:
     if not keys:
         return {}
-    cur.execute(sql, (list(keys),))
+    cur.execute(sql, (array_literal(keys),))
     return {row[0]: tuple(row[1:]) for row in cur.fetchall()}
 
 

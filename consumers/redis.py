@@ -35,7 +35,7 @@ from consumers.scores import TTL_S, Scores
 from consumers.sink import SinkUnavailable, WriteResult
 from consumers.snapshots import Snapshots
 from insights import contract
-from insights.database import Connection, connect
+from insights.database import Connection, array_literal, connect
 from insights.kafka import Partition
 from insights.keys import LAYOUT, Keys
 from insights.redisdb import Client, Scripts, roll_windows
@@ -108,11 +108,11 @@ class RedisSink:
         self._layout_checked = True
 
     def write(self, items: Sequence[Item]) -> WriteResult:
-        if not self._layout_checked:
-            self.check_layout()
         accepted = [i for i in items if isinstance(i, Accepted)]
         events = [a.event for a in accepted]
         try:
+            if not self._layout_checked:
+                self.check_layout()
             # Users' scores, the paths tab's sessions and the site-wide aggregates touch
             # different keys and rows: done side by side, so one's waits on the servers
             # overlap the others' Python.
@@ -151,7 +151,7 @@ class RedisSink:
             return []
         conn = self._postgres()
         with conn.cursor() as cur:
-            cur.execute(_LEDGER, ([a.event.event_id for a in accepted],))
+            cur.execute(_LEDGER, (array_literal(a.event.event_id for a in accepted),))
             counted = {row[0]: tuple(row[1:]) for row in cur.fetchall()}
             offsets = [a.record.offset for a in accepted]
             cur.execute(_CONFLICTS, (sorted({a.record.topic for a in accepted}),
@@ -309,7 +309,8 @@ _TRANSIENT_REPLIES = ("OOM", "BUSY", "LOADING", "TRYAGAIN", "CLUSTERDOWN", "MAST
 
 
 _LEDGER = """
-SELECT event_id, topic, "partition", "offset" FROM event_ledger WHERE event_id = ANY(%s)"""
+SELECT event_id, topic, "partition", "offset" FROM event_ledger
+WHERE event_id = ANY(%s::text[])"""
 # Conflicts are in the ledger (their id is taken) but were dead-lettered, not applied.
 _CONFLICTS = """
 SELECT topic, "partition", "offset" FROM rejected_events

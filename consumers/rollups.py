@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from insights import contract as c
-from insights.database import Connection
+from insights.database import Connection, array_literal
 from insights.userstate import USER_METRICS
 from scoring.windows import day_number, from_day_number, midnight
 
@@ -96,27 +96,15 @@ def resolve_users(conn: Connection, t: Touched) -> set[int]:
     session's start or end moves its start day) and of touched e-mails."""
     with conn.cursor() as cur:
         if t.sessions:
-            cur.execute(_SESSION_USERS, (array(t.sessions),))
+            cur.execute(_SESSION_USERS, (array_literal(t.sessions),))
             for session_id, user_id, start in cur.fetchall():
                 t.owners[session_id] = user_id
                 t.user(user_id, start if session_id in t.whole else None)
         if t.emails:
-            cur.execute(_EMAIL_USERS, (array(t.emails),))
+            cur.execute(_EMAIL_USERS, (array_literal(t.emails),))
             for (user_id,) in cur.fetchall():
                 t.user(user_id)
     return set(t.users)
-
-
-def array(values: Iterable[Any]) -> str:
-    """A PostgreSQL array literal (``'{...}'::type[]``): one value for the server to parse,
-    much cheaper than psycopg2's ``ARRAY[...]`` of one parameter per element."""
-    return "{" + ",".join(_element(v) for v in values) + "}"
-
-
-def _element(value: Any) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 # Each query: (user, day, values...) for each user t.u within its own [t.lo, t.hi).
@@ -189,8 +177,8 @@ def ranges(days: dict[Any, set[int]], oldest: int, newest: int) -> Ranges:
 
 def _params(wanted: Ranges) -> dict[str, str]:
     owners = list(wanted)
-    return {"u": array(owners), "lo": array(wanted[o][0] for o in owners),
-            "hi": array(wanted[o][1] for o in owners)}
+    return {"u": array_literal(owners), "lo": array_literal(wanted[o][0] for o in owners),
+            "hi": array_literal(wanted[o][1] for o in owners)}
 
 
 def user_counters(conn: Connection, wanted: Ranges) -> dict[int, Days]:
@@ -238,7 +226,7 @@ def session_errors(conn: Connection, t: Touched, users: Collection[int], oldest:
     if not sessions:
         return found
     with conn.cursor() as cur:
-        cur.execute(_SESSION_ERRORS, {"s": array(sessions),
+        cur.execute(_SESSION_ERRORS, {"s": array_literal(sessions),
                                       "lo": midnight(from_day_number(oldest))})
         for session_id, day, n in cur.fetchall():
             found[t.owners[session_id]][session_id, day] = int(n)
@@ -249,7 +237,7 @@ def user_session_errors(conn: Connection, users: Iterable[int], oldest: int) -> 
     """Absolute JS error counts per session and day of every session of ``users``."""
     found: SessionErrors = defaultdict(dict)
     with conn.cursor() as cur:
-        cur.execute(_USER_SESSION_ERRORS, {"u": array(users),
+        cur.execute(_USER_SESSION_ERRORS, {"u": array_literal(users),
                                            "lo": midnight(from_day_number(oldest))})
         for user_id, session_id, day, n in cur.fetchall():
             found[user_id][session_id, day] = int(n)

@@ -21,7 +21,7 @@ import msgspec
 
 from consumers.sessions import View, contributions, decode, difference, encode
 from insights import contract as c
-from insights.database import Connection
+from insights.database import Connection, array_literal
 from insights.keys import WINDOWED_KINDS, Keys
 from insights.redisdb import Client, Scripts
 from scoring.pages import SectionMap, sections_of
@@ -34,11 +34,12 @@ ATTEMPTS = 5
 _DAY = "(viewed_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01'"
 _SESSION_VIEWS = f"""
 SELECT session_id, {_DAY}, path, time_on_page_seconds, scroll_depth_percent FROM page_views
-WHERE session_id = ANY(%s) ORDER BY session_id, viewed_at, event_id COLLATE "C" """
+WHERE session_id = ANY(%s::text[]) ORDER BY session_id, viewed_at, event_id COLLATE "C" """
 _LONE_VIEWS = f"""
 SELECT pageview_id, {_DAY}, path, time_on_page_seconds, scroll_depth_percent FROM page_views
-WHERE pageview_id = ANY(%s) AND session_id IS NULL"""
-_LEAVE_OWNERS = "SELECT pageview_id, session_id FROM page_views WHERE pageview_id = ANY(%s)"
+WHERE pageview_id = ANY(%s::text[]) AND session_id IS NULL"""
+_LEAVE_OWNERS = """
+SELECT pageview_id, session_id FROM page_views WHERE pageview_id = ANY(%s::text[])"""
 
 
 @dataclass
@@ -66,7 +67,7 @@ def resolve_leaves(conn: Connection, t: Touched) -> None:
     """Move the leaves' views into ``t.sessions`` / ``t.lone``."""
     if t.leaves:
         with conn.cursor() as cur:
-            cur.execute(_LEAVE_OWNERS, (list(t.leaves),))
+            cur.execute(_LEAVE_OWNERS, (array_literal(t.leaves),))
             for pageview_id, session_id in cur.fetchall():
                 (t.sessions if session_id else t.lone).add(session_id or pageview_id)
         t.leaves.clear()
@@ -80,7 +81,7 @@ def read_views(conn: Connection, sessions: Iterable[str], lone: Iterable[str]
         for sql, ids, in_session in ((_SESSION_VIEWS, list(sessions), True),
                                      (_LONE_VIEWS, list(lone), False)):
             if ids:
-                cur.execute(sql, (ids,))
+                cur.execute(sql, (array_literal(ids),))
                 for owner, *view in cur.fetchall():
                     views.setdefault((in_session, owner), []).append(View(*view))
     return views

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -25,6 +26,18 @@ _LOCK_ID = 0x1A51_6875  # advisory lock key of the migration runner
 _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
 Connection: TypeAlias = psycopg2.extensions.connection
+
+
+def array_literal(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal (``'{...}'::type[]``): one value for the server to parse,
+    much cheaper than psycopg2's ``ARRAY[...]`` of one parameter per element."""
+    return "{" + ",".join(_element(v) for v in values) + "}"
+
+
+def _element(value: Any) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def connect(url: str, **options: Any) -> Connection:

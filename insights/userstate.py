@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 import msgspec
 
-from insights.database import Connection
+from insights.database import Connection, array_literal
 from scoring.engagement import EngagementCounts
 from scoring.problems import ProblemCounts
 from scoring.windows import PERIODS, Period, day_number, month_start, period_start
@@ -59,13 +59,13 @@ class UserRow:
 _USERS = """
 SELECT id, email, name, role, is_active, created_at, last_login, failed_login_attempts,
        locked_until, upserted_at IS NOT NULL
-FROM users WHERE id = ANY(%s)"""
+FROM users WHERE id = ANY(%s::bigint[])"""
 
 
 def user_rows(conn: Connection, ids: Iterable[int]) -> dict[int, UserRow]:
     """Current rows of ``ids`` (missing ids are absent)."""
     with conn.cursor() as cur:
-        cur.execute(_USERS, (list(ids),))
+        cur.execute(_USERS, (array_literal(ids),))
         return {row[0]: UserRow(*row) for row in cur.fetchall()}
 
 
