@@ -10,6 +10,7 @@ directly, which leaves out HTTP, authentication and JSON encoding.
 from __future__ import annotations
 
 import cProfile
+import itertools
 import logging
 import math
 import pstats
@@ -160,6 +161,24 @@ def over_http(server: ApiServer, token: str, plan: Plan) -> dict[str, dict[str, 
             results[case.name] = percentiles(_timed(get, *plan))
             log.info("HTTP %-18s %s", case.name, results[case.name])
     return results
+
+
+def profiles_over_http(server: ApiServer, token: str, plan: Plan) -> dict[str, float]:
+    """Percentiles of ``GET /api/users/{id}`` over the 50 most engaged users (the
+    heaviest profiles), one after another in turn."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
+        listed = client.get("/api/tabs/engagement", params={"period": "month"}).json()
+        ids = itertools.cycle([row["user"]["id"] for row in listed["engagement_list"]])
+
+        def get() -> None:
+            response = client.get(f"/api/users/{next(ids)}")
+            if response.status_code != 200:
+                raise RuntimeError(f"profile: HTTP {response.status_code}")
+
+        found = percentiles(_timed(get, *plan))
+    log.info("HTTP %-18s %s", "profile", found)
+    return found
 
 
 def in_process(settings: Settings, plan: Plan

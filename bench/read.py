@@ -8,7 +8,8 @@ reference's per-user SQL approach on the same data in the same run.
 2. Redis memory of the prefix (``MEMORY USAGE`` of its keys) per active user, a user
    with a session in the month window.
 3. Each tab's latency through ``insights serve`` over HTTP and in-process
-   (``bench/latency.py``), sequential requests after a warm-up.
+   (``bench/latency.py``), sequential requests after a warm-up; and the user
+   profile's, over the 50 most engaged users.
 4. The reference's approach on the same tables (``bench/reference_approach.py``):
    its per-user loops for problems and engagement (on an id slice, extrapolated,
    when the full loop would take too long), aggregate SQL for the other tabs.
@@ -223,6 +224,7 @@ def run(args: argparse.Namespace, settings: Settings, logs_dir: Path) -> dict[st
     with latency.ApiServer(settings, logs_dir / "serve.log") as server:
         token = latency.create_token(settings)
         http = latency.over_http(server, token, plan)
+        profile_http = latency.profiles_over_http(server, token, plan)
     local, profiles = latency.in_process(settings, plan)
     ref = reference(url, args) if args.reference else []
     return {"users": args.users, "events": sent, "seed": args.seed,
@@ -231,6 +233,7 @@ def run(args: argparse.Namespace, settings: Settings, logs_dir: Path) -> dict[st
             "vacuum_analyze_s": round(vacuum_s, 1), "redis_memory": mem,
             "requests_per_case": args.requests, "warmup": args.warmup,
             "case_budget_s": args.case_budget_s, "http_ms": http, "in_process_ms": local,
+            "profile_http_ms": profile_http,
             "profiles": profiles, "reference": ref}
 
 

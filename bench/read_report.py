@@ -53,6 +53,10 @@ def _summary(r: dict[str, Any]) -> list[str]:
     ]
     lines += [f"  {kind:<22} {v['bytes'] / 2**20:8.1f} MiB {v['keys']:>9,} keys"
               for kind, v in mem["by_kind"].items()]
+    if "profile_http_ms" in r:
+        p = r["profile_http_ms"]
+        lines.append(f"user profile over HTTP (the 50 most engaged users): p50 {p['p50']} ms, "
+                     f"p95 {p['p95']} ms, p99 {p['p99']} ms, n {p['n']}")
     lines.append(f"load average: {r.get('load_average_start')} at start, "
                  f"{r.get('load_average_end')} at end; code {r['code']['start']} at start, "
                  f"{r['code']['end']} at end")

@@ -61,13 +61,15 @@ class Scores:
         try:
             ids = rollups.resolve_users(conn, touched) | set(users)
             rows = userstate.user_rows(conn, ids) if ids else {}
-            counted = self._recount(conn, touched, ids, now, full=full)
+            emails = {r.email for r in rows.values() if r.email}
+            counted = self._recount(conn, touched, ids, emails if full else set(), now,
+                                    full=full)
             conn.commit()
         except psycopg2.Error:
             conn.rollback()
             raise
-        emails = {r.email for r in rows.values() if r.email} | set(counted.alerts)
-        user_sums, email_sums = self._merge(stamp, counted, ids, emails, now)
+        user_sums, email_sums = self._merge(stamp, counted, ids, emails | set(counted.alerts),
+                                            now)
         ranked: list[list[str]] = []
         for uid, row in rows.items():
             sums = userstate.UserSums.parse(user_sums[uid])
@@ -81,11 +83,11 @@ class Scores:
         return len(rows)
 
     def _recount(self, conn: Connection, touched: rollups.Touched, ids: set[int],
-                 now: datetime, *, full: bool) -> Recount:
+                 emails: set[str], now: datetime, *, full: bool) -> Recount:
         """Absolute counts of what the batch touched, per user, session and e-mail.
 
         A user's first upsert may come after its activity: all its kept days are
-        recounted then (and for every user when ``full``).
+        recounted then (and for every user, and ``emails``, when ``full``).
         """
         today = day_number(now.date())
         oldest, newest = today - KEEP_DAYS, today + 1      # tomorrow: clocks run ahead
@@ -96,9 +98,10 @@ class Scores:
         if everything:
             for uid, found in rollups.user_session_errors(conn, everything, oldest).items():
                 errors[uid] |= found
+        alerts = rollups.ranges(touched.emails, oldest, newest)
+        alerts.update(dict.fromkeys(emails, (oldest, newest)))
         return Recount(rollups.user_counters(conn, wanted), errors,
-                       rollups.email_counters(conn, rollups.ranges(touched.emails, oldest,
-                                                                   newest)))
+                       rollups.email_counters(conn, alerts))
 
     def _stamp(self) -> str:
         """Redis' clock in µs: the order of readings across consumers."""

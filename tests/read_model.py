@@ -11,6 +11,8 @@ from typing import Any
 
 import redis
 
+from consumers.redis import RedisSink
+from consumers.rollups import Touched
 from insights.database import connect
 from insights.keys import Keys
 from insights.producer import Emitter
@@ -48,6 +50,19 @@ def wait_ingested(settings: Settings, n: int, timeout_s: float = 180,
     wait_for(done, timeout_s, f"{n} records in PostgreSQL and Redis")
 
 
+def count_in_redis(redis_url: str, database_url: str, prefix: str, now: datetime) -> None:
+    """The Redis counters of every user, recounted from what PostgreSQL holds (a full
+    rescore), for tests that insert rows into PostgreSQL directly."""
+    with closing(connect(database_url)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id FROM users")
+        ids = {row[0] for row in cur.fetchall()}
+    sink = RedisSink(redis_url, database_url, prefix)
+    try:
+        sink.rescore(Touched(), now, ids, full=True)
+    finally:
+        sink.close()
+
+
 def reader(settings: Settings) -> RedisTabs:
     assert settings.redis_url and settings.postgres_url
     url = settings.postgres_url
@@ -74,6 +89,7 @@ def profiles(settings: Settings, now: datetime) -> list[tuple[str, Any, Any]]:
     """(what, API profile, reference profile) of every tracked user."""
     assert settings.postgres_url
     engine = create_engine(settings.postgres_url)
+    store = reader(settings).store
     found = []
     try:
         with closing(connect(settings.postgres_url)) as conn:
@@ -81,7 +97,7 @@ def profiles(settings: Settings, now: datetime) -> list[tuple[str, Any, Any]]:
                 cur.execute("SELECT id FROM users WHERE upserted_at IS NOT NULL ORDER BY id")
                 ids = [row[0] for row in cur.fetchall()]
             for uid in ids:
-                found.append((f"users/{uid}", build_profile(engine, uid, now),
+                found.append((f"users/{uid}", build_profile(engine, store, uid, now),
                               reference.profile(conn, uid, now)))
     finally:
         engine.dispose()

@@ -1,8 +1,8 @@
 """The FastAPI application, built in one place: :func:`create_app`.
 
 Its lifespan connects to PostgreSQL (a pooled SQLAlchemy engine) and Redis and
-keeps them, the tab reader and the clock on ``app.state`` for ``web.deps``.
-Nothing connects before the app starts.
+keeps them, the Redis read model's store, the tab reader and the clock on
+``app.state`` for ``web.deps``. Nothing connects before the app starts.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from insights.settings import Settings
 from web.api import build_router
 from web.engine import create_engine, server_urls
 from web.reader import TabReader
+from web.tabs import RedisTabs, build_reader
 
 log = logging.getLogger(__name__)
 
@@ -29,25 +30,25 @@ def _utc_now() -> datetime:
 
 def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
                clock: Callable[[], datetime] | None = None) -> FastAPI:
-    """The read API of ``api.md``; ``tab_reader`` defaults to the Redis-backed one,
-    ``clock`` (aware datetimes) to the system clock in UTC."""
+    """The read API of ``api.md``; ``tab_reader`` defaults to the Redis-backed one
+    (profiles always read the Redis read model), ``clock`` (aware datetimes) to the
+    system clock in UTC."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pg_url, redis_url = server_urls(settings)
         engine = create_engine(pg_url)
         redis_client = redis.Redis.from_url(redis_url)
+        tabs: RedisTabs | None = None
         try:
-            reader = tab_reader
-            if reader is None:
-                # Imported here: an app given its reader works without the Redis read model.
-                from web.tabs import build_reader
-                reader = build_reader(redis_client, engine, settings)
-            app.state.engine, app.state.redis = engine, redis_client
-            app.state.reader, app.state.clock = reader, clock or _utc_now
+            tabs = build_reader(redis_client, engine, settings)
+            app.state.engine, app.state.redis, app.state.store = engine, redis_client, tabs.store
+            app.state.reader, app.state.clock = tab_reader or tabs, clock or _utc_now
             log.info("web app ready")
             yield
         finally:
+            if tabs is not None:
+                tabs.store.redis.close()
             redis_client.close()
             engine.dispose()
 

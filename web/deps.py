@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from web.accounts import Account
 from web.auth import authenticate, bearer_scheme
 from web.reader import TabReader
+from web.tabs.store import Store
 
 Clock = Callable[[], datetime]
 
@@ -32,6 +33,12 @@ def get_redis(request: Request) -> redis.Redis:
     """The Redis client."""
     client: redis.Redis = request.app.state.redis
     return client
+
+
+def get_store(request: Request) -> Store:
+    """The Redis read model's reads (profiles' counters)."""
+    store: Store = request.app.state.store
+    return store
 
 
 def get_reader(request: Request) -> TabReader:
@@ -49,6 +56,7 @@ def get_now(request: Request) -> datetime:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 RedisDep = Annotated[redis.Redis, Depends(get_redis)]
 ReaderDep = Annotated[TabReader, Depends(get_reader)]
+StoreDep = Annotated[Store, Depends(get_store)]
 NowDep = Annotated[datetime, Depends(get_now)]
 CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
 

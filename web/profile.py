@@ -1,20 +1,25 @@
-"""A tracked user's behavioural profile (``GET /api/users/{id}``), read from PostgreSQL.
+"""A tracked user's behavioural profile (``GET /api/users/{id}``).
 
 The reference's ``user_insights_profile`` with semantics 5 and 27-29: engagement
 over the month window; problem score with js errors, slow pages and alerts over
 the week window, password resets over the month window, the current failed-login
 counter and ``locked_until > now``. Everything is as of ``now`` (UTC).
+
+The windowed counts and the 30-day trend are the Redis read model's day
+counters (what the rankings are computed from); the user's row, the all-time
+figures, the timeline and the lists come from PostgreSQL, in one snapshot.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row
 from sqlalchemy.engine import Engine
 
+from insights.userstate import OPEN_END
 from scoring.components import Component
 from scoring.engagement import (
     EngagementCounts,
@@ -26,9 +31,10 @@ from scoring.engagement import (
 from scoring.pages import truncated_mean
 from scoring.problems import ProblemCounts, problem_components, problem_score
 from scoring.ratios import bar_pct
-from scoring.windows import last_days, midnight, month_start, period_start
+from scoring.windows import day_number, last_days, midnight, month_start, period_start
 from web.formats import day, rfc3339, rfc3339_or_none
-from web.profile_queries import fetch_counts, fetch_daily, fetch_grouped, fetch_latest, fetch_user
+from web.profile_queries import fetch_grouped, fetch_latest, fetch_totals, fetch_user
+from web.tabs.store import Store
 from web.timeline import LIMITS, build_timeline
 
 TREND_DAYS = 30  # the trend chart: the last 30 days, today included
@@ -36,7 +42,34 @@ HISTORY_LIMIT = 10  # js_errors, slow_pages, search_queries: the 10 latest
 BROWSERS_TOP = 5
 
 
-def build_profile(engine: Engine, user_id: int, now: datetime) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class WindowCounts:
+    """A user's counts over the profile's windows, from the Redis day counters."""
+
+    engagement: EngagementCounts          # month window
+    password_resets: int                  # month window
+    js_errors: int                        # week window
+    slow_pages: int                       # week window
+    security_alerts: int                  # week window, by the user's e-mail
+    trend: list[tuple[int, int]]          # (sessions, page views) per day, oldest first
+
+
+def window_counts(store: Store, user_id: int, email: str | None, today: date) -> WindowCounts:
+    """One read of the user's counters (and the e-mail's alerts) for every window."""
+    month = day_number(month_start(today))
+    week = day_number(period_start("week", today))
+    days = [day_number(d) for d in last_days(today, TREND_DAYS)]
+    queries = [*((m, month, OPEN_END) for m in ("s", "pv", "cl", "du", "cv", "sq", "pr")),
+               *((m, week, OPEN_END) for m in ("je", "sp")),
+               *((m, d, d) for d in days for m in ("s", "pv"))]
+    sums = store.user_sums([user_id], queries)[user_id]
+    alerts = store.email_sums([email], [("a", week, OPEN_END)])[email][0] if email else 0
+    return WindowCounts(EngagementCounts(*sums[:6]), sums[6], sums[7], sums[8], alerts,
+                        list(zip(sums[9::2], sums[10::2], strict=True)))
+
+
+def build_profile(engine: Engine, store: Store, user_id: int, now: datetime
+                  ) -> dict[str, Any] | None:
     """The profile document of ``api.md``; None when ``user_id`` is not a tracked user."""
     # One snapshot for every query: the parts of a profile agree while events stream in.
     with engine.connect().execution_options(isolation_level="REPEATABLE READ",
@@ -44,15 +77,16 @@ def build_profile(engine: Engine, user_id: int, now: datetime) -> dict[str, Any]
         user = fetch_user(conn, user_id)
         if user is None:
             return None
-        return _assemble(conn, user, now)
+        return _assemble(conn, user, window_counts(store, user.id, user.email, now.date()),
+                         now)
 
 
-def _assemble(conn: Connection, user: Row[Any], now: datetime) -> dict[str, Any]:
+def _assemble(conn: Connection, user: Row[Any], counts: WindowCounts, now: datetime
+              ) -> dict[str, Any]:
     today = now.date()
-    month, week = midnight(month_start(today)), midnight(period_start("week", today))
-    counts = fetch_counts(conn, user.id, user.email, month=month, week=week)
-    engagement = EngagementCounts(counts.sessions, counts.page_views, int(counts.clicks),
-                                  int(counts.seconds), counts.conversions, counts.searches)
+    month = midnight(month_start(today))
+    totals = fetch_totals(conn, user.id)
+    engagement = counts.engagement
     is_locked = user.locked_until is not None and user.locked_until > now
     problems = ProblemCounts(user.failed_login_attempts, counts.password_resets,
                              counts.js_errors, counts.slow_pages, counts.security_alerts,
@@ -68,13 +102,13 @@ def _assemble(conn: Connection, user: Row[Any], now: datetime) -> dict[str, Any]
         "problem_components": _components(problem_components(problems)),
         "timeline": build_timeline(latest),
         **_activity(conn, user.id, month),
-        "trend_data": _trend(conn, user.id, today),
+        "trend_data": _trend(counts.trend, today),
         **_history(conn, user.id, latest),
         "password_resets": counts.password_resets,
         "security_alerts_count": counts.security_alerts,
-        "avg_sessions_week": avg_sessions_week(counts.total_sessions, created, today),
-        "avg_session_duration": truncated_mean(int(counts.duration_sum),
-                                               counts.duration_count),
+        "avg_sessions_week": avg_sessions_week(totals.total_sessions, created, today),
+        "avg_session_duration": truncated_mean(int(totals.duration_sum),
+                                               totals.duration_count),
     }
 
 
@@ -115,14 +149,11 @@ def _ranked(counts: list[tuple[str | None, int]]) -> list[tuple[str, int]]:
     return sorted(named, key=lambda pair: (-pair[1], pair[0]))
 
 
-def _trend(conn: Connection, user_id: int, today: date) -> dict[str, list[Any]]:
+def _trend(per_day: list[tuple[int, int]], today: date) -> dict[str, list[Any]]:
     """Daily trend points (``sessions*3 + views``, max 30) of the last 30 days, oldest first."""
-    days = last_days(today, TREND_DAYS)
-    sessions = fetch_daily(conn, "session_days", user_id, midnight(days[0]))
-    views = fetch_daily(conn, "view_days", user_id, midnight(days[0]))
     return {
-        "labels": [day(d) for d in days],
-        "scores": [daily_trend_score(sessions.get(d, 0), views.get(d, 0)) for d in days],
+        "labels": [day(d) for d in last_days(today, TREND_DAYS)],
+        "scores": [daily_trend_score(sessions, views) for sessions, views in per_day],
     }
 
 

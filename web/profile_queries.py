@@ -9,7 +9,7 @@ taken in UTC whatever the session time zone is.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import Connection, Row, text
@@ -21,33 +21,11 @@ _USER = text(
     " failed_login_attempts FROM users WHERE id = :uid AND upserted_at IS NOT NULL"
 )
 
-# One round trip for every count of the scores and the profile's figures.
-_COUNTS = text(f"""
-WITH month_sessions AS (
-    SELECT count(*) AS sessions, coalesce(sum(clicks_count), 0) AS clicks,
-           coalesce(sum(duration_seconds), 0) AS seconds
-    FROM user_sessions WHERE user_id = :uid AND started_at >= :month
-), all_sessions AS (
-    SELECT count(*) AS total_sessions, coalesce(sum(duration_seconds), 0) AS duration_sum,
-           count(duration_seconds) AS duration_count
-    FROM user_sessions WHERE user_id = :uid
-)
-SELECT m.sessions, m.clicks, m.seconds, a.total_sessions, a.duration_sum, a.duration_count,
-  (SELECT count(*) FROM page_views WHERE user_id = :uid AND viewed_at >= :month) AS page_views,
-  (SELECT count(*) FROM conversion_events
-     WHERE user_id = :uid AND converted_at >= :month) AS conversions,
-  (SELECT count(*) FROM search_queries
-     WHERE user_id = :uid AND searched_at >= :month) AS searches,
-  (SELECT count(*) FROM email_logs WHERE user_id = :uid AND email_type = 'password_reset'
-     AND created_at >= :month) AS password_resets,
-  (SELECT count(*) FROM security_alerts
-     WHERE user_email = :email AND created_at >= :week) AS security_alerts,
-  (SELECT count(*) FROM js_errors e JOIN user_sessions s ON s.session_id = e.session_id
-     WHERE s.user_id = :uid AND e.occurred_at >= :week) AS js_errors,
-  (SELECT count(*) FROM page_views WHERE user_id = :uid AND viewed_at >= :week
-     AND load_time_ms > {SLOW_MS}) AS slow_pages
-FROM month_sessions m, all_sessions a
-""")
+# The all-time figures (the windowed counts come from the Redis read model).
+_TOTALS = text("""
+SELECT count(*) AS total_sessions, coalesce(sum(duration_seconds), 0) AS duration_sum,
+       count(duration_seconds) AS duration_count
+FROM user_sessions WHERE user_id = :uid""")
 
 _LATEST: Final = {
     "sessions": "SELECT started_at AS time, device_type, browser FROM user_sessions"
@@ -81,11 +59,6 @@ _GROUPED: Final = {
     "hours": "SELECT EXTRACT(HOUR FROM started_at AT TIME ZONE 'UTC')::int AS key,"
              " count(*) AS count FROM user_sessions"
              " WHERE user_id = :uid AND started_at >= :start GROUP BY 1",
-    "session_days": "SELECT (started_at AT TIME ZONE 'UTC')::date AS key, count(*) AS count"
-                    " FROM user_sessions WHERE user_id = :uid AND started_at >= :start"
-                    " GROUP BY 1",
-    "view_days": "SELECT (viewed_at AT TIME ZONE 'UTC')::date AS key, count(*) AS count"
-                 " FROM page_views WHERE user_id = :uid AND viewed_at >= :start GROUP BY 1",
 }
 
 
@@ -94,12 +67,9 @@ def fetch_user(conn: Connection, user_id: int) -> Row[Any] | None:
     return conn.execute(_USER, {"uid": user_id}).one_or_none()
 
 
-def fetch_counts(conn: Connection, user_id: int, email: str | None, *, month: datetime,
-                 week: datetime) -> Row[Any]:
-    """Counts over the month window (engagement, resets), the week window (problems)
-    and all time (sessions, known durations: their sum in seconds and how many)."""
-    return conn.execute(_COUNTS, {"uid": user_id, "email": email, "month": month,
-                                  "week": week}).one()
+def fetch_totals(conn: Connection, user_id: int) -> Row[Any]:
+    """All-time sessions and their known durations (sum in seconds, how many)."""
+    return conn.execute(_TOTALS, {"uid": user_id}).one()
 
 
 def fetch_latest(conn: Connection, kind: str, user_id: int, email: str | None, n: int
@@ -115,7 +85,3 @@ def fetch_grouped(conn: Connection, kind: str, user_id: int, start: datetime
     rows = conn.execute(text(_GROUPED[kind]), {"uid": user_id, "start": start}).all()
     return [(row[0], int(row[1])) for row in rows]
 
-
-def fetch_daily(conn: Connection, kind: str, user_id: int, start: datetime) -> dict[date, int]:
-    """Counts per UTC day since ``start``; ``kind`` is ``session_days`` or ``view_days``."""
-    return dict(fetch_grouped(conn, kind, user_id, start))

@@ -9,7 +9,8 @@
 -- ARGV: today, oldest day kept, ttl seconds, stamp (µs, taken before the recount read),
 --       JSON [[metric position, first day, last day], ...] of the sums to answer; then
 --       per key, in KEYS order, JSON {day: [C1, C2, ...]} and JSON {"SESSION:DAY": N} to
---       store ("{}" for nothing). Returns, per key, its sums.
+--       store ("{}" for nothing). Returns, per key, its sums. Readers send zeros as
+--       ARGV[1..4] and nothing to store.
 -- Values are recounted from PostgreSQL, never increments: a replay rewrites the same
 -- numbers. A field is replaced only by a recount read later than the one stored, so a
 -- slower concurrent writer cannot put an older count back. The writers ask the same
@@ -17,6 +18,7 @@
 -- every field (a new day changes the queries, and the next write adds them up again).
 local asked, stamp = ARGV[5], tonumber(ARGV[4])
 local digest = redis.sha1hex(asked)
+local writer = ARGV[1] ~= '0'      -- readers send zeros for today, oldest, ttl, stamp
 local queries = nil      -- decoded once, when a key needs them
 
 local function parse(value)
@@ -90,6 +92,10 @@ local function one(key, days_json, errors_json)
   if sums and days_json == '{}' and errors_json == '{}' then
     return sums                                -- the common read: nothing to decode
   end
+  if not sums and not writer and days_json == '{}' and errors_json == '{}' then
+    queries = queries or cjson.decode(asked)
+    return add_up(key)                         -- a reader's other queries: not kept
+  end
   queries = queries or cjson.decode(asked)
   if sums and #sums ~= #queries then sums = nil end
   local wrote = false
@@ -110,7 +116,10 @@ local function one(key, days_json, errors_json)
   end
   local fresh = not sums
   if fresh then sums = add_up(key) end
-  if wrote and #queries > 0 then
+  -- A writer keeps its sums (readers, who ask other queries too, leave them be): after
+  -- midnight the roll's re-scoring caches the new day's before any event comes. A key
+  -- with nothing in it is not created for that.
+  if (wrote or fresh and writer and redis.call('EXISTS', key) == 1) and #queries > 0 then
     if fresh then redis.call('HSET', key, 'q', digest) end
     redis.call('HSET', key, 'qs', table.concat(sums, ' '))
   end

@@ -81,3 +81,16 @@ def test_days_older_than_the_kept_ones_are_dropped(client: redis.Redis) -> None:
     assert sorted(f for f in client.hkeys(key) if f.isdigit()) == [str(TODAY)]
     assert _read(client, key, FRESH)[0] == 1
     client.delete(key)
+
+
+def test_a_writer_keeps_the_new_days_sums_without_storing_anything(client: redis.Redis) -> None:
+    """After midnight the roll re-scores users with nothing to store: their sums for the
+    new day are kept then; an empty key is not created for it."""
+    key, empty = Keys(unique("counters")).user(10), Keys(unique("counters")).user(11)
+    _write(client, key, 1, {TODAY - 1: {"pv": 2}}, {})
+    client.hdel(key, "q", "qs")                      # as if yesterday's queries were kept
+    assert _write(client, key, 2, {}, {})[0] == 2
+    assert client.hget(key, "q") is not None
+    assert _write(client, empty, 2, {}, {})[0] == 0
+    assert not client.exists(empty)
+    client.delete(key)

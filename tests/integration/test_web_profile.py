@@ -18,6 +18,8 @@ from fastapi.testclient import TestClient
 from insights import stack
 from insights.database import connect
 from insights.settings import Settings
+from tests.read_model import count_in_redis
+from tests.services import unique
 from web.accounts import Role, create_token
 from web.app import create_app
 from web.engine import create_engine
@@ -125,10 +127,13 @@ def clock() -> list[datetime]:
 def client(database_url: str, stack_urls: stack.StackUrls, clock: list[datetime]
            ) -> Iterator[TestClient]:
     _seed(database_url)
+    prefix = unique("profile")
+    count_in_redis(stack_urls.redis_url, database_url, prefix, NOW)
     engine = create_engine(database_url, pool_size=1)
     token = create_token(engine, "om@corp.io", Role.OFFICE_MANAGER)[0]
     engine.dispose()
-    settings = Settings(postgres_url=database_url, redis_url=stack_urls.redis_url)
+    settings = Settings(postgres_url=database_url, redis_url=stack_urls.redis_url,
+                        redis_prefix=prefix)
     app = create_app(settings, tab_reader=_NoTabs(), clock=lambda: clock[0])
     with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as test_client:
         yield test_client

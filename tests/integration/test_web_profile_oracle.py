@@ -18,7 +18,9 @@ from insights import stack
 from insights.database import connect
 from insights.settings import Settings
 from tests import reference
+from tests.read_model import count_in_redis
 from tests.reference.inserts import Rows
+from tests.services import unique
 from web.accounts import Role, create_token
 from web.app import create_app
 from web.engine import create_engine
@@ -93,10 +95,13 @@ def seeded(database_url: str) -> str:
 
 @pytest.fixture
 def client(seeded: str, stack_urls: stack.StackUrls) -> Iterator[TestClient]:
+    prefix = unique("profile")
+    count_in_redis(stack_urls.redis_url, seeded, prefix, NOW)
     engine = create_engine(seeded, pool_size=1)
     token = create_token(engine, "admin@corp.io", Role.ADMIN)[0]
     engine.dispose()
-    settings = Settings(postgres_url=seeded, redis_url=stack_urls.redis_url)
+    settings = Settings(postgres_url=seeded, redis_url=stack_urls.redis_url,
+                        redis_prefix=prefix)
     app = create_app(settings, tab_reader=_NoTabs(), clock=lambda: NOW)
     with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as test_client:
         yield test_client

@@ -1,4 +1,4 @@
-"""``GET /api/users/{user_id}``: a tracked user's profile, computed from PostgreSQL."""
+"""``GET /api/users/{user_id}``: a tracked user's profile (``web.profile``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, status
 
-from web.deps import EngineDep, NowDep
+from web.deps import EngineDep, NowDep, StoreDep
 from web.profile import build_profile
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -16,9 +16,10 @@ UserId = Annotated[int, Path(ge=-(2**63), le=2**63 - 1, description="a tracked u
 
 
 @router.get("/{user_id}")
-def read_user(user_id: UserId, engine: EngineDep, now: NowDep) -> dict[str, Any]:
+def read_user(user_id: UserId, engine: EngineDep, store: StoreDep, now: NowDep
+              ) -> dict[str, Any]:
     """The profile; 404 for an unknown id or a user no ``user_upsert`` has created yet."""
-    profile = build_profile(engine, user_id, now)
+    profile = build_profile(engine, store, user_id, now)
     if profile is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no tracked user {user_id}")
     return profile
