@@ -28,7 +28,8 @@ from scoring.windows import day_number
 
 Op = tuple[str, int, str, int, int, int]
 """(kind, key, member, amount, day, window): kind z = ZINCRBY (and into the window sets
-at ``window`` when > 0), h = HINCRBY, p = PFADD; keys are ``aggregate.lua`` KEYS indexes."""
+at ``window`` when > 0), h = HINCRBY, p = PFADD (and into the window HLLs at ``window``),
+n = SADD; keys are ``aggregate.lua`` KEYS indexes."""
 PERIODS = tuple(WINDOW_SPANS)
 FIRST_KEY = 3   # KEYS[1] watermarks, KEYS[2] asof
 FAILED_LOGIN_ALERTS = frozenset({"brute_force", "account_locked"})
@@ -45,6 +46,7 @@ class Increments:
     _index: dict[str, int] = field(default_factory=dict)
     _sections_of: dict[str, list[str]] = field(default_factory=dict)
     _windows: dict[str, int] = field(default_factory=dict)
+    _hll_windows: dict[str, int] = field(default_factory=dict)
     _day_sets: dict[tuple[str, int], int] = field(default_factory=dict)
     _days: dict[int, int] = field(default_factory=dict)
 
@@ -79,6 +81,17 @@ class Increments:
                 self.key(self.keys.window(kind, period))
             self._windows[kind] = found
         return found
+
+    def unique(self, name: str, day: int, member: str) -> list[Op]:
+        """``member`` into the day HLL ``name`` and the window HLLs holding the day; the
+        name into the set of names (the midnight merge walks it)."""
+        window = self._hll_windows.get(name)
+        if window is None:
+            window = self._hll_windows[name] = self.key(self.keys.window_hll(name, PERIODS[0]))
+            for period in PERIODS[1:]:
+                self.key(self.keys.window_hll(name, period))
+        return [("p", self.key(self.keys.day_hll(name, day)), member, 0, day, window),
+                ("n", self.key(self.keys.hll_names), name, 0, 0, 0)]
 
     def sorted_add(self, kind: str, day: int, member: str, amount: int) -> Op:
         """A day sorted set increment, also applied to the windows holding the day."""
@@ -115,7 +128,7 @@ class Increments:
         if e.device_type is not None:
             ops.append(("h", hash_, f"dv:{e.device_type}", 1, 0, 0))
         if e.user_id is not None:
-            ops.append(("p", self.key(self.keys.day_hll("users", day)), str(e.user_id), 0, 0, 0))
+            ops += self.unique("users", day, str(e.user_id))
         return ops
 
     def _view(self, e: c.PageView, day: int) -> list[Op]:
@@ -126,12 +139,11 @@ class Increments:
                     self.sorted_add("ldn", day, e.path, 1)]
         user = None if e.user_id is None else str(e.user_id)
         if user is not None:
-            ops.append(("p", self.key(self.keys.day_hll(f"p:{e.path}", day)), user, 0, 0, 0))
+            ops += self.unique(f"p:{e.path}", day, user)
         for section in self.sections_of(e.path):
             ops.append(("h", hash_, f"sv:{section}", 1, 0, 0))
             if user is not None:
-                ops.append(("p", self.key(self.keys.day_hll(f"s:{section}", day)), user, 0, 0,
-                            0))
+                ops += self.unique(f"s:{section}", day, user)
         return ops
 
 
@@ -145,6 +157,6 @@ def merged(inc: Increments, events: Iterable[c.Event]) -> str:
             sums[kind, key, member, day, window] += amount
     flat: list[str | int] = []
     for (kind, key, member, day, window), amount in sums.items():
-        if amount or kind == "p":
+        if amount or kind in "pn":
             flat += [kind, key, member, amount, day, window]
     return _json(flat).decode()

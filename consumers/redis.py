@@ -38,7 +38,7 @@ from insights import contract
 from insights.database import Connection, array_literal, connect
 from insights.kafka import Partition
 from insights.keys import LAYOUT, Keys
-from insights.redisdb import Client, Scripts, roll_windows
+from insights.redisdb import Client, Scripts, merge_window_hlls, roll_windows
 from insights.redisdb import connect as redis_connect
 from scoring.pages import DEFAULT_SECTIONS, SectionMap
 from scoring.windows import day_number
@@ -242,6 +242,7 @@ class RedisSink:
 
     def _roll_windows(self, today: int) -> None:
         roll_windows(self._redis(), self._scripts_(), self.keys, today)
+        merge_window_hlls(self._redis(), self._scripts_(), self.keys, today, TTL_S)
 
     def _roll(self, today: int, now: datetime) -> int:
         """Re-score every ranked user for the new day; marked done only once it is."""

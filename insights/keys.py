@@ -113,6 +113,22 @@ class Keys:
         """Sorted set ``kind`` summed over a period's window as of ``asof``."""
         return f"{self.prefix}:{{g}}:w:{period}:{kind}"
 
+    def window_hll(self, name: str, period: str) -> str:
+        """HyperLogLog ``name`` over a period's window: the union of its day HLLs, merged
+        again at midnight (a union cannot lose a day) and added to as events come."""
+        return f"{self.prefix}:{{g}}:wh:{period}:{name}"
+
+    @property
+    def hll_names(self) -> str:
+        """Set of the HyperLogLog names that have day HLLs (``users``, ``p:PATH``...)."""
+        return f"{self.prefix}:{{g}}:hll-names"
+
+    @property
+    def hll_asof(self) -> str:
+        """The day number the window HLLs were last merged for (behind ``asof`` for the
+        moments after midnight; readers then count the day HLLs themselves)."""
+        return f"{self.prefix}:{{g}}:hll-asof"
+
     @property
     def asof(self) -> str:
         """The day number the window sets are as of (moved by the midnight roll)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from importlib import resources
@@ -9,7 +10,7 @@ from typing import Any, NamedTuple, cast
 
 import redis
 
-from insights.keys import Keys
+from insights.keys import WINDOW_SPANS, Keys
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Scripts:
         self.maxset = client.register_script(_source("maxset"))
         self.sessions = client.register_script(_source("window") + _source("sessions"))
         self.roll = client.register_script(_source("roll"))
+        self.hll_roll = client.register_script(_source("hll_roll"))
 
 
 def roll_windows(client: Client, scripts: Scripts, keys: Keys, today: int) -> bool:
@@ -48,6 +50,32 @@ def roll_windows(client: Client, scripts: Scripts, keys: Keys, today: int) -> bo
     if rolled:
         log.info("window sets rolled from day %s to %d", asof, today)
     return rolled
+
+
+HLL_CHUNK = 10       # names per hll_roll.lua call (~20 ms): the server is blocked while it runs
+
+
+def merge_window_hlls(client: Client, scripts: Scripts, keys: Keys, today: int, ttl_s: int
+                      ) -> bool:
+    """Build the window HyperLogLogs anew for ``today`` (once the window sets rolled to it),
+    unless that was done; returns whether it ran."""
+    marks = cast(list[str | None], client.mget([keys.asof, keys.hll_asof]))
+    if marks[0] != str(today) or (marks[1] is not None and int(marks[1]) >= today):
+        return False
+    names = sorted(cast(set[str], client.smembers(keys.hll_names)))
+    days = [today + d for d in range(-max(WINDOW_SPANS.values()), 2)]    # to tomorrow
+    counts = [span + 2 for span in WINDOW_SPANS.values()]
+    for start in range(0, len(names), HLL_CHUNK):
+        chunk = names[start:start + HLL_CHUNK]
+        names_keys: list[str] = []
+        for name in chunk:
+            names_keys += [keys.window_hll(name, period) for period in WINDOW_SPANS]
+            names_keys += [keys.day_hll(name, day) for day in days]
+        scripts.hll_roll(keys=[*names_keys, keys.hll_names], args=[
+            ttl_s, json.dumps([[name, *counts] for name in chunk])])
+    client.set(keys.hll_asof, today)
+    log.info("window HyperLogLogs of %d names merged for day %d", len(names), today)
+    return True
 
 
 class CounterCall(NamedTuple):

@@ -5,7 +5,7 @@
 --   caller read (-1: none), last offset of the increments], ...]; ARGV[3]: today;
 --   ARGV[4]: JSON flat ops of 6 values: kind, key, member, amount, day, window; kind z =
 --   ZINCRBY (also into the window sets from KEYS[window], when window > 0), h = HINCRBY,
---   p = PFADD; key indexes KEYS.
+--   p = PFADD (also into the window HLLs from KEYS[window]), n = SADD; key indexes KEYS.
 -- The caller summed the increments of the events above the watermarks it read. If a
 -- watermark moved since (another consumer applied those events), nothing is applied and
 -- the stale partition fields are returned: the caller reads again and sums what is left.
@@ -28,10 +28,18 @@ for i = 1, #ops, 6 do
     windowed(asof, key, ops[i + 5], ops[i + 4], member, ops[i + 3])
   elseif kind == 'h' then
     redis.call('HINCRBY', key, member, ops[i + 3])
+  elseif kind == 'p' then
+    local targets, day, window = {key}, ops[i + 4], ops[i + 5]
+    for p = 1, 3 do
+      if day >= asof - SPANS[p] then targets[#targets + 1] = KEYS[window + p - 1] end
+    end
+    for _, target in ipairs(targets) do
+      local members = hll[target]
+      if not members then members = {}; hll[target] = members end
+      members[#members + 1] = member
+    end
   else
-    local members = hll[key]
-    if not members then members = {}; hll[key] = members end
-    members[#members + 1] = member
+    redis.call('SADD', key, member)
   end
 end
 for key, members in pairs(hll) do

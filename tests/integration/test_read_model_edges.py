@@ -25,6 +25,7 @@ from insights.database import connect
 from insights.kafka import Record
 from insights.keys import Keys
 from scoring.pages import DEFAULT_SECTIONS
+from scoring.windows import day_number
 from tests import reference
 from tests.factories import event
 from tests.read_model import assert_same
@@ -142,6 +143,25 @@ def test_a_js_error_before_its_session_counts_for_the_sessions_user(sinks: Sinks
     sinks.write(event("session_start", at, session_id="early", user_id=6))
     rows = sinks.check("problems", "day")["problem_users"]
     assert [(r["user"]["id"], r["js_errors"]) for r in rows] == [(6, 1)]
+
+
+def test_unique_users_leave_the_window_at_midnight(sinks: Sinks) -> None:
+    """Window HyperLogLogs are merged again for the new day: a user seen 7 days ago is
+    in this week's unique users and out of tomorrow's; counted alike before the merge."""
+    for n, when in enumerate((_ago(days=7), _ago(minutes=5))):
+        sinks.write(event("session_start", when, session_id=f"u{n}", user_id=20 + n),
+                    event("pageview", when, pageview_id=f"u{n}v", session_id=f"u{n}",
+                          user_id=20 + n, path="/forum"))
+    before = sinks.check("pages", "week")["top_pages"][0]["unique_users"]
+    sinks.redis.tick(NOW)
+    assert sinks.check("pages", "week")["top_pages"][0]["unique_users"] == before == 2
+    tomorrow = NOW + timedelta(days=1)
+    sinks.redis.tick(tomorrow)
+    assert sinks.tabs.store.redis.get(sinks.tabs.store.keys.hll_asof) == str(
+        day_number(tomorrow.date()))
+    pages = sinks.check("pages", "week", tomorrow)
+    assert pages["top_pages"][0]["unique_users"] == 1
+    assert sinks.check("engagement", "week", tomorrow)["active_7d"] == 1
 
 
 def test_js_errors_of_two_sessions_of_one_user_on_one_day_add_up(sinks: Sinks) -> None:

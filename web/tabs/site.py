@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from scoring.pages import SectionMap, truncated_mean
@@ -75,25 +75,22 @@ def _devices(per_day: dict[int, list[int]]) -> dict[str, Any]:
 def pages(store: Store, sections: SectionMap, period: Period, now: datetime) -> dict[str, Any]:
     today = now.date()
     store.windows_as_of(today)
-    days = window_days(period_start(period, today), today)
     summed = {kind: store.keys.window(kind, period) for kind in _PAGE_SETS}
-    return {"sections": _sections(store, sections, days, summed),
-            "top_pages": _top_pages(store, days, summed),
+    return {"sections": _sections(store, sections, summed, period, today),
+            "top_pages": _top_pages(store, summed, period, today),
             "ignored_pages": _ignored(store, store.keys.window("pv", "month"))}
 
 
-def _sections(store: Store, sections: SectionMap, days: Sequence[int], summed: dict[str, str]
-              ) -> list[dict[str, Any]]:
+def _sections(store: Store, sections: SectionMap, summed: dict[str, str], period: Period,
+              today: date) -> list[dict[str, Any]]:
     names = list(sections)
+    days = window_days(period_start(period, today), today)
     views = [sum(col) for col in zip(*store.day_fields(days, [f"sv:{n}" for n in names]),
                                      strict=True)]
     seconds = dict(zip(names, _scores(store, summed["stm"], names), strict=True))
     timed = dict(zip(names, _scores(store, summed["stn"], names), strict=True))
-    pipe = store.redis.pipeline(transaction=False)
-    for name in names:
-        pipe.pfcount(*[store.keys.day_hll(f"s:{name}", d) for d in days])
-    uniques = pipe.execute()
-    found = [{"name": name, "views": views[i], "unique_users": int(uniques[i]),
+    uniques = store.uniques([f"s:{name}" for name in names], period, today)
+    found = [{"name": name, "views": views[i], "unique_users": uniques[i],
               "avg_time": truncated_mean(int(seconds[name]), int(timed[name]))}
              for i, name in enumerate(names)]
     top = max([1, *(s["views"] for s in found)])
@@ -106,7 +103,7 @@ def _scores(store: Store, key: str, members: Sequence[str]) -> list[float]:
     return [score or 0.0 for score in store.redis.zmscore(key, list(members))]
 
 
-def _top_pages(store: Store, days: Sequence[int], summed: dict[str, str]
+def _top_pages(store: Store, summed: dict[str, str], period: Period, today: date
                ) -> list[dict[str, Any]]:
     top = cast(list[tuple[str, float]],
                store.redis.zrevrange(summed["pv"], 0, TOP_PAGES - 1, withscores=True))
@@ -116,17 +113,15 @@ def _top_pages(store: Store, days: Sequence[int], summed: dict[str, str]
     pipe = store.redis.pipeline(transaction=False)
     for kind in _PAGE_SETS[1:]:
         pipe.zmscore(summed[kind], paths)
-    for path in paths:
-        pipe.pfcount(*[store.keys.day_hll(f"p:{path}", d) for d in days])
-    replies = pipe.execute()
-    sums = {kind: [s or 0.0 for s in replies[i]] for i, kind in enumerate(_PAGE_SETS[1:])}
-    uniques = replies[len(_PAGE_SETS) - 1:]
+    sums = {kind: [s or 0.0 for s in reply]
+            for kind, reply in zip(_PAGE_SETS[1:], pipe.execute(), strict=True)}
+    uniques = store.uniques([f"p:{path}" for path in paths], period, today)
     most = top[0][1]
 
     def mean(kind: str, i: int) -> int:
         return truncated_mean(int(sums[kind][i]), int(sums[kind + "n"][i]))
 
-    return [{"path": p, "views": int(n), "unique_users": int(uniques[i]),
+    return [{"path": p, "views": int(n), "unique_users": uniques[i],
              "avg_time": mean("tm", i), "avg_scroll": mean("sc", i), "avg_load": mean("ld", i),
              "bar_pct": bar_pct(n, most)} for i, (p, n) in enumerate(top)]
 

@@ -11,7 +11,7 @@ from insights import userstate
 from insights.keys import Keys
 from insights.redisdb import Client, CounterCall, Scripts, counter_sums, roll_windows
 from insights.userstate import ALERT_METRICS, USER_METRICS, Query, UserRow
-from scoring.windows import day_number
+from scoring.windows import Period, day_number, period_start
 
 SCRATCH_TTL_S = 30
 DBConnect = Callable[[], Any]
@@ -87,6 +87,22 @@ class Store:
     def windows_as_of(self, today: date) -> None:
         """Make sure the window sets are as of ``today`` (roll them if no consumer did yet)."""
         roll_windows(self.redis, self._scripts, self.keys, day_number(today))
+
+    def uniques(self, names: Sequence[str], period: Period, today: date) -> list[int]:
+        """Distinct members of each HyperLogLog ``name`` over ``period``'s window: the
+        window HLLs once merged for today, else the union of the day HLLs."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(self.keys.hll_asof)
+        for name in names:
+            pipe.pfcount(self.keys.window_hll(name, period))
+        merged, *counts = pipe.execute()
+        if merged != str(day_number(today)):       # the moments after midnight
+            days = window_days(period_start(period, today), today)
+            pipe = self.redis.pipeline(transaction=False)
+            for name in names:
+                pipe.pfcount(*[self.keys.day_hll(name, d) for d in days])
+            counts = pipe.execute()
+        return [int(n) for n in counts]
 
     def count(self, key: str, low: float | str, high: float | str) -> int:
         return int(self.redis.zcount(key, low, high))

@@ -96,8 +96,7 @@ def _problem_page(store: Store, ids: list[int], period: Period, now: datetime
 
 def engagement(store: Store, period: Period, now: datetime) -> dict[str, Any]:
     today, keys = now.date(), store.keys
-    start = period_start(period, today)
-    active = store.redis.pfcount(*[keys.day_hll("users", d) for d in window_days(start, today)])
+    active = store.uniques(["users"], period, today)[0]
     first_of_month = day_number(today.replace(day=1))
     return {
         "active_7d": int(active),
