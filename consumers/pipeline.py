@@ -43,11 +43,13 @@ class Pipeline:
     """One consumer: ``run()`` until ``stop()`` (the CLI wires SIGTERM/SIGINT to it)."""
 
     def __init__(self, settings: Settings, bootstrap: str, sinks: Sequence[SinkFactory],
-                 *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 report_lag: Callable[[dict[Partition, int]], None] | None = None) -> None:
         self._settings = settings
         self._bootstrap = bootstrap
         self._factories = list(sinks)
         self._clock = clock
+        self._report_lag = report_lag
         self._pending = Pending(settings.batch_size, settings.batch_linger_ms / 1000)
         self._stops = 0
         self._consumer: EventConsumer | None = None
@@ -144,8 +146,11 @@ class Pipeline:
             return
         self._consumer.commit(self._uncommitted)
         self._uncommitted = {}
-        for (topic, partition), lag in self._consumer.lag().items():
+        lags = self._consumer.lag()
+        for (topic, partition), lag in lags.items():
             self.metrics.lag.labels(topic, str(partition)).set(lag)
+        if self._report_lag is not None:
+            self._report_lag(lags)
 
     def _wait(self, future: Future[Summary]) -> Summary:
         """The writer's answer; a second stop signal meanwhile gives up (``Aborted``)."""

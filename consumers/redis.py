@@ -126,7 +126,8 @@ class RedisSink:
                 wait(side)
             for job in side:
                 job.result()
-            self.save_offsets(next_offsets(items))
+            self.save_offsets(next_offsets(items), _changed_users(touched),
+                              max((e.ts for e in events), default=None))
         except redis.RedisError as exc:
             if not _transient(exc):
                 raise                 # a bug (say, in a script): retrying cannot help
@@ -194,14 +195,24 @@ class RedisSink:
             log.info("watermarks of %d partitions moved meanwhile; reading again", len(stale))
         raise RuntimeError("the {g} watermarks kept moving under us")
 
-    def save_offsets(self, offsets: dict[Partition, int]) -> None:
-        """Raise the stored next offsets to ``offsets`` (never lowers one); announce it."""
-        if offsets:
-            pipe = self._redis().pipeline(transaction=False)
-            self._scripts_().maxset(keys=[self.keys.offsets], client=pipe, args=[
-                x for (t, p), o in offsets.items() for x in (f"{t}:{p}", o)])
-            pipe.publish(self.keys.changes, datetime.now(UTC).isoformat())
-            pipe.execute()
+    def save_offsets(self, offsets: dict[Partition, int], users: list[int] | None = None,
+                     newest: datetime | None = None) -> None:
+        """Raise the stored next offsets to ``offsets`` (never lowers one), note how fresh
+        the read model is, and announce the batch with the users it changed (None:
+        too many to list, or unknown) to the web app."""
+        if not offsets:
+            return
+        pipe = self._redis().pipeline(transaction=False)
+        scripts = self._scripts_()
+        scripts.maxset(keys=[self.keys.offsets], client=pipe, args=[
+            x for (t, p), o in offsets.items() for x in (f"{t}:{p}", o)])
+        now = datetime.now(UTC)
+        pipe.hset(self.keys.freshness, "applied", _micros(now))
+        if newest is not None:
+            scripts.maxset(keys=[self.keys.freshness], client=pipe,
+                           args=["newest", _micros(min(newest, now))])
+        pipe.publish(self.keys.changes, _json({"at": now.isoformat(), "users": users}))
+        pipe.execute()
 
     def align_watermarks(self, last: dict[Partition, int]) -> None:
         """Raise the ``{g}`` watermarks to these last applied offsets (after a backfill)."""
@@ -316,6 +327,19 @@ WHERE event_id = ANY(%s::text[])"""
 _CONFLICTS = """
 SELECT topic, "partition", "offset" FROM rejected_events
 WHERE topic = ANY(%s) AND "offset" BETWEEN %s AND %s AND reason = 'conflict'"""
+
+
+def _micros(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+#: More changed users than this are announced as "everybody" (no list).
+ANNOUNCED_USERS = 2000
+
+
+def _changed_users(touched: rollups.Touched) -> list[int] | None:
+    users = set(touched.users) | touched.upserted | set(touched.owners.values())
+    return sorted(users) if len(users) <= ANNOUNCED_USERS else None
 
 
 def _transient(exc: redis.RedisError) -> bool:

@@ -1,10 +1,11 @@
-"""The ``insights`` command: stack, db, topics, consume, simulate, demo, serve, token."""
+"""The ``insights`` command: stack, db, topics, consume, simulate, demo, serve, token,
+user."""
 
 from __future__ import annotations
 
 import logging
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,7 +17,10 @@ from insights.settings import Settings
 from insights.simulate_cli import simulate
 from insights.stack import StackUrls
 from insights.stack.cli import app as stack_app
-from web.cli import serve, token_app
+from web.cli import serve, token_app, user_app
+
+if TYPE_CHECKING:
+    from consumers.lag import LagReport
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True)
@@ -27,6 +31,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(stack_app, name="stack")
 app.add_typer(token_app, name="token")
+app.add_typer(user_app, name="user")
 app.command()(simulate)
 app.command()(demo)
 app.command()(serve)
@@ -71,10 +76,26 @@ def consume() -> None:
     database.upgrade(urls.postgres_url)
     if settings.redis_sink:
         _check_redis_layout(settings, urls)
-    pipeline = Pipeline(settings, urls.kafka_bootstrap, sink_factories(settings, urls))
+    report = _lag_report(settings, urls) if settings.redis_sink else None
+    pipeline = Pipeline(settings, urls.kafka_bootstrap, sink_factories(settings, urls),
+                        report_lag=report)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, pipeline.stop)
-    raise typer.Exit(pipeline.run())
+    try:
+        code = pipeline.run()
+    finally:
+        if report is not None:
+            report.close()
+    raise typer.Exit(code)
+
+
+def _lag_report(settings: Settings, urls: StackUrls) -> LagReport:
+    import redis
+
+    from consumers.lag import LagReport
+    from insights.keys import Keys
+
+    return LagReport(redis.Redis.from_url(urls.redis_url), Keys(settings.redis_prefix))
 
 
 def _check_redis_layout(settings: Settings, urls: StackUrls) -> None:

@@ -14,7 +14,9 @@ so the layout is ready for Redis Cluster (not yet run on one).
   watermarks that make their increments exactly once.
 - ``{r}``: rankings and user indexes (sorted sets), with the stamp of the
   newest rescore per user so a slower writer never overwrites a newer score.
-- ``{o}``: this sink's Kafka offsets (where a restarted consumer resumes).
+- ``{o}``: this sink's Kafka offsets (where a restarted consumer resumes), and
+  how fresh the read model is (newest applied event, consumer lag).
+- ``{l}``: the web app's failed log-in counters (throttling).
 """
 
 from __future__ import annotations
@@ -165,7 +167,17 @@ class Keys:
         """Pub/sub channel announcing each applied batch (the web app listens)."""
         return f"{self.prefix}:changes"
 
-    # -- offsets ----------------------------------------------------------------------
+    @property
+    def sessions_ended(self) -> str:
+        """Pub/sub channel naming log-in sessions that ended (their WebSockets close)."""
+        return f"{self.prefix}:sessions-ended"
+
+    def login_failures(self, kind: str, subject: str) -> str:
+        """Failed log-ins in the current window for one ``kind`` (``email``, ``ip``) of
+        subject (a digest, so no address appears in key names)."""
+        return f"{self.prefix}:{{l}}:fail:{kind}:{subject}"
+
+    # -- offsets and freshness ----------------------------------------------------------
     @property
     def layout(self) -> str:
         """The ``LAYOUT`` version the keys under this prefix were written in."""
@@ -175,6 +187,18 @@ class Keys:
     def offsets(self) -> str:
         """Hash ``topic:partition`` -> next offset to read, written after each batch."""
         return f"{self.prefix}:{{o}}:offsets"
+
+    @property
+    def freshness(self) -> str:
+        """Hash: ``newest`` (µs since the epoch of the newest applied event's ``ts``) and
+        ``applied`` (µs, when the last batch was applied)."""
+        return f"{self.prefix}:{{o}}:freshness"
+
+    @property
+    def lag(self) -> str:
+        """Hash ``topic:partition`` -> "LAG STAMP_S": each consumer's lag behind the
+        partitions it owns, with when it was measured (stale entries are ignored)."""
+        return f"{self.prefix}:{{o}}:lag"
 
 
 def user_group(user_id: int) -> int:

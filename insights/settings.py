@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     )
     web_host: str = Field("127.0.0.1", description="address the web app binds")
     web_port: int = Field(8000, ge=0, le=65535, description="port of the web app")
+    web_origins: str = Field(
+        "", description="extra origins allowed to open WebSockets, comma separated"
+                        " (the app's own origin always is)")
+    session_idle_minutes: int = Field(720, ge=1, description="a log-in ends this idle")
+    session_lifetime_hours: int = Field(168, ge=1, description="a log-in ends this old")
+    login_failures_per_email: int = Field(5, ge=1, description="per login window")
+    login_failures_per_ip: int = Field(30, ge=1, description="per login window")
+    login_window_s: int = Field(900, ge=1, description="window of the log-in throttle")
+    live_interval_ms: int = Field(
+        250, ge=10, description="least time between two recomputes of one live view")
 
     @field_validator("postgres_url")
     @classmethod

@@ -125,3 +125,32 @@ def revoke_tokens(engine: Engine, email: str) -> int | None:
             " WHERE account_id = :id AND revoked_at IS NULL"
         ), {"id": account_id})
     return int(result.rowcount)
+
+
+def set_password(engine: Engine, email: str, role: Role, password_hash: str
+                 ) -> tuple[int, str | None]:
+    """Create the account (or set its role) with this password hash; as ``ensure_account``."""
+    with engine.begin() as conn:
+        account_id, previous = ensure_account(conn, email, role)
+        conn.execute(text("UPDATE accounts SET password_hash = :hash WHERE id = :id"),
+                     {"hash": password_hash, "id": account_id})
+    return account_id, previous
+
+
+def find_for_login(engine: Engine, email: str) -> tuple[Account, str | None] | None:
+    """The account of ``email`` (case-insensitive) and its password hash, if any."""
+    with engine.connect() as conn:
+        row = conn.execute(text(
+            "SELECT id, email, role, password_hash FROM accounts"
+            " WHERE lower(email) = lower(:email) ORDER BY id LIMIT 1"
+        ), {"email": email.strip()}).one_or_none()
+    if row is None:
+        return None
+    return Account(id=row[0], email=row[1], role=row[2]), row[3]
+
+
+def update_password_hash(engine: Engine, account_id: int, password_hash: str) -> None:
+    """Store a re-made hash (after a successful login with outdated parameters)."""
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE accounts SET password_hash = :hash WHERE id = :id"),
+                     {"hash": password_hash, "id": account_id})

@@ -1,24 +1,35 @@
 """The FastAPI application, built in one place: :func:`create_app`.
 
 Its lifespan connects to PostgreSQL (a pooled SQLAlchemy engine) and Redis and
-keeps them, the Redis read model's store, the tab reader and the clock on
-``app.state`` for ``web.deps``. Nothing connects before the app starts.
+keeps them, the Redis read model's store, the tab reader, the clock, the shared
+web state and the live views' hub on ``app.state`` for ``web.deps``; it runs the
+one Redis listener feeding the hub. Nothing connects before the app starts.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 
 import redis
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
 
 from insights.settings import Settings
+from web import sessions
 from web.api import build_router
 from web.engine import create_engine, server_urls
+from web.live.hub import Hub
+from web.live.listener import listen, watch_sessions
+from web.live.views import Views
 from web.reader import TabReader
+from web.state import STATIC, WebState, build_state
 from web.tabs import RedisTabs, build_reader
 
 log = logging.getLogger(__name__)
@@ -40,13 +51,24 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
         engine = create_engine(pg_url)
         redis_client = redis.Redis.from_url(redis_url)
         tabs: RedisTabs | None = None
+        tasks: list[asyncio.Task[None]] = []
         try:
             tabs = build_reader(redis_client, engine, settings)
             app.state.engine, app.state.redis, app.state.store = engine, redis_client, tabs.store
             app.state.reader, app.state.clock = tab_reader or tabs, clock or _utc_now
+            web = app.state.web = build_state(settings)
+            app.state.views = Views(app.state.reader, engine, tabs.store, client=redis_client,
+                                    keys=web.keys, clock=app.state.clock)
+            hub = app.state.hub = Hub(app.state.views, web.live_interval_s)
+            tasks = [asyncio.create_task(listen(redis_url, web.keys, hub)),
+                     asyncio.create_task(watch_sessions(hub, _alive(engine, web), SESSIONS_S))]
             log.info("web app ready")
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if tabs is not None:
                 tabs.store.redis.close()
             redis_client.close()
@@ -55,4 +77,13 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
     app = FastAPI(title="insights", summary="Live user insights: the read API",
                   version="1", lifespan=lifespan, docs_url="/docs")
     app.include_router(build_router())
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     return app
+
+
+#: How often the sessions of open sockets are re-checked (seconds).
+SESSIONS_S = 15.0
+
+
+def _alive(engine: Engine, web: WebState) -> Callable[[Collection[str]], set[str]]:
+    return partial(sessions.alive, engine, limits=web.session_limits)

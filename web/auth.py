@@ -1,17 +1,21 @@
-"""API-token authentication: ``Authorization: Bearer <token>`` -> the dashboard account.
+"""Who is asking: an API token (``Authorization: Bearer``) or a log-in session cookie.
 
-401 (with ``WWW-Authenticate: Bearer``) when the token is missing, unknown or
-revoked; 403 when the account's role may not see insights.
+401 (with ``WWW-Authenticate: Bearer``) when neither is valid; 403 when the
+account's role may not see insights (the reference's rule: OFFICE_MANAGER and
+above). WebSockets also need an allowed ``Origin`` (:func:`origin_allowed`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Mapping
+from urllib.parse import urlsplit
 
 from fastapi import HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
+from web import sessions
 from web.accounts import INSIGHTS_MIN_ROLE, Account, find_by_token
 
 log = logging.getLogger(__name__)
@@ -20,22 +24,68 @@ log = logging.getLogger(__name__)
 bearer_scheme = HTTPBearer(auto_error=False, description="an API token: `insights token create`")
 
 
-def _unauthorized(reason: str) -> HTTPException:
-    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=reason,
-                         headers={"WWW-Authenticate": "Bearer"})
+class Refused(Exception):
+    """Authentication or authorization failed: ``status`` is 401 or 403."""
+
+    def __init__(self, status_code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status_code, self.reason = status_code, reason
+
+    def http(self) -> HTTPException:
+        """As the HTTP error routes raise."""
+        headers = {"WWW-Authenticate": "Bearer"} if self.status_code == 401 else None
+        return HTTPException(self.status_code, detail=self.reason, headers=headers)
 
 
-def authenticate(engine: Engine, credentials: HTTPAuthorizationCredentials | None) -> Account:
-    """The account of a valid bearer token allowed to see insights; raises 401 or 403."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise _unauthorized("missing bearer token")
-    account = find_by_token(engine, credentials.credentials)
-    if account is None:
-        raise _unauthorized("invalid or revoked token")
+def check_role(account: Account) -> Account:
+    """The account when its role may see insights; ``Refused`` 403 otherwise."""
     if not account.may_see_insights():
         log.info("account %s (role %s) refused: insights need %s or above",
                  account.id, account.role, INSIGHTS_MIN_ROLE.name)
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            detail=f"role {account.role} may not see insights "
-                                   f"({INSIGHTS_MIN_ROLE.name} or above)")
+        raise Refused(status.HTTP_403_FORBIDDEN, f"role {account.role} may not see insights "
+                                                 f"({INSIGHTS_MIN_ROLE.name} or above)")
     return account
+
+
+def identify(engine: Engine, credentials: HTTPAuthorizationCredentials | None,
+             cookie: str | None, limits: sessions.Limits
+             ) -> tuple[Account, sessions.Session | None]:
+    """The account behind a bearer token (preferred) or a session cookie, and the session.
+
+    Raises ``Refused`` 401 when neither identifies anybody; the role is not checked.
+    """
+    if credentials is not None:
+        if credentials.scheme.lower() != "bearer":
+            raise Refused(status.HTTP_401_UNAUTHORIZED, "missing bearer token")
+        account = find_by_token(engine, credentials.credentials)
+        if account is None:
+            raise Refused(status.HTTP_401_UNAUTHORIZED, "invalid or revoked token")
+        return account, None
+    if cookie:
+        session = sessions.find(engine, cookie, limits)
+        if session is not None:
+            return session.account, session
+        raise Refused(status.HTTP_401_UNAUTHORIZED, "session ended: log in again")
+    raise Refused(status.HTTP_401_UNAUTHORIZED, "missing bearer token or session")
+
+
+def authenticate(engine: Engine, credentials: HTTPAuthorizationCredentials | None,
+                 cookie: str | None, limits: sessions.Limits) -> Account:
+    """The identified account allowed to see insights; raises HTTP 401 or 403."""
+    try:
+        account, _ = identify(engine, credentials, cookie, limits)
+        return check_role(account)
+    except Refused as refused:
+        raise refused.http() from None
+
+
+def origin_allowed(headers: Mapping[str, str], extra: Collection[str]) -> bool:
+    """A browser's ``Origin`` must be the app's own (the host and port the ``Host`` header
+    names, over http or https: a TLS proxy may sit in front) or one configured. No
+    ``Origin`` (a script, not a browser) passes here; credentials are still required."""
+    origin = headers.get("origin")
+    if origin is None or origin in extra:
+        return True
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.netloc == headers.get("host")
+

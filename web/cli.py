@@ -1,8 +1,11 @@
-"""The ``insights serve`` and ``insights token`` commands (mounted by ``insights.cli``)."""
+"""The ``insights serve``, ``insights token`` and ``insights user`` commands (mounted by
+``insights.cli``)."""
 
 from __future__ import annotations
 
 import logging
+import secrets
+import sys
 from typing import Annotated
 
 import typer
@@ -11,13 +14,16 @@ from rich.markup import escape
 
 from insights import database, logs
 from insights.settings import Settings
-from web.accounts import UnknownRole, create_token, parse_role, revoke_tokens
+from web.accounts import Role, UnknownRole, create_token, parse_role, revoke_tokens, set_password
 from web.engine import create_engine, postgres_url
+from web.passwords import WeakPassword, hash_password
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True)
 
 token_app = typer.Typer(help="API tokens of dashboard accounts.", no_args_is_help=True)
+user_app = typer.Typer(help="Dashboard accounts that log in with a password.",
+                       no_args_is_help=True)
 
 
 def _settings() -> Settings:
@@ -43,6 +49,54 @@ def serve(
                 port=settings.web_port if port is None else port, log_config=None)
 
 
+def _role(name: str) -> Role:
+    try:
+        return parse_role(name)
+    except UnknownRole as error:
+        console.print(f"[red]{escape(str(error))}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _password(from_stdin: bool, generate: bool) -> str:
+    if generate:
+        return secrets.token_urlsafe(12)
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password: str = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="the e-mail to log in with")],
+    role: Annotated[str, typer.Option(
+        help="OFFICE_MANAGER or ADMIN may see insights; other roles are refused (403)")],
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="read the password from the first line of stdin")] = False,
+    generate: Annotated[bool, typer.Option(
+        "--generate", help="make up a strong password and print it once, on stdout")] = False,
+) -> None:
+    """Create a dashboard account with a password, or set the password and role of one."""
+    parsed = _role(role)
+    try:
+        hashed = hash_password(password := _password(password_stdin, generate))
+    except WeakPassword as error:
+        console.print(f"[red]{escape(str(error))}[/red]")
+        raise typer.Exit(2) from None
+    settings = _settings()
+    url = postgres_url(settings)
+    database.upgrade(url)
+    engine = create_engine(url, pool_size=1)
+    try:
+        _, previous = set_password(engine, email.strip(), parsed, hashed)
+    finally:
+        engine.dispose()
+    done = "created" if previous is None else "updated"
+    console.print(f"{done} account {escape(email)} ({parsed.name}); it may log in now")
+    if generate:
+        typer.echo(password)
+
+
 @token_app.command("create")
 def token_create(
     email: Annotated[str, typer.Option(help="the dashboard account's e-mail")],
@@ -51,11 +105,7 @@ def token_create(
     name: Annotated[str | None, typer.Option(help="a label for the token")] = None,
 ) -> None:
     """Create a token (and the account if missing); the token is printed once, on stdout."""
-    try:
-        parsed = parse_role(role)
-    except UnknownRole as error:
-        console.print(f"[red]{escape(str(error))}[/red]")
-        raise typer.Exit(2) from None
+    parsed = _role(role)
     settings = _settings()
     url = postgres_url(settings)
     database.upgrade(url)

@@ -1,6 +1,6 @@
 """Typed accessors of what the app holds on ``app.state``, as ``Annotated`` dependencies.
 
-The lifespan in ``web.app`` fills ``app.state`` (engine, redis, reader, clock);
+The lifespan in ``web.app`` fills ``app.state`` (engine, redis, reader, clock, web);
 routes declare what they need with the aliases below.
 """
 
@@ -11,13 +11,16 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import redis
-from fastapi import Depends, Request, Security
+from fastapi import Cookie, Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.engine import Engine
 
+from web import sessions
 from web.accounts import Account
 from web.auth import authenticate, bearer_scheme
+from web.live.views import Views
 from web.reader import TabReader
+from web.state import WebState
 from web.tabs.store import Store
 
 Clock = Callable[[], datetime]
@@ -53,7 +56,22 @@ def get_now(request: Request) -> datetime:
     return clock().astimezone(UTC)
 
 
+def get_web(request: Request) -> WebState:
+    """What the pages, log-in and live views share (settings-derived policies, hub)."""
+    web: WebState = request.app.state.web
+    return web
+
+
+def get_views(request: Request) -> Views:
+    """The live views' documents (and the freshness every document carries)."""
+    views: Views = request.app.state.views
+    return views
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
+ViewsDep = Annotated[Views, Depends(get_views)]
+WebDep = Annotated[WebState, Depends(get_web)]
+SessionCookie = Annotated[str | None, Cookie(alias=sessions.COOKIE, include_in_schema=False)]
 RedisDep = Annotated[redis.Redis, Depends(get_redis)]
 ReaderDep = Annotated[TabReader, Depends(get_reader)]
 StoreDep = Annotated[Store, Depends(get_store)]
@@ -61,9 +79,11 @@ NowDep = Annotated[datetime, Depends(get_now)]
 CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
 
 
-def current_account(engine: EngineDep, credentials: CredentialsDep) -> Account:
-    """The authenticated account allowed to see insights (401/403 otherwise)."""
-    return authenticate(engine, credentials)
+def current_account(engine: EngineDep, web: WebDep, credentials: CredentialsDep,
+                    cookie: SessionCookie = None) -> Account:
+    """The account of the API token or log-in session, allowed to see insights
+    (401/403 otherwise)."""
+    return authenticate(engine, credentials, cookie, web.session_limits)
 
 
 AccountDep = Annotated[Account, Depends(current_account)]

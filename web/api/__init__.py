@@ -1,17 +1,20 @@
-"""The HTTP routes, one router per resource; every ``/api`` route needs an API token."""
+"""The routes, one router per resource: ``/api`` needs an API token or a log-in session,
+the pages and sockets check their own (``web.api.pages``, ``web.api.live``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from web.api import export, health, tabs, users
+from web.api import export, health, live, pages, tabs, users
 from web.deps import current_account
 
 
 def build_router() -> APIRouter:
-    """All routes: ``/healthz`` open, the ``/api`` routers behind token auth."""
+    """All routes: ``/healthz`` open, the ``/api`` routers behind authentication."""
     router = APIRouter()
     router.include_router(health.router)
+    router.include_router(pages.router)
+    router.include_router(live.router)
     api = APIRouter(prefix="/api", dependencies=[Depends(current_account)])
     api.include_router(tabs.router)
     api.include_router(users.router)

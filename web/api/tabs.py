@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from scoring.windows import Period
-from web.deps import NowDep, ReaderDep
+from web.deps import NowDep, ReaderDep, ViewsDep
 from web.reader import Filter, Tab
 
 router = APIRouter(prefix="/tabs", tags=["tabs"])
@@ -19,7 +19,8 @@ FilterQuery = Annotated[Filter, Query(alias="filter",
 
 # A plain ``def``: the reader is synchronous and runs in the threadpool.
 @router.get("/{tab}")
-def read_tab(tab: Tab, reader: ReaderDep, now: NowDep, period: PeriodQuery = "week",
-             filter_: FilterQuery = "all") -> dict[str, Any]:
-    """The tab as of now; unknown tab, period or filter is a 422 naming the choices."""
-    return reader.tab(tab, period, filter_, now)
+def read_tab(tab: Tab, *, reader: ReaderDep, views: ViewsDep, now: NowDep,
+             period: PeriodQuery = "week", filter_: FilterQuery = "all") -> dict[str, Any]:
+    """The tab as of now, with its ``freshness``; unknown tab, period or filter is a 422
+    naming the choices."""
+    return {**reader.tab(tab, period, filter_, now), "freshness": views.freshness(now)}

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, status
 
-from web.deps import EngineDep, NowDep, StoreDep
+from web.deps import EngineDep, NowDep, StoreDep, ViewsDep
 from web.profile import build_profile
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -16,10 +16,10 @@ UserId = Annotated[int, Path(ge=-(2**63), le=2**63 - 1, description="a tracked u
 
 
 @router.get("/{user_id}")
-def read_user(user_id: UserId, engine: EngineDep, store: StoreDep, now: NowDep
-              ) -> dict[str, Any]:
+def read_user(user_id: UserId, engine: EngineDep, store: StoreDep, views: ViewsDep,
+              now: NowDep) -> dict[str, Any]:
     """The profile; 404 for an unknown id or a user no ``user_upsert`` has created yet."""
     profile = build_profile(engine, store, user_id, now)
     if profile is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no tracked user {user_id}")
-    return profile
+    return {**profile, "freshness": views.freshness(now)}

@@ -1,0 +1,143 @@
+"""The pages: the dashboard (``/``), log-in and logout.
+
+- Log-in posts a CSRF token that must equal the one in a short-lived cookie set
+  with the form (double submit: there is no session yet to hold it); later
+  forms (logout) post their session's own token.
+- A wrong e-mail, a wrong password and an account without one get the same
+  answer after the same work; failures are throttled per e-mail and per
+  address (``web.throttle``) with the same answer whether the account exists.
+- The session cookie is HttpOnly, SameSite=Lax, and Secure when the page came
+  over HTTPS. Logout ends the session in PostgreSQL and announces it, so its
+  sockets close in every web process.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Cookie, Form, Request, Response, status
+from fastapi.responses import RedirectResponse
+
+from web import sessions
+from web.accounts import find_for_login, update_password_hash
+from web.deps import EngineDep, RedisDep, SessionCookie, WebDep
+from web.passwords import hash_password, needs_rehash, verify
+from web.state import WebState
+from web.throttle import Throttle
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+
+LOGIN_CSRF: Final = "insights_login_csrf"
+LOGIN_FORM_S: Final = 3600
+SECURITY_HEADERS: Final = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self';"
+                               " script-src 'self'; connect-src 'self'; frame-ancestors 'none';"
+                               " form-action 'self'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+WRONG: Final = "Wrong e-mail or password."
+Field = Annotated[str, Form()]
+
+
+def _page(web: WebState, request: Request, name: str, context: dict[str, Any],
+          code: int = status.HTTP_200_OK) -> Response:
+    response = web.templates.TemplateResponse(request, name, {"static": "/static", **context},
+                                              status_code=code)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+@router.get("/")
+def dashboard(request: Request, engine: EngineDep, web: WebDep,
+              cookie: SessionCookie = None) -> Response:
+    """The dashboard for a live session whose role may see insights."""
+    session = sessions.find(engine, cookie, web.session_limits) if cookie else None
+    if session is None:
+        return RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+    context = {"csrf_token": session.csrf_token, "account_email": session.account.email,
+               "account_role": session.account.role}
+    if not session.account.may_see_insights():
+        return _page(web, request, "forbidden.html", context, status.HTTP_403_FORBIDDEN)
+    return _page(web, request, "dashboard.html", context)
+
+
+def _login_form(request: Request, web: WebState, error: str | None = None,
+                code: int = status.HTTP_200_OK, email: str = "") -> Response:
+    """The log-in form with a fresh CSRF token (in the form and in its cookie)."""
+    token = secrets.token_urlsafe(32)
+    response = _page(web, request, "login.html",
+                     {"csrf_token": token, "error": error, "email": email}, code)
+    response.set_cookie(LOGIN_CSRF, token, max_age=LOGIN_FORM_S, path="/login", httponly=True,
+                        samesite="strict", secure=_secure(request))
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request, web: WebDep) -> Response:
+    """The log-in form."""
+    return _login_form(request, web)
+
+
+@router.post("/login")
+def login(request: Request, *, engine: EngineDep, redis_client: RedisDep, web: WebDep,
+          email: Field = "", password: Field = "", csrf_token: Field = "",
+          form_cookie: Annotated[str | None, Cookie(alias=LOGIN_CSRF)] = None) -> Response:
+    """Check the form, the throttle and the password; start a session on success."""
+    if not form_cookie or not secrets.compare_digest(form_cookie, csrf_token):
+        return _login_form(request, web, "The form expired; please try again.",
+                           status.HTTP_403_FORBIDDEN, email)
+    address = request.client.host if request.client else "unknown"
+    throttle = Throttle(redis_client, web.keys, web.login_policy)
+    wait = throttle.retry_after(email, address)
+    if wait:
+        response = _login_form(request, web, f"Too many attempts; try again in "
+                               f"{math.ceil(wait / 60)} min.", status.HTTP_429_TOO_MANY_REQUESTS,
+                               email)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    found = find_for_login(engine, email)
+    if not verify(found[1] if found else None, password) or found is None:
+        throttle.failed(email, address)
+        log.info("failed log-in from %s", address)
+        return _login_form(request, web, WRONG, status.HTTP_401_UNAUTHORIZED, email)
+    account, stored = found
+    throttle.succeeded(email)
+    if stored is not None and needs_rehash(stored):
+        update_password_hash(engine, account.id, hash_password(password))
+    token, _ = sessions.start(engine, account, web.session_limits)
+    log.info("account %s logged in from %s", account.id, address)
+    response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
+    response.set_cookie(sessions.COOKIE, token, path="/", httponly=True, samesite="lax",
+                        secure=_secure(request),
+                        max_age=int(web.session_limits.lifetime.total_seconds()))
+    response.delete_cookie(LOGIN_CSRF, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, *, engine: EngineDep, redis_client: RedisDep, web: WebDep,
+           csrf_token: Field = "", cookie: SessionCookie = None) -> Response:
+    """End the session (its sockets close) and go back to the log-in form."""
+    session = sessions.find(engine, cookie, web.session_limits) if cookie else None
+    if session is not None:
+        if not secrets.compare_digest(session.csrf_token, csrf_token):
+            return Response("The form expired; reload the page and log out again.",
+                            status.HTTP_403_FORBIDDEN, headers=SECURITY_HEADERS)
+        sessions.end(engine, session.token_hash)
+        redis_client.publish(web.keys.sessions_ended, session.token_hash)
+        log.info("account %s logged out", session.account.id)
+    response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(sessions.COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=_secure(request))
+    return response

@@ -1,0 +1,44 @@
+"""How fresh the read model is: the newest applied event, the last batch, the lag.
+
+Every tab and profile document carries it (``freshness``), so a screen that
+stopped moving says so instead of being trusted.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import redis
+
+from insights.keys import Keys
+
+#: A partition's lag measured longer ago than this is not counted (its consumer
+#: stopped reporting: it lost the partition or died).
+LAG_MAX_AGE_S: Final = 60
+
+
+def _moment(micros: bytes | None) -> str | None:
+    if micros is None:
+        return None
+    return datetime.fromtimestamp(int(micros) / 1_000_000, UTC).isoformat().replace(
+        "+00:00", "Z")
+
+
+def total_lag(fields: dict[bytes, bytes], now: datetime) -> int | None:
+    """Sum of the fresh per-partition lags (records), None when no consumer reported."""
+    fresh = [int(lag) for lag, stamp in (value.split() for value in fields.values())
+             if now.timestamp() - int(stamp) <= LAG_MAX_AGE_S]
+    return sum(fresh) if fresh else None
+
+
+def read_freshness(client: redis.Redis, keys: Keys, now: datetime) -> dict[str, Any]:
+    """``newest_event_at`` (the newest applied event's ``ts``), ``applied_at`` (the last
+    batch), both RFC 3339 or None, and ``lag`` (records the consumers are behind, or
+    None)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.hmget(keys.freshness, ["newest", "applied"])
+    pipe.hgetall(keys.lag)
+    (newest, applied), lags = pipe.execute()
+    return {"newest_event_at": _moment(newest), "applied_at": _moment(applied),
+            "lag": total_lag(lags, now)}

@@ -1,0 +1,151 @@
+"""The fan-out of live views: one computation per view, however many sockets watch it.
+
+A *view* is what one kind of socket shows: a tab with its period and filter, or
+one user's profile. The hub keeps the subscribers of each view. When the
+consumer announces a batch, every affected view is marked dirty; each dirty
+view is recomputed at most once per ``interval_s`` (however many batches came
+meanwhile), in a worker thread (the readers are synchronous), and the result,
+when it differs from the last one sent, is offered to every subscriber.
+
+Each subscriber has a one-slot mailbox: a newer document replaces one not yet
+sent, so a slow client gets the newest state late and never stalls the others
+or makes the hub buffer for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Final
+
+log = logging.getLogger(__name__)
+
+#: ("tab", tab, period, filter) or ("user", id).
+View = tuple[str, ...]
+Compute = Callable[[View], str | None]
+
+SESSION_ENDED: Final = 4401
+"""Close code telling the page its log-in ended (it goes to the log-in page)."""
+
+
+class Subscriber:
+    """One socket's mailbox (the newest document not yet sent) and its close signal."""
+
+    def __init__(self, session: str | None = None) -> None:
+        self.session = session
+        self.close_code: int | None = None
+        self._mailbox: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
+        self._closed = asyncio.Event()
+
+    def offer(self, document: str) -> None:
+        """Put ``document`` in the mailbox, replacing one not yet taken."""
+        if self._mailbox.full():
+            self._mailbox.get_nowait()
+        self._mailbox.put_nowait(document)
+
+    async def next(self) -> str:
+        """The next document to send (waits for one)."""
+        return await self._mailbox.get()
+
+    def close(self, code: int) -> None:
+        """Ask the socket to close with ``code``."""
+        self.close_code = code
+        self._closed.set()
+
+    async def closed(self) -> int:
+        """Waits until :meth:`close`; the close code."""
+        await self._closed.wait()
+        return self.close_code or 1000
+
+
+@dataclass
+class _Watched:
+    subscribers: set[Subscriber] = field(default_factory=set)
+    last: str | None = None
+    dirty: bool = False
+    task: asyncio.Task[None] | None = None
+
+
+class Hub:
+    """Subscribers per view and the recompute loop of each watched view."""
+
+    def __init__(self, compute: Compute, interval_s: float) -> None:
+        self._compute, self._interval = compute, interval_s
+        self._views: dict[View, _Watched] = {}
+        self.computed = 0          # recomputations so far (benchmarks report it)
+
+    async def subscribe(self, view: View, subscriber: Subscriber) -> str | None:
+        """Watch ``view``; returns its current document (None: nothing to show, say an
+        unknown user), computed now unless a fresh one is at hand."""
+        watched = self._views.setdefault(view, _Watched())
+        watched.subscribers.add(subscriber)
+        if watched.last is None or watched.dirty:
+            document = await self._compute_now(view)
+            if watched.last is None:
+                watched.last = document
+            return document
+        return watched.last
+
+    def unsubscribe(self, view: View, subscriber: Subscriber) -> None:
+        """Stop watching; a view nobody watches is forgotten (and its loop ends)."""
+        watched = self._views.get(view)
+        if watched is None:
+            return
+        watched.subscribers.discard(subscriber)
+        if not watched.subscribers:
+            del self._views[view]
+            if watched.task is not None:
+                watched.task.cancel()
+
+    def changed(self, users: Collection[int] | None) -> None:
+        """A batch was applied: every tab changed, and the profiles of ``users`` (all
+        profiles when None)."""
+        wanted = None if users is None else {str(u) for u in users}
+        for view, watched in self._views.items():
+            if view[0] == "user" and wanted is not None and view[1] not in wanted:
+                continue
+            watched.dirty = True
+            if watched.task is None or watched.task.done():
+                watched.task = asyncio.create_task(self._refresh(view, watched))
+
+    def end_sessions(self, sessions: Collection[str]) -> int:
+        """Close the sockets of these log-in sessions; how many were closed."""
+        closed = 0
+        for watched in self._views.values():
+            for subscriber in watched.subscribers:
+                if subscriber.session is not None and subscriber.session in sessions:
+                    subscriber.close(SESSION_ENDED)
+                    closed += 1
+        return closed
+
+    def sessions(self) -> set[str]:
+        """The log-in sessions with open sockets."""
+        return {s.session for w in self._views.values() for s in w.subscribers
+                if s.session is not None}
+
+    def watchers(self) -> int:
+        """Open subscriptions over all views."""
+        return sum(len(w.subscribers) for w in self._views.values())
+
+    async def _refresh(self, view: View, watched: _Watched) -> None:
+        """Recompute while dirty, at most once per interval; fan out what changed."""
+        while watched.dirty and self._views.get(view) is watched:
+            watched.dirty = False
+            try:
+                document = await self._compute_now(view)
+            except Exception:
+                # A failing read (Redis restarting, say) keeps the last state on screen;
+                # the next batch tries again.
+                log.exception("live view %s not recomputed", "/".join(view))
+                document = None
+            if document is not None and document != watched.last:
+                watched.last = document
+                for subscriber in watched.subscribers:
+                    subscriber.offer(document)
+            await asyncio.sleep(self._interval)
+
+    async def _compute_now(self, view: View) -> str | None:
+        self.computed += 1
+        return await asyncio.to_thread(self._compute, view)

@@ -1,0 +1,58 @@
+"""What each live view shows: the same JSON as its ``GET`` route, as one string."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import redis
+from fastapi.encoders import jsonable_encoder
+from sqlalchemy.engine import Engine
+
+from insights.keys import Keys
+from scoring.windows import Period
+from web.freshness import read_freshness
+from web.live.hub import View
+from web.profile import build_profile
+from web.reader import Filter, Tab, TabReader
+from web.tabs.store import Store
+
+
+def tab_view(tab: str, period: str, filter_: str) -> View:
+    return ("tab", tab, period, filter_)
+
+
+def user_view(user_id: int) -> View:
+    return ("user", str(user_id))
+
+
+def encode(document: dict[str, Any]) -> str:
+    """The JSON text FastAPI would send for ``document``."""
+    return json.dumps(jsonable_encoder(document), separators=(",", ":"))
+
+
+class Views:
+    """Computes views (synchronously: the hub runs it in a worker thread)."""
+
+    def __init__(self, reader: TabReader, engine: Engine, store: Store, *, client: redis.Redis,
+                 keys: Keys, clock: Callable[[], datetime]) -> None:
+        self._reader, self._engine, self._store = reader, engine, store
+        self._redis, self._keys, self._clock = client, keys, clock
+
+    def __call__(self, view: View) -> str | None:
+        now = self._clock().astimezone(UTC)
+        if view[0] == "tab":
+            _, tab, period, filter_ = view
+            document = self._reader.tab(cast(Tab, tab), cast(Period, period),
+                                        cast(Filter, filter_), now)
+        else:
+            profile = build_profile(self._engine, self._store, int(view[1]), now)
+            if profile is None:
+                return None
+            document = profile
+        return encode({**document, "freshness": self.freshness(now)})
+
+    def freshness(self, now: datetime) -> dict[str, Any]:
+        return read_freshness(self._redis, self._keys, now)
