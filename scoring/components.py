@@ -22,3 +22,9 @@ class Component:
     count: float
     weight: float
     points: float
+
+
+def as_json(components: list[Component]) -> list[dict[str, str | float]]:
+    """The components as JSON objects ``{name, count, weight, points}`` (points unrounded)."""
+    return [{"name": c.name, "count": c.count, "weight": c.weight, "points": c.points}
+            for c in components]

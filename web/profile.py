@@ -12,7 +12,7 @@ figures, the timeline and the lists come from PostgreSQL, in one snapshot.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Row
 from sqlalchemy.engine import Engine
 
 from insights.userstate import OPEN_END
-from scoring.components import Component
+from scoring.components import as_json
 from scoring.engagement import (
     EngagementCounts,
     avg_sessions_week,
@@ -97,9 +97,9 @@ def _assemble(conn: Connection, user: Row[Any], counts: WindowCounts, now: datet
     return {
         "user": _user(user),
         "engagement_score": engagement_score(engagement),
-        "engagement_components": _components(engagement_components(engagement)),
+        "engagement_components": as_json(engagement_components(engagement)),
         "problem_score": problem_score(problems),
-        "problem_components": _components(problem_components(problems)),
+        "problem_components": as_json(problem_components(problems)),
         "timeline": build_timeline(latest),
         **_activity(conn, user.id, month),
         "trend_data": _trend(counts.trend, today),
@@ -120,10 +120,6 @@ def _user(user: Row[Any]) -> dict[str, Any]:
         "locked_until": rfc3339_or_none(user.locked_until),
         "failed_login_attempts": user.failed_login_attempts,
     }
-
-
-def _components(components: list[Component]) -> list[dict[str, Any]]:
-    return [asdict(component) for component in components]
 
 
 def _activity(conn: Connection, user_id: int, month: datetime) -> dict[str, Any]:

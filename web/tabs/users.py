@@ -20,8 +20,9 @@ from insights.userstate import (
     problem_counts,
 )
 from insights.userstate import user_queries as score_queries
-from scoring.engagement import engagement_score, status, wow
-from scoring.problems import problem_score
+from scoring.components import as_json
+from scoring.engagement import engagement_components, engagement_score, status, wow
+from scoring.problems import problem_components, problem_score
 from scoring.windows import Period, day_number, last_days, period_start, previous_start
 from web.formats import rfc3339_or_none
 from web.tabs.store import Store, window_days
@@ -90,6 +91,7 @@ def _problem_page(store: Store, ids: list[int], period: Period, now: datetime
                 "password_resets": counts.password_resets, "js_errors": counts.js_errors,
                 "slow_pages": counts.slow_pages, "security_alerts": counts.security_alerts,
                 "is_locked": counts.is_locked, "last_login": rfc3339_or_none(row.last_login),
+                "components": as_json(problem_components(counts)),
             })
     return listed
 
@@ -129,7 +131,8 @@ def _engagement_page(store: Store, ids: list[int], period: Period, now: datetime
     listed: list[dict[str, Any]] = []
     for uid, row in rows.items():
         values = sums[uid]
-        score = engagement_score(UserSums.parse(values[:n]).engagement)
+        counts = UserSums.parse(values[:n]).engagement
+        score = engagement_score(counts)
         sessions, views, before = values[n:n + 3]
         if not row.listed() or (sessions == 0 and score == 0):
             continue
@@ -137,7 +140,7 @@ def _engagement_page(store: Store, ids: list[int], period: Period, now: datetime
         listed.append({
             "user": user_ref(row), "score": score, "sessions": sessions, "page_views": views,
             "wow": wow(views, before), "status": status(last_login, today, score),
-            "sparkline": values[n + 3:],
+            "sparkline": values[n + 3:], "components": as_json(engagement_components(counts)),
         })
     return listed
 

@@ -1,0 +1,157 @@
+"""Log-in, sessions, roles, CSRF and throttling over real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from insights.settings import Settings
+from tests.web_clients import PASSWORD, form_token, log_in, make_account
+from web.accounts import Role
+from web.app import create_app
+from web.engine import create_engine
+from web.sessions import COOKIE
+
+MakeClient = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(settings: Settings) -> Iterator[MakeClient]:
+    """Factory of clients of one app on the test's servers (settings overridable)."""
+    clients: list[TestClient] = []
+
+    def make(**overrides: object) -> TestClient:
+        client = TestClient(create_app(settings.model_copy(update=overrides)))
+        clients.append(client.__enter__())
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: MakeClient) -> TestClient:
+    return make_client()
+
+
+@pytest.fixture
+def manager(settings: Settings) -> str:
+    email = "office@corp.io"
+    make_account(settings.postgres_url or "", email, Role.OFFICE_MANAGER)
+    return email
+
+
+def test_the_dashboard_sends_a_visitor_without_session_to_the_log_in(client: TestClient
+                                                                      ) -> None:
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    page = client.get("/login")
+    assert page.status_code == 200 and 'name="password"' in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+
+
+def test_log_in_sets_a_hardened_cookie_and_opens_dashboard_and_api(
+        client: TestClient, manager: str) -> None:
+    response = log_in(client, manager)
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    cookie = next(h for h in response.headers.get_list("set-cookie")
+                  if h.startswith(f"{COOKIE}="))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    assert "Secure" not in cookie          # plain http here; Secure over https
+    page = client.get("/")
+    assert page.status_code == 200 and manager in page.text
+    assert client.get("/api/tabs/problems").status_code == 200
+
+
+def test_cookie_is_secure_over_https(make_client: MakeClient, manager: str) -> None:
+    client = make_client()
+    client.base_url = client.base_url.copy_with(scheme="https")
+    response = log_in(client, manager)
+    assert response.status_code == 303
+    assert any("Secure" in h for h in response.headers.get_list("set-cookie")
+               if h.startswith(f"{COOKIE}="))
+
+
+def test_wrong_password_and_unknown_email_get_the_same_answer(
+        client: TestClient, manager: str) -> None:
+    wrong = log_in(client, manager, "not the password at all")
+    unknown = log_in(client, "nobody@corp.io", PASSWORD)
+    for response in (wrong, unknown):
+        assert response.status_code == 401
+        assert "Wrong e-mail or password." in response.text
+        assert not any(h.startswith(f"{COOKIE}=") for h in response.headers.get_list("set-cookie"))
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_log_in_without_the_form_token_is_refused(client: TestClient, manager: str) -> None:
+    client.get("/login")
+    response = client.post("/login", data={"email": manager, "password": PASSWORD,
+                                           "csrf_token": "forged"}, follow_redirects=False)
+    assert response.status_code == 403
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_failures_are_throttled_alike_for_known_and_unknown_emails(
+        make_client: MakeClient, manager: str) -> None:
+    client = make_client(login_failures_per_email=3)
+    for email in (manager, "ghost@corp.io"):
+        codes = [log_in(client, email, "wrong wrong wrong").status_code for _ in range(4)]
+        assert codes == [401, 401, 401, 429]
+    # Even the right password waits out the window: nothing tells the attacker it was right.
+    blocked = log_in(client, manager)
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+
+
+def test_a_role_below_office_manager_is_refused_everywhere(
+        client: TestClient, settings: Settings) -> None:
+    make_account(settings.postgres_url or "", "member@corp.io", Role.MANAGER)
+    assert log_in(client, "member@corp.io").status_code == 303
+    page = client.get("/")
+    assert page.status_code == 403 and "OFFICE_MANAGER" in page.text
+    assert client.get("/api/tabs/problems").status_code == 403
+
+
+def test_logout_needs_the_session_token_and_ends_the_session(
+        client: TestClient, manager: str, settings: Settings) -> None:
+    log_in(client, manager)
+    page = client.get("/")
+    stolen_cookie = client.cookies[COOKIE]
+    assert client.post("/logout", data={"csrf_token": "forged"},
+                       follow_redirects=False).status_code == 403
+    assert client.get("/api/tabs/problems").status_code == 200
+    out = client.post("/logout", data={"csrf_token": form_token(page.text)},
+                      follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    # The old cookie, replayed, opens nothing.
+    client.cookies.set(COOKIE, stolen_cookie)
+    assert client.get("/api/tabs/problems").status_code == 401
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_an_idle_session_ends(client: TestClient, manager: str, settings: Settings) -> None:
+    log_in(client, manager)
+    engine = create_engine(settings.postgres_url or "", pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE web_sessions SET last_seen_at = now() - interval '13 hours'"))
+    finally:
+        engine.dispose()
+    assert client.get("/api/tabs/problems").status_code == 401
+
+
+def test_api_tokens_keep_working_beside_sessions(client: TestClient, settings: Settings) -> None:
+    from web.accounts import create_token
+
+    engine = create_engine(settings.postgres_url or "", pool_size=1)
+    try:
+        token, _ = create_token(engine, "script@corp.io", Role.ADMIN, "cron")
+    finally:
+        engine.dispose()
+    response = client.get("/api/tabs/overview", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert set(response.json()["freshness"]) == {"newest_event_at", "applied_at", "lag"}

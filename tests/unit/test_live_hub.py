@@ -1,0 +1,160 @@
+"""The live views' hub: one computation per view for all its sockets, throttled, newest wins."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from web.live.hub import SESSION_ENDED, Hub, Subscriber, View
+
+TAB: View = ("tab", "problems", "week", "all")
+
+
+class Counting:
+    """A view computation returning "VIEW#N", N counting its calls per view."""
+
+    def __init__(self) -> None:
+        self.calls: dict[View, int] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, view: View) -> str | None:
+        with self.lock:
+            self.calls[view] = self.calls.get(view, 0) + 1
+            return None if view == ("user", "404") else f"{'/'.join(view)}#{self.calls[view]}"
+
+
+async def _settle(seconds: float = 0.05) -> None:
+    await asyncio.sleep(seconds)
+
+
+def test_many_subscribers_share_one_computation_per_change() -> None:
+    async def scenario() -> None:
+        compute = Counting()
+        hub = Hub(compute, interval_s=0.01)
+        subscribers = [Subscriber() for _ in range(50)]
+        first = [await hub.subscribe(TAB, s) for s in subscribers]
+        assert set(first) == {"tab/problems/week/all#1"}
+        hub.changed(None)
+        await _settle()
+        assert compute.calls[TAB] == 2
+        assert {await s.next() for s in subscribers} == {"tab/problems/week/all#2"}
+        assert hub.watchers() == 50
+
+    asyncio.run(scenario())
+
+
+def test_a_burst_of_batches_is_recomputed_at_most_once_per_interval() -> None:
+    async def scenario() -> None:
+        compute = Counting()
+        hub = Hub(compute, interval_s=0.2)
+        subscriber = Subscriber()
+        await hub.subscribe(TAB, subscriber)
+        for _ in range(20):
+            hub.changed([1])
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.45)
+        # The first change computes at once, the rest wait for the interval: 2 or 3, not 20.
+        assert 2 <= compute.calls[TAB] - 1 <= 3
+        assert (await subscriber.next()).endswith(f"#{compute.calls[TAB]}")
+
+    asyncio.run(scenario())
+
+
+def test_a_slow_subscriber_keeps_only_the_newest_document() -> None:
+    async def scenario() -> None:
+        hub = Hub(Counting(), interval_s=0.0)
+        slow, quick = Subscriber(), Subscriber()
+        await hub.subscribe(TAB, slow)
+        await hub.subscribe(TAB, quick)
+        received = []
+        for _ in range(5):
+            hub.changed(None)
+            await _settle(0.02)
+            received.append(await quick.next())
+        assert received == [f"tab/problems/week/all#{n}" for n in range(2, 7)]
+        assert await slow.next() == "tab/problems/week/all#6"
+        assert slow._mailbox.empty()
+
+    asyncio.run(scenario())
+
+
+def test_profiles_recompute_only_for_their_changed_users() -> None:
+    async def scenario() -> None:
+        compute = Counting()
+        hub = Hub(compute, interval_s=0.0)
+        ann, bo = ("user", "1"), ("user", "2")
+        for view in (ann, bo, TAB):
+            await hub.subscribe(view, Subscriber())
+        hub.changed([2, 7])
+        await _settle()
+        assert (compute.calls[ann], compute.calls[bo], compute.calls[TAB]) == (1, 2, 2)
+        hub.changed(None)
+        await _settle()
+        assert (compute.calls[ann], compute.calls[bo]) == (2, 3)
+
+    asyncio.run(scenario())
+
+
+def test_an_unchanged_document_is_not_sent_again() -> None:
+    async def scenario() -> None:
+        hub = Hub(lambda view: "same", interval_s=0.0)
+        subscriber = Subscriber()
+        assert await hub.subscribe(TAB, subscriber) == "same"
+        hub.changed(None)
+        await _settle()
+        assert subscriber._mailbox.empty()
+
+    asyncio.run(scenario())
+
+
+def test_unknown_user_gives_none_and_last_unsubscribe_forgets_the_view() -> None:
+    async def scenario() -> None:
+        compute = Counting()
+        hub = Hub(compute, interval_s=0.0)
+        subscriber = Subscriber()
+        assert await hub.subscribe(("user", "404"), subscriber) is None
+        hub.unsubscribe(("user", "404"), subscriber)
+        hub.changed(None)
+        await _settle()
+        assert compute.calls == {("user", "404"): 1}
+        assert hub.watchers() == 0
+
+    asyncio.run(scenario())
+
+
+def test_ending_a_session_closes_only_its_sockets() -> None:
+    async def scenario() -> None:
+        hub = Hub(Counting(), interval_s=0.0)
+        mine, other, script = Subscriber("s1"), Subscriber("s2"), Subscriber(None)
+        for subscriber in (mine, other, script):
+            await hub.subscribe(TAB, subscriber)
+        assert hub.sessions() == {"s1", "s2"}
+        assert hub.end_sessions({"s1"}) == 1
+        assert await asyncio.wait_for(mine.closed(), 1) == SESSION_ENDED
+        await _settle()
+        assert other.close_code is None and script.close_code is None
+
+    asyncio.run(scenario())
+
+
+def test_a_failing_computation_keeps_the_last_document_and_tries_again() -> None:
+    async def scenario() -> None:
+        calls = []
+
+        def flaky(view: View) -> str | None:
+            calls.append(view)
+            if len(calls) == 2:
+                raise ConnectionError("Redis restarting")
+            return f"doc{len(calls)}"
+
+        hub = Hub(flaky, interval_s=0.0)
+        subscriber = Subscriber()
+        assert await hub.subscribe(TAB, subscriber) == "doc1"
+        hub.changed(None)
+        await _settle()
+        assert subscriber._mailbox.empty()
+        hub.changed(None)
+        await _settle()
+        assert await subscriber.next() == "doc3"
+
+    asyncio.run(scenario())
