@@ -2,8 +2,8 @@
 
 Starts (or reuses) the embedded stack, creates topics and schema, runs one
 ``insights consume`` process, the web app (``insights serve``) and the traffic
-simulator (history first, then live traffic), creates a demo API token, and
-prints where to look.
+simulator (history first, then live traffic), creates the demo login (a new
+password each run) and an API token, and prints where to look.
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ def demo(
     children = [subprocess.Popen([sys.executable, "-m", "insights", command],
                                  env=_environment(urls), start_new_session=True)
                 for command in ("consume", "serve")]
-    token = _demo_token(urls)
+    token, password = _demo_credentials(urls)
     # SIGTERM (a process manager, `timeout`) stops the demo like Ctrl-C: children included.
     signal.signal(signal.SIGTERM, _interrupt)
-    _announce(settings, urls, backfill_days, token)
+    _announce(settings, urls, backfill_days, token, password)
     try:
         with KafkaSink(urls.kafka_bootstrap, settings.topics()) as sink:
             run(sink, users=users, rate=rate, duration=0, seed=None,
@@ -78,14 +78,22 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def _demo_token(urls: StackUrls) -> str:
-    """A fresh API token of the demo's ADMIN account (demo@example.com)."""
-    from web.accounts import Role, create_token
-    from web.engine import create_engine
+DEMO_LOGIN = "demo@example.com"
 
+
+def _demo_credentials(urls: StackUrls) -> tuple[str, str]:
+    """A fresh API token and a fresh password of the demo's ADMIN account."""
+    import secrets
+
+    from web.accounts import Role, create_token, set_password
+    from web.engine import create_engine
+    from web.passwords import hash_password
+
+    password = secrets.token_urlsafe(12)
     engine = create_engine(urls.postgres_url)
     try:
-        return create_token(engine, "demo@example.com", Role.ADMIN, "demo")[0]
+        set_password(engine, DEMO_LOGIN, Role.ADMIN, hash_password(password))
+        return create_token(engine, DEMO_LOGIN, Role.ADMIN, "demo")[0], password
     finally:
         engine.dispose()
 
@@ -96,11 +104,15 @@ def _environment(urls: StackUrls) -> dict[str, str]:
                          "INSIGHTS_REDIS_URL": urls.redis_url}
 
 
-def _announce(settings: Settings, urls: StackUrls, backfill_days: int, token: str) -> None:
+def _announce(settings: Settings, urls: StackUrls, backfill_days: int, token: str,
+              password: str) -> None:
     web = f"http://{settings.web_host}:{settings.web_port}"
     lines = [
+        f"dashboard   {web}/",
+        f"login       {DEMO_LOGIN}   password {password}   (role ADMIN)",
+        "",
         f"API         {web}/docs   (Authorize with the token below)",
-        f"token       {token}   (account demo@example.com, role ADMIN)",
+        f"token       {token}",
         f"  curl -H 'Authorization: Bearer {token}' '{web}/api/tabs/problems?period=week'",
         "",
         f"Kafka       {urls.kafka_bootstrap}   topics {settings.topic_prefix}*",
