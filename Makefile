@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint unit demo bench bench-read stack-down clean
+.PHONY: install browser test lint unit demo bench bench-read bench-live stack-down clean
 
 install: $(STAMP)
 
@@ -15,8 +15,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+## browser: Debian's Chromium for the browser tests (Playwright drives it; no browser download)
+browser:
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests"; \
+	  apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } || \
+	  { echo "could not install chromium: run 'apt-get install chromium' as root"; exit 1; }; }
+
 ## test: lint, then the whole suite against real servers (the embedded stack starts itself)
-test: lint
+test: lint browser
 	$(BIN)/pytest
 
 lint: install

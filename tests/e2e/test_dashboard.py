@@ -1,0 +1,155 @@
+"""The dashboard in headless Chromium: log in, every tab and a profile, live updates
+without reload, and every refusal (wrong password, no session, low role, foreign origin)
+on the page, the API and the WebSocket.
+
+Screenshots of each tab land in ``test-artifacts/e2e``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from insights.producer import Emitter
+from insights.settings import Settings
+from tests.factories import event
+from tests.read_model import simulate, wait_ingested
+from tests.services import ConsumerProcess
+from tests.web_clients import PASSWORD, make_account
+from web.accounts import Role
+from web.reader import TABS
+
+MANAGER, MEMBER = "office@corp.io", "member@corp.io"
+# Resolves with how a socket ended: its close code and how many messages it got.
+SOCKET_OUTCOME = """(url) => new Promise((resolve) => {
+  const ws = new WebSocket(url); let messages = 0;
+  ws.onmessage = () => { messages += 1; };
+  ws.onclose = (e) => resolve({code: e.code, messages});
+  setTimeout(() => resolve({code: -1, messages}), 10000);
+})"""
+FETCH_STATUS = """(url) => fetch(url, {credentials: 'include'})
+  .then((r) => r.status, () => 'blocked')"""
+
+
+@pytest.fixture
+def site(settings: Settings, emitter: Emitter,
+         consumer_process: Callable[[], ConsumerProcess]) -> ConsumerProcess:
+    """A week of simulated traffic ingested by an ``insights consume`` process that keeps
+    running, and two accounts: an OFFICE_MANAGER and a MANAGER (who may not see insights)."""
+    sent = simulate(emitter, datetime.now(UTC), users=40, days=7, seed=5)
+    consumer = consumer_process().start()
+    wait_ingested(settings, sent, check=consumer.check_alive)
+    make_account(settings.postgres_url or "", MANAGER, Role.OFFICE_MANAGER)
+    make_account(settings.postgres_url or "", MEMBER, Role.MANAGER)
+    return consumer
+
+
+def _log_in(page: Page, base: str, email: str, password: str = PASSWORD) -> None:
+    page.goto(f"{base}/login")
+    page.fill('input[name="email"]', email)
+    page.fill('input[name="password"]', password)
+    page.click('#login-form button[type="submit"]')
+
+
+def _open_tab(page: Page, tab: str) -> None:
+    page.click(f'#tabs [data-tab="{tab}"]')
+    page.wait_for_selector(f'#tab-panel[data-tab="{tab}"][data-loaded="1"]')
+
+
+def _stat(page: Page, name: str) -> int:
+    text = page.text_content(f'#tab-panel [data-stat="{name}"]') or ""
+    return int("".join(ch for ch in text if ch.isdigit()) or "0")
+
+
+def test_every_tab_and_a_profile_render_and_move_live(
+        browser: Browser, web_url: str, site: ConsumerProcess, emitter: Emitter,
+        artifacts: Path) -> None:
+    context = browser.new_context(viewport={"width": 1366, "height": 860})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{web_url}/")
+    assert page.url == f"{web_url}/login"
+    _log_in(page, web_url, MANAGER)
+    page.wait_for_url(f"{web_url}/")
+    for tab in TABS:
+        _open_tab(page, tab)
+        page.screenshot(path=artifacts / f"tab-{tab}.png", full_page=True)
+    _open_tab(page, "engagement")
+    page.click("#tab-panel tr[data-user-id]")
+    page.wait_for_selector('#profile[data-loaded="1"]')
+    assert (page.text_content('#profile [data-stat="engagement_score"]') or "").strip() != "—"
+    page.screenshot(path=artifacts / "profile.png", full_page=True)
+
+    _open_tab(page, "problems")
+    page.click('[data-period="day"]')
+    page.wait_for_selector('#tab-panel[data-tab="problems"][data-loaded="1"]')
+    page.wait_for_selector('#conn-state[data-state="open"]')
+    page.evaluate("window.__sameDocument = true")
+    before, messages = _stat(page, "failed_logins"), page.evaluate("window.__insightsMessages")
+    # The card counts brute-force and lock alerts (semantics 6).
+    for _ in range(5):
+        emitter.emit(event("security_alert", datetime.now(UTC), user_email="u1@example.com",
+                           alert_type="brute_force"))
+    emitter.flush()
+    page.wait_for_function(
+        """(want) => Number((document.querySelector('#tab-panel [data-stat="failed_logins"]')
+             .textContent || '').replace(/\\D/g, '')) >= want""", arg=before + 5, timeout=30000)
+    assert page.evaluate("window.__sameDocument") is True          # no reload
+    assert page.evaluate("window.__insightsMessages") > messages
+    assert "ago" in (page.text_content("#freshness") or "")
+    page.screenshot(path=artifacts / "live-problems-day.png", full_page=True)
+    site.check_alive()
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844},
+                                storage_state=context.storage_state()).new_page()
+    phone.goto(f"{web_url}/")
+    phone.wait_for_selector('#tab-panel[data-loaded="1"]')
+    phone.screenshot(path=artifacts / "phone-problems.png", full_page=True)
+    context.close()
+    assert errors == []
+
+
+def _refused_everywhere(page: Page, web_url: str) -> dict[str, Any]:
+    ws = web_url.replace("http://", "ws://")
+    return {"api": page.evaluate(FETCH_STATUS, f"{web_url}/api/tabs/problems"),
+            "socket": page.evaluate(SOCKET_OUTCOME, f"{ws}/ws/tabs/problems")}
+
+
+def test_refusals_on_page_api_and_socket(
+        browser: Browser, web_url: str, foreign_url: str, site: ConsumerProcess) -> None:
+    page = browser.new_context().new_page()
+    # No session: the page goes to the log-in, the API says 401, the socket closes 4401.
+    page.goto(f"{web_url}/")
+    assert page.url == f"{web_url}/login"
+    assert _refused_everywhere(page, web_url) == {
+        "api": 401, "socket": {"code": 4401, "messages": 0}}
+
+    # Wrong password: the same answer as an unknown account, and still no session.
+    _log_in(page, web_url, MANAGER, "not the right password")
+    assert page.text_content("#login-error") == "Wrong e-mail or password."
+    _log_in(page, web_url, "nobody@corp.io")
+    assert page.text_content("#login-error") == "Wrong e-mail or password."
+    assert _refused_everywhere(page, web_url) == {
+        "api": 401, "socket": {"code": 4401, "messages": 0}}
+
+    # A role below OFFICE_MANAGER: logged in, refused with 403 / 4403.
+    _log_in(page, web_url, MEMBER)
+    page.wait_for_selector("#forbidden")
+    assert _refused_everywhere(page, web_url) == {
+        "api": 403, "socket": {"code": 4403, "messages": 0}}
+
+    # A page of another origin, in a browser logged in as a manager: it can neither
+    # read the API (no CORS) nor open a socket (the handshake is refused).
+    manager = browser.new_context().new_page()
+    _log_in(manager, web_url, MANAGER)
+    manager.wait_for_url(f"{web_url}/")
+    manager.goto(foreign_url)
+    outcome = _refused_everywhere(manager, web_url)
+    assert outcome["api"] == "blocked"
+    assert outcome["socket"]["messages"] == 0 and outcome["socket"]["code"] == 1006
