@@ -46,6 +46,10 @@ bench: install
 bench-read: install
 	$(BIN)/python bench/read.py
 
+## bench-live: event produced -> WebSocket message, 500 sockets on one web process at 1,000 events/s
+bench-live: install
+	$(BIN)/python bench/live.py
+
 stack-down: install
 	$(BIN)/insights stack down
 

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     login_failures_per_email: int = Field(5, ge=1, description="per login window")
     login_failures_per_ip: int = Field(30, ge=1, description="per login window")
     login_window_s: int = Field(900, ge=1, description="window of the log-in throttle")
+    web_ws_deflate: bool = Field(
+        False, description="compress WebSocket messages (permessage-deflate): less traffic,"
+                           " much more CPU per client")
     live_interval_ms: int = Field(
         250, ge=10, description="least time between two recomputes of one live view")
 

@@ -73,22 +73,41 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise AssertionError(f"web app not answering at {url}:\n{log.read_text()[-3000:]}")
 
 
+class WebServer:
+    """``insights serve`` as a child process on a fixed port, to be restarted."""
+
+    def __init__(self, settings: Settings, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._env = environment(settings.model_copy(update={"live_interval_ms": 100}))
+        self._log = log
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WebServer:
+        with self._log.open("ab") as out:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "insights", "serve", "--port", str(self.port)],
+                env=self._env, stdout=out, stderr=subprocess.STDOUT)
+        _wait_http(f"{self.url}/healthz", self._process, self._log)
+        return self
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(30)
+
+
 @pytest.fixture
-def web_url(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    """``insights serve`` for this test's settings on a free port; its base URL."""
-    port = free_port()
-    log = tmp_path / "web.log"
-    env = environment(settings.model_copy(update={"live_interval_ms": 100}))
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "insights", "serve", "--port",
-                                    str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{url}/healthz", process, log)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(30)
+def web_server(settings: Settings, tmp_path: Path) -> Iterator[WebServer]:
+    """``insights serve`` for this test's settings on a free port."""
+    server = WebServer(settings, tmp_path / "web.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def web_url(web_server: WebServer) -> str:
+    return web_server.url
 
 
 @pytest.fixture

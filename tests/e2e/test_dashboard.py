@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page
 
 from insights.producer import Emitter
 from insights.settings import Settings
+from tests.e2e.conftest import WebServer
 from tests.factories import event
 from tests.read_model import simulate, wait_ingested
 from tests.services import ConsumerProcess
@@ -153,3 +154,23 @@ def test_refusals_on_page_api_and_socket(
     outcome = _refused_everywhere(manager, web_url)
     assert outcome["api"] == "blocked"
     assert outcome["socket"]["messages"] == 0 and outcome["socket"]["code"] == 1006
+
+
+def test_the_page_reconnects_by_itself_after_the_server_restarts(
+        browser: Browser, web_server: WebServer, site: ConsumerProcess, emitter: Emitter
+) -> None:
+    page = browser.new_context().new_page()
+    _log_in(page, web_server.url, MANAGER)
+    page.wait_for_url(f"{web_server.url}/")
+    page.wait_for_selector('#conn-state[data-state="open"]')
+    page.evaluate("window.__sameDocument = true")
+    web_server.stop()
+    page.wait_for_selector('#conn-state[data-state="closed"], #conn-state[data-state="connecting"]')
+    web_server.start()
+    page.wait_for_selector('#conn-state[data-state="open"]', timeout=30000)
+    before = page.evaluate("window.__insightsMessages")
+    emitter.emit(event("security_alert", datetime.now(UTC), user_email="u2@example.com",
+                       alert_type="brute_force"))
+    emitter.flush()
+    page.wait_for_function("(n) => window.__insightsMessages > n", arg=before, timeout=30000)
+    assert page.evaluate("window.__sameDocument") is True

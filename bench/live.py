@@ -1,0 +1,279 @@
+"""Live latency: an event produced to Kafka -> the WebSocket message carrying its new value.
+
+One ``insights consume`` and one ``insights serve`` process on the embedded stack
+(or configured servers). Background traffic (sessions, views, logins, errors)
+is produced at ``--rate`` events/s in all; among it, ``--probes`` times a second,
+a brute-force security alert, the only kind the background leaves out, so the
+problems tab's ``failed_logins`` card for today counts exactly the probes sent:
+the k-th probe's value is k. ``--clients`` sockets are open on one web process,
+most on that view, the rest spread over the other tabs; each probe's latency,
+per client on the probed view, is the time from just before it was produced to
+the first message showing a value of at least k. The web process's memory (RSS)
+is sampled throughout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import re
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from itertools import cycle
+from pathlib import Path
+from typing import Any
+
+import psutil
+import redis
+from websockets.asyncio.client import ClientConnection, connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.latency import ApiServer, create_token, percentiles
+from insights import database, endpoints, kafka, logs
+from insights.keys import Keys
+from insights.producer import Emitter
+from insights.settings import Settings
+from scoring.windows import day_number
+from tests.factories import event, stream
+from tests.services import ConsumerProcess, admin, unique, with_database
+
+log = logging.getLogger("bench.live")
+RESULTS = Path(__file__).resolve().parent / "results"
+PROBED = "/ws/tabs/problems?period=day"
+OTHERS = ("/ws/tabs/engagement?period=week", "/ws/tabs/pages?period=week",
+          "/ws/tabs/paths?period=week", "/ws/tabs/overview?period=week&filter=all")
+CARD = re.compile(r'"failed_logins":(\d+)')
+LEFT_OUT = {"security_alert", "account_locked"}
+TARGETS = {"p50": 300.0, "p99": 1000.0}
+
+
+class Probes:
+    """When each probe value was produced (monotonic seconds), shared with the clients."""
+
+    def __init__(self) -> None:
+        self.sent: dict[int, float] = {}
+        self.lock = threading.Lock()
+
+    def add(self, value: int, at: float) -> None:
+        with self.lock:
+            self.sent[value] = at
+
+    def at(self, value: int) -> float | None:
+        with self.lock:
+            return self.sent.get(value)
+
+
+def produce(settings: Settings, *, rate: float, probes_per_s: float, seconds: float,
+            probes: Probes, stop: threading.Event) -> int:
+    """Background traffic at ``rate`` events/s with the probes among it; events sent."""
+    background = (e for e in stream(10**9, users=2000, start=datetime.now(UTC))
+                  if e["type"] not in LEFT_OUT)
+    sent, probe, tick = 0, 0, 0.01
+    started = time.monotonic()
+    next_probe = started + 1 / probes_per_s
+    with Emitter(settings.kafka_bootstrap or "", settings.topics()) as emitter:
+        while not stop.is_set() and time.monotonic() - started < seconds:
+            due = int((time.monotonic() - started) * rate) - sent
+            for _ in range(max(0, due)):
+                body = next(background)
+                body["ts"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+                emitter.emit(body)
+                sent += 1
+            if time.monotonic() >= next_probe:
+                probe += 1
+                probes.add(probe, time.monotonic())
+                emitter.emit(event("security_alert", datetime.now(UTC),
+                                   user_email="probe@example.com", alert_type="brute_force"))
+                emitter.flush()
+                sent += 1
+                next_probe += 1 / probes_per_s
+            time.sleep(tick)
+        emitter.flush()
+    return sent
+
+
+class Client:
+    """One socket; on the probed view it records each probe's latency (ms)."""
+
+    def __init__(self, path: str, probes: Probes) -> None:
+        self.path, self.probes = path, probes
+        self.seen = 0
+        self.messages = 0
+        self.latencies: list[float] = []
+
+    async def run(self, base: str, token: str, ready: asyncio.Event,
+                  stop: asyncio.Event) -> None:
+        async with connect(f"{base}{self.path}", max_size=None, compression=None,
+                           additional_headers={"Authorization": f"Bearer {token}"},
+                           open_timeout=60) as ws:
+            first = await ws.recv()
+            self._note(str(first), baseline=True)
+            ready.set()
+            await self._receive(ws, stop)
+
+    async def _receive(self, ws: ClientConnection, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                message = await asyncio.wait_for(ws.recv(), 0.5)
+            except TimeoutError:
+                continue
+            self._note(str(message))
+
+    def _note(self, text: str, *, baseline: bool = False) -> None:
+        self.messages += 1
+        if self.path != PROBED:
+            return
+        found = CARD.search(text)
+        value = int(found.group(1)) if found else 0
+        now = time.monotonic()
+        if not baseline:
+            for k in range(self.seen + 1, value + 1):
+                sent = self.probes.at(k)
+                if sent is not None:
+                    self.latencies.append((now - sent) * 1000)
+        self.seen = max(self.seen, value)
+
+
+async def watch(base: str, token: str, clients: list[Client], seconds: float,
+                on_ready: threading.Event) -> None:
+    stop = asyncio.Event()
+    readies = [asyncio.Event() for _ in clients]
+    tasks = []
+    for client, ready in zip(clients, readies, strict=True):
+        tasks.append(asyncio.create_task(client.run(base, token, ready, stop)))
+        await asyncio.sleep(0.005)      # no thundering herd on connect
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
+    log.info("%d sockets open", len(clients))
+    on_ready.set()
+    await asyncio.sleep(seconds)
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def follow_applied(settings: Settings, probes: Probes, stop: threading.Event,
+                   latencies: list[float]) -> None:
+    """Per probe, the time from produced to announced by the consumer (its batch in Redis):
+    the part of the latency before the web process."""
+    keys = Keys(settings.redis_prefix)
+    client = redis.Redis.from_url(settings.redis_url or "")
+    seen = 0
+    with client.pubsub() as pubsub:
+        pubsub.subscribe(keys.changes)
+        while not stop.is_set():
+            if pubsub.get_message(timeout=0.5) is None:
+                continue
+            now = time.monotonic()
+            value = int(client.hget(keys.day(day_number(datetime.now(UTC).date())), "fl") or 0)
+            for k in range(seen + 1, value + 1):
+                sent = probes.at(k)
+                if sent is not None:
+                    latencies.append((now - sent) * 1000)
+            seen = max(seen, value)
+    client.close()
+
+
+def sample_memory(pid: int, stop: threading.Event, samples: list[int]) -> None:
+    process = psutil.Process(pid)
+    while not stop.wait(0.5):
+        samples.append(process.memory_info().rss)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--rate", type=float, default=1000.0, help="events/s in all")
+    parser.add_argument("--probes", type=float, default=5.0, help="probes/s")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    args = parser.parse_args()
+    logs.configure("INFO")
+    base = Settings()
+    urls = endpoints.resolve(base)
+    db = unique("insights_live_")
+    admin(urls.postgres_url, f'CREATE DATABASE "{db}"')
+    settings = base.model_copy(update={
+        "kafka_bootstrap": urls.kafka_bootstrap, "redis_url": urls.redis_url,
+        "postgres_url": with_database(urls.postgres_url, db),
+        "topic_prefix": unique("live") + ".", "consumer_group": unique("live-"),
+        "redis_prefix": unique("live"), "metrics_port": 0})
+    try:
+        result = run(settings, args)
+    finally:
+        admin(urls.postgres_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    report(result)
+
+
+def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    kafka.ensure_topics(settings.kafka_bootstrap or "", settings.topics().values(),
+                        settings.partitions)
+    database.upgrade(settings.postgres_url or "")
+    logs_dir = RESULTS / "live-logs"
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    consumer = ConsumerProcess(settings, logs_dir).start()
+    token = create_token(settings)
+    probes, clients = Probes(), []
+    views = cycle(OTHERS)
+    for n in range(args.clients):
+        clients.append(Client(PROBED if n % 5 < 3 else next(views), probes))
+    with ApiServer(settings, logs_dir / "web.log") as server:
+        pid = server._process.pid if server._process else os.getpid()
+        memory: list[int] = [psutil.Process(pid).memory_info().rss]
+        stop, ready = threading.Event(), threading.Event()
+        sampler = threading.Thread(target=sample_memory, args=(pid, stop, memory), daemon=True)
+        sampler.start()
+        applied: list[float] = []
+        threading.Thread(target=follow_applied, args=(settings, probes, stop, applied),
+                         daemon=True).start()
+        sent: list[int] = []
+        producer = threading.Thread(target=lambda: (ready.wait(), sent.append(produce(
+            settings, rate=args.rate, probes_per_s=args.probes, seconds=args.seconds,
+            probes=probes, stop=stop))), daemon=True)
+        producer.start()
+        started = time.monotonic()
+        asyncio.run(watch(server.url.replace("http://", "ws://"), token, clients,
+                          args.seconds + 3, ready))
+        elapsed = time.monotonic() - started
+        stop.set()
+        producer.join(30)
+        consumer.check_alive()
+        consumer.terminate()
+    latencies = [ms for c in clients for ms in c.latencies]
+    probed = [c for c in clients if c.path == PROBED]
+    missed = sum(len(probes.sent) - c.seen for c in probed if c.seen < len(probes.sent))
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "clients": args.clients, "clients_on_probed_view": len(probed),
+        "events_sent": sent[0] if sent else 0, "seconds": args.seconds,
+        "events_per_s": round((sent[0] if sent else 0) / args.seconds),
+        "probes": len(probes.sent), "probe_values_not_seen_at_end": missed,
+        "latency_ms": percentiles(latencies) if latencies else {},
+        "produced_to_announced_ms": percentiles(applied) if applied else {},
+        "messages_received": sum(c.messages for c in clients),
+        "messages_per_client_per_s": round(sum(c.messages for c in clients)
+                                           / len(clients) / elapsed, 2),
+        "web_rss_mib": {"start": round(memory[0] / 2**20, 1),
+                        "max": round(max(memory) / 2**20, 1),
+                        "end": round(memory[-1] / 2**20, 1)},
+        "targets": TARGETS,
+    }
+
+
+def report(result: dict[str, Any]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"live-{str(result['when']).replace(':', '')}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    width = max(map(len, result))
+    print("\n".join(f"{k:<{width}}  {v}" for k, v in result.items()))
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()
