@@ -18,7 +18,6 @@ from functools import partial
 
 import redis
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from insights.settings import Settings
@@ -29,7 +28,7 @@ from web.live.hub import Hub
 from web.live.listener import listen, watch_sessions
 from web.live.views import Views
 from web.reader import TabReader
-from web.state import STATIC, WebState, build_state
+from web.state import STATIC, Assets, WebState, build_state
 from web.tabs import RedisTabs, build_reader
 
 log = logging.getLogger(__name__)
@@ -77,7 +76,7 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
     app = FastAPI(title="insights", summary="Live user insights: the read API",
                   version="1", lifespan=lifespan, docs_url="/docs")
     app.include_router(build_router())
-    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+    app.mount("/static", Assets(directory=STATIC, check_dir=False), name="static")
     return app
 
 

@@ -1,13 +1,19 @@
-"""What the pages, the log-in and the live views share, built once in the app's lifespan."""
+"""What the pages, the log-in and the live views share, built once in the app's lifespan,
+and the static assets' files."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
+from os import PathLike
 from pathlib import Path
 from typing import Final
 
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+from starlette.types import Scope
 
 from insights.keys import Keys
 from insights.settings import Settings
@@ -43,3 +49,15 @@ def build_state(settings: Settings) -> WebState:
         live_interval_s=settings.live_interval_ms / 1000,
         templates=Jinja2Templates(directory=TEMPLATES),
     )
+
+
+class Assets(StaticFiles):
+    """The page's scripts and styles: revalidated on every load (ETag), since modules
+    import each other by plain paths and a stale one would mix two versions."""
+
+    def file_response(self, full_path: PathLike[str] | str, stat_result: os.stat_result,
+                      scope: Scope, status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response

@@ -155,3 +155,17 @@ def test_api_tokens_keep_working_beside_sessions(client: TestClient, settings: S
     response = client.get("/api/tabs/overview", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert set(response.json()["freshness"]) == {"newest_event_at", "applied_at", "lag"}
+
+
+def test_the_dashboard_loads_only_its_own_assets(client: TestClient, manager: str) -> None:
+    import re
+
+    log_in(client, manager)
+    page = client.get("/").text
+    links = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert links and all(link.startswith(("/static/", "data:", "#", "/logout")) for link in links)
+    for link in (x for x in links if x.startswith("/static/")):
+        asset = client.get(link)
+        assert asset.status_code == 200, link
+        assert asset.headers["cache-control"] == "no-cache"
+    assert client.get("/static/vendor/chart.umd.min.js").status_code == 200

@@ -1,0 +1,173 @@
+// Talking to the server: one-off JSON fetches and a live WebSocket that
+// reconnects by itself.
+
+const LOGIN_URL = '/login';
+// Close codes the server uses for "your session ended" and "not allowed".
+const CLOSE_UNAUTHORIZED = 4401;
+const CLOSE_FORBIDDEN = 4403;
+const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
+
+window.__insightsMessages = window.__insightsMessages || 0;
+
+export class HttpError extends Error {
+  constructor(status, detail) {
+    super(`HTTP ${status}${detail ? `: ${detail}` : ''}`);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+let redirecting = false;
+
+/** Off to the login page (once: several sockets and fetches may notice together). */
+export function redirectToLogin() {
+  if (redirecting) return;
+  redirecting = true;
+  window.location.assign(LOGIN_URL);
+}
+
+/** GET a JSON document; a 401 sends the browser to the login page. */
+export async function getJSON(url, { signal } = {}) {
+  const response = await fetch(url, {
+    credentials: 'same-origin',
+    headers: { Accept: 'application/json' },
+    signal,
+  });
+  if (response.status === 401) {
+    redirectToLogin();
+    throw new HttpError(401, 'not logged in');
+  }
+  if (!response.ok) {
+    let detail = '';
+    try {
+      const body = await response.json();
+      detail = typeof body.detail === 'string' ? body.detail : '';
+    } catch {
+      /* not JSON: the status says enough */
+    }
+    throw new HttpError(response.status, detail);
+  }
+  return response.json();
+}
+
+function wsURL(path) {
+  const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${window.location.host}${path}`;
+}
+
+/**
+ * A WebSocket that delivers each JSON message to onMessage and reconnects
+ * after a close with backoff 1 s, 2 s, 4 s, 8 s, 15 s, 15 s ... The backoff
+ * starts over once a message has arrived (a server that accepts and then drops
+ * us straight away keeps backing off).
+ *
+ * onState(state, info) gets 'connecting' | 'open' | 'closed', with
+ * info.retrying (an earlier attempt failed) and info.retryInMs.
+ * onTerminal(code) is called for a 4xxx close other than 4401/4403 (e.g.
+ * "no such user"), after which it does not reconnect.
+ * onProbe() is called when a connection closed without ever opening: the
+ * handshake may have been refused (e.g. an HTTP 401), which the browser does not
+ * tell us, so the caller can ask over HTTP.
+ */
+export class LiveSocket {
+  constructor(path, { onMessage, onState, onTerminal, onProbe } = {}) {
+    this.path = path;
+    this.onMessage = onMessage || (() => {});
+    this.onState = onState || (() => {});
+    this.onTerminal = onTerminal || (() => {});
+    this.onProbe = onProbe || (() => {});
+    this.ws = null;
+    this.attempt = 0;
+    this.timer = null;
+    this.stopped = false;
+    this._online = () => this._reconnectNow();
+  }
+
+  start() {
+    this.stopped = false;
+    window.addEventListener('online', this._online);
+    this._connect();
+    return this;
+  }
+
+  stop() {
+    this.stopped = true;
+    window.removeEventListener('online', this._online);
+    clearTimeout(this.timer);
+    this.timer = null;
+    if (this.ws) {
+      const ws = this.ws;
+      this.ws = null;
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) {
+        ws.close(1000, 'view changed');
+      }
+    }
+  }
+
+  _connect() {
+    this.timer = null;
+    if (this.stopped) return;
+    let opened = false;
+    let ws;
+    try {
+      ws = new WebSocket(wsURL(this.path));
+    } catch {
+      this._scheduleReconnect(false);
+      return;
+    }
+    this.ws = ws;
+    this.onState('connecting', { retrying: this.attempt > 0 });
+    ws.onopen = () => {
+      opened = true;
+      this.onState('open', { retrying: false });
+    };
+    ws.onmessage = (event) => {
+      let data;
+      try {
+        data = JSON.parse(event.data);
+      } catch {
+        return; // not ours to show
+      }
+      this.attempt = 0;
+      try {
+        this.onMessage(data);
+      } finally {
+        // Counted after the message is applied, so a test that sees the counter move
+        // also sees the page that message produced.
+        window.__insightsMessages += 1;
+      }
+    };
+    ws.onclose = (event) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.stopped) return;
+      if (event.code === CLOSE_UNAUTHORIZED || event.code === CLOSE_FORBIDDEN) {
+        this.onState('closed', { retrying: false });
+        redirectToLogin();
+        return;
+      }
+      if (event.code >= 4000 && event.code <= 4999) {
+        this.stopped = true;
+        this.onState('closed', { retrying: false });
+        this.onTerminal(event.code, event.reason);
+        return;
+      }
+      this._scheduleReconnect(!opened);
+    };
+  }
+
+  _scheduleReconnect(neverOpened) {
+    const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    this.attempt += 1;
+    this.onState('closed', { retrying: true, retryInMs: delay });
+    if (neverOpened) this.onProbe();
+    this.timer = setTimeout(() => this._connect(), delay);
+  }
+
+  _reconnectNow() {
+    if (this.stopped || !this.timer) return;
+    clearTimeout(this.timer);
+    this._connect();
+  }
+}

@@ -1,0 +1,256 @@
+// Entry point: the hash router (#/problems?period=week, #/overview?filter=logged,
+// #/users/42), the header controls, and the live data flow of the visible view:
+// one REST fetch so something shows at once, then a WebSocket whose every
+// message replaces the view's data.
+
+import { $, $$, clear, fill, h } from './dom.js';
+import { getJSON, HttpError, LiveSocket } from './api.js';
+import { destroyCharts } from './charts.js';
+import { hideExplain, initExplain, reattachExplain } from './explain.js';
+import { createFreshness } from './freshness.js';
+import { getLang, setLang, t, translatePage } from './i18n.js';
+import { createProfileView } from './profile.js';
+import { createEngagementTab } from './tabs/engagement.js';
+import { createOverviewTab } from './tabs/overview.js';
+import { createPagesTab } from './tabs/pages.js';
+import { createPathsTab } from './tabs/paths.js';
+import { createProblemsTab } from './tabs/problems.js';
+
+const TABS = {
+  problems: createProblemsTab,
+  engagement: createEngagementTab,
+  pages: createPagesTab,
+  paths: createPathsTab,
+  overview: createOverviewTab,
+};
+const PERIODS = ['day', 'week', 'month'];
+const FILTERS = ['all', 'logged', 'anonymous'];
+
+const state = { tab: 'problems', period: 'week', filter: 'all' };
+
+const els = {
+  panel: $('#tab-panel'),
+  profile: $('#profile'),
+  conn: $('#conn-state'),
+  connLabel: $('#conn-state .conn-label'),
+  periods: $('#period-select'),
+  filters: $('#filter-select'),
+};
+const freshness = createFreshness($('#freshness'));
+
+// The view on screen: {key, kind, view, socket, gen, gotLive, data}.
+let current = null;
+let generation = 0;
+
+function parseHash() {
+  const raw = window.location.hash.replace(/^#\/?/, '');
+  const [path, query = ''] = raw.split('?');
+  const params = new URLSearchParams(query);
+  const period = PERIODS.includes(params.get('period')) ? params.get('period') : state.period;
+  const filter = FILTERS.includes(params.get('filter')) ? params.get('filter') : state.filter;
+  const user = /^users\/(\d+)$/.exec(path);
+  if (user) return { kind: 'user', userId: user[1], period, filter };
+  const tab = TABS[path] ? path : state.tab;
+  return { kind: 'tab', tab, period, filter };
+}
+
+function tabHash(tab, period = state.period, filter = state.filter) {
+  const q = new URLSearchParams({ period });
+  if (tab === 'overview') q.set('filter', filter);
+  return `#/${tab}?${q}`;
+}
+
+function setConn(stateName, info = {}) {
+  els.conn.dataset.state = stateName;
+  let label = t(`conn.${stateName}`);
+  if (stateName === 'closed' && info.retryInMs) {
+    label = t('conn.retry', { s: Math.round(info.retryInMs / 1000) });
+  }
+  els.connLabel.textContent = label;
+  els.conn.title = label;
+  // Down means: closed, or trying again after a failure (not the first connect).
+  freshness.setSocketDown(stateName === 'closed' || (stateName === 'connecting' && info.retrying));
+}
+
+function syncControls(route) {
+  $$('[data-tab]', $('#tabs')).forEach((b) => {
+    const on = route.kind === 'tab' && b.dataset.tab === route.tab;
+    b.setAttribute('aria-selected', on ? 'true' : 'false');
+    b.classList.toggle('active', on);
+  });
+  $$('[data-period]').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.period === state.period)));
+  $$('[data-filter]').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.filter === state.filter)));
+  $$('[data-lang]').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.lang === getLang())));
+  // The overview's charts are fixed windows: it takes the filter, not the period.
+  els.periods.hidden = !(route.kind === 'tab' && route.tab !== 'overview');
+  els.filters.hidden = !(route.kind === 'tab' && route.tab === 'overview');
+}
+
+function teardown() {
+  if (!current) return;
+  if (current.socket) current.socket.stop();
+  hideExplain();
+  destroyCharts(current.container);
+  if (current.view) current.view.destroy();
+  current = null;
+}
+
+function showMessage(container, text, tone = 'error') {
+  const old = container.querySelector(':scope > .notice');
+  if (old) old.remove();
+  if (text) container.prepend(h('div', { class: ['notice', `notice-${tone}`], role: 'status' }, text));
+}
+
+/** Puts one document (from the fetch or the socket) on screen. */
+function apply(gen, data, source) {
+  if (!current || current.gen !== gen || !data || typeof data !== 'object') return;
+  // A socket message is at least as new as the fetch: a late fetch must not win.
+  if (source === 'fetch' && current.gotLive) return;
+  if (source === 'live') current.gotLive = true;
+  current.data = data;
+  try {
+    current.view.update(data);
+  } catch (err) {
+    console.error('render failed', err);
+    showMessage(current.container, t('error.render'));
+    return;
+  }
+  showMessage(current.container, null);
+  current.container.dataset.loaded = '1';
+  freshness.set(data.freshness);
+  reattachExplain(current.container);
+}
+
+function fail(gen, err) {
+  if (!current || current.gen !== gen) return;
+  if (!(err instanceof HttpError)) {
+    if (err && err.name === 'AbortError') return;
+    if (!current.data) showMessage(current.container, t('error.network'));
+    return;
+  }
+  if (err.status === 401) return; // on the way to /login
+  if (err.status === 404 && current.kind === 'user') {
+    current.socket.stop();
+    setConn('closed');
+    showMessage(current.container, t('error.no_user'));
+    current.container.dataset.loaded = '1';
+    current.container.dataset.missing = '1';
+    return;
+  }
+  if (err.status === 403) {
+    showMessage(current.container, t('error.forbidden'));
+    return;
+  }
+  // The socket may still bring the data; show the problem only while there is none.
+  if (!current.data) showMessage(current.container, t('error.http', { status: err.status }));
+}
+
+function paths(route) {
+  if (route.kind === 'user') {
+    const id = encodeURIComponent(route.userId);
+    return { rest: `/api/users/${id}`, live: `/ws/users/${id}` };
+  }
+  const q = new URLSearchParams({ period: state.period, filter: state.filter });
+  return { rest: `/api/tabs/${route.tab}?${q}`, live: `/ws/tabs/${route.tab}?${q}` };
+}
+
+function mount(route, { keepData = null } = {}) {
+  teardown();
+  const gen = ++generation;
+  const isUser = route.kind === 'user';
+  const container = isUser ? els.profile : els.panel;
+  const other = isUser ? els.panel : els.profile;
+  other.hidden = true;
+  clear(other);
+  other.dataset.loaded = '0';
+  container.hidden = false;
+  container.dataset.loaded = '0';
+  delete container.dataset.missing;
+  if (isUser) container.dataset.userId = route.userId;
+  else container.dataset.tab = route.tab;
+  const ctx = {
+    period: state.period,
+    filter: state.filter,
+    openUser: (id) => { window.location.hash = `#/users/${Number(id)}`; },
+    backHref: tabHash(state.tab),
+  };
+  const view = isUser ? createProfileView(route.userId, ctx) : TABS[route.tab](ctx);
+  fill(container, view.el);
+  const key = routeKey(route);
+  current = { key, kind: route.kind, view, container, gen, gotLive: false, data: null, socket: null };
+  freshness.set(null);
+  if (keepData) apply(gen, keepData, 'fetch');
+
+  const { rest, live } = paths(route);
+  const probe = () => getJSON(rest).catch((err) => fail(gen, err));
+  current.socket = new LiveSocket(live, {
+    onMessage: (data) => apply(gen, data, 'live'),
+    onState: (s, info) => { if (current && current.gen === gen) setConn(s, info); },
+    onTerminal: (code) => {
+      if (current && current.gen === gen && code === 4404 && isUser) {
+        fail(gen, new HttpError(404, 'no such user'));
+      }
+    },
+    onProbe: probe,
+  }).start();
+  getJSON(rest).then((data) => apply(gen, data, 'fetch'), (err) => fail(gen, err));
+  document.title = isUser ? `${t('title.profile')} · insights` : `${t(`tab.${route.tab}`)} · insights`;
+}
+
+function routeKey(route) {
+  return route.kind === 'user'
+    ? `user:${route.userId}`
+    : `tab:${route.tab}:${state.period}:${route.tab === 'overview' ? state.filter : ''}`;
+}
+
+function route() {
+  const r = parseHash();
+  state.period = r.period;
+  state.filter = r.filter;
+  if (r.kind === 'tab') state.tab = r.tab;
+  syncControls(r);
+  if (current && current.key === routeKey(r)) return;
+  mount(r);
+  if (r.kind === 'user') window.scrollTo(0, 0);
+}
+
+function wireHeader() {
+  $('#tabs').addEventListener('click', (e) => {
+    const b = e.target instanceof Element ? e.target.closest('[data-tab]') : null;
+    if (b) window.location.hash = tabHash(b.dataset.tab);
+  });
+  els.periods.addEventListener('click', (e) => {
+    const b = e.target instanceof Element ? e.target.closest('[data-period]') : null;
+    if (b) window.location.hash = tabHash(state.tab, b.dataset.period);
+  });
+  els.filters.addEventListener('click', (e) => {
+    const b = e.target instanceof Element ? e.target.closest('[data-filter]') : null;
+    if (b) window.location.hash = tabHash('overview', state.period, b.dataset.filter);
+  });
+  $('#lang-switch').addEventListener('click', (e) => {
+    const b = e.target instanceof Element ? e.target.closest('[data-lang]') : null;
+    if (!b || b.dataset.lang === getLang()) return;
+    setLang(b.dataset.lang);
+    translatePage();
+    // Every label of the view changes: rebuild it from the data it has, socket included.
+    const r = parseHash();
+    syncControls(r);
+    mount(r, { keepData: current ? current.data : null });
+    setConn(els.conn.dataset.state || 'connecting');
+    freshness.render();
+  });
+}
+
+function start() {
+  translatePage();
+  initExplain($('#explain'));
+  wireHeader();
+  window.addEventListener('hashchange', route);
+  if (!window.location.hash || window.location.hash === '#' || window.location.hash === '#/') {
+    window.history.replaceState(null, '', tabHash(state.tab));
+  }
+  setConn('connecting');
+  route();
+}
+
+start();

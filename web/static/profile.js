@@ -1,0 +1,196 @@
+// The per-user drill-down (#/users/<id>): who the user is, both scores as
+// gauges (explainable), activity patterns, the 30-day trend and problem history.
+
+import { h, s, fill } from './dom.js';
+import { COLORS, integerAxis, upsertChart } from './charts.js';
+import { explainable } from './explain.js';
+import { fmtDateTime, fmtDay, fmtDuration, fmtInt, fmtNum, fmtRelative, userName } from './format.js';
+import { t } from './i18n.js';
+import { badge, barList, canvasBox, dataTable, kv, panel, scoreLevel } from './widgets.js';
+
+const GAUGE_R = 42;
+const GAUGE_LEN = 2 * Math.PI * GAUGE_R;
+
+// Timeline descriptions come from the server in English ("Visited: /path");
+// the known prefixes are translated, the rest (data) is kept as it is.
+const TIMELINE_PREFIXES = [
+  ['Session ', 'tl.session'], ['Visited: ', 'tl.visited'], ['Searched: ', 'tl.searched'],
+  ['Conversion: ', 'tl.conversion'], ['Alert: ', 'tl.alert'],
+];
+
+function timelineText(desc) {
+  const text = String(desc ?? '');
+  if (text === 'Password reset') return t('tl.password_reset');
+  for (const [prefix, key] of TIMELINE_PREFIXES) {
+    if (text.startsWith(prefix)) return `${t(key)} ${text.slice(prefix.length)}`;
+  }
+  return text;
+}
+
+const TIMELINE_ICONS = { login: '↪', pageview: '•', search: '?', conversion: '✓', problem: '!' };
+
+function gauge(kind, label) {
+  const arc = s('circle', { class: 'gauge-arc', cx: 50, cy: 50, r: GAUGE_R,
+    'stroke-dasharray': `0 ${GAUGE_LEN.toFixed(2)}`, transform: 'rotate(-90 50 50)' });
+  const value = h('span', { class: 'gauge-value num', 'data-stat': `${kind}_score` }, '—');
+  const el = h('div', { class: ['gauge', `gauge-${kind}`] },
+    s('svg', { viewBox: '0 0 100 100', class: 'gauge-svg', 'aria-hidden': 'true' },
+      s('circle', { class: 'gauge-track', cx: 50, cy: 50, r: GAUGE_R }), arc),
+    h('div', { class: 'gauge-center' }, value, h('span', { class: 'gauge-max' }, '/ 100')),
+    h('div', { class: 'gauge-label' }, label));
+  return {
+    el,
+    update(score, components, note) {
+      const n = Math.max(0, Math.min(100, Number(score) || 0));
+      arc.setAttribute('stroke-dasharray', `${((n / 100) * GAUGE_LEN).toFixed(2)} ${GAUGE_LEN.toFixed(2)}`);
+      // A zero-length arc would still draw its round cap as a dot.
+      arc.classList.toggle('empty', n === 0);
+      el.classList.remove('level-low', 'level-mid', 'level-high');
+      el.classList.add(`level-${scoreLevel(kind, n)}`);
+      value.textContent = String(score ?? '—');
+      explainable(el, { kind, score: n, components, key: `gauge:${kind}`, note });
+    },
+  };
+}
+
+function hourBars(bars) {
+  const list = Array.isArray(bars) ? bars : [];
+  return h('div', { class: 'hour-bars', role: 'img', 'aria-label': t('profile.hourly') },
+    list.map((b) => {
+      const col = h('span', { class: 'hour-fill' });
+      col.style.setProperty('height', `${Math.max(0, Math.min(100, Number(b.pct) || 0))}%`);
+      return h('div', { class: 'hour', title: t('profile.hour_cell', {
+        hour: String(b.hour).padStart(2, '0'), n: fmtInt(b.count) }), 'data-hour': String(b.hour) },
+      h('div', { class: 'hour-track' }, col),
+      h('span', { class: 'hour-label' }, b.hour % 3 === 0 ? String(b.hour) : ''));
+    }));
+}
+
+function counted(list, labelOf) {
+  const items = Array.isArray(list) ? list : [];
+  const top = Math.max(1, ...items.map((i) => Number(i.count) || 0));
+  return items.map((i) => ({ label: labelOf(i), count: i.count, pct: (i.count / top) * 100 }));
+}
+
+function deviceLabel(type) {
+  const key = `device.${type}`;
+  const label = t(key);
+  return label === key ? type : label;
+}
+
+export function createProfileView(userId, ctx) {
+  const title = h('h1', { class: 'profile-name' }, '…');
+  const meta = h('div', { class: 'profile-meta' });
+  const badges = h('div', { class: 'profile-badges' });
+  const eng = gauge('engagement', t('profile.engagement'));
+  const prob = gauge('problem', t('profile.problem'));
+  const stats = h('div', { class: 'profile-stats' });
+  const trend = canvasBox();
+  const hourly = h('div');
+  const fav = h('div');
+  const devices = h('div');
+  const browsers = h('div');
+  const timeline = h('ol', { class: 'timeline' });
+  const searches = dataTable([
+    { label: t('col.query'), className: 'col-wrap', cell: (r) => h('span', { class: 'query' }, r.query) },
+    { label: t('col.when'), className: 'nowrap', cell: (r) => fmtDateTime(r.searched_at) },
+  ], { empty: t('profile.searches.empty') });
+  const errors = dataTable([
+    { label: t('col.message'), className: 'col-wrap', cell: (r) => h('code', { class: 'err' }, r.message) },
+    { label: t('col.source'), className: 'col-path',
+      cell: (r) => h('span', { class: 'path', title: r.source }, r.source ? `${r.source}${r.line !== null && r.line !== undefined ? `:${r.line}` : ''}` : '—') },
+    { label: t('col.when'), className: 'nowrap', cell: (r) => fmtDateTime(r.occurred_at) },
+  ], { empty: t('profile.js_errors.empty') });
+  const slow = dataTable([
+    { label: t('col.path'), className: 'col-path', cell: (r) => h('span', { class: 'path', title: r.path }, r.path) },
+    { label: t('col.load_time'), num: true, cell: (r) => `${fmtInt(r.load_time_ms)} ms` },
+    { label: t('col.when'), className: 'nowrap', cell: (r) => fmtDateTime(r.viewed_at) },
+  ], { empty: t('profile.slow.empty') });
+
+  const back = h('a', { class: 'btn btn-quiet back', href: ctx.backHref, 'data-back': '1' }, `← ${t('profile.back')}`);
+  const el = h('div', { class: 'profile' },
+    h('div', { class: 'profile-head' },
+      back,
+      h('div', { class: 'profile-id' }, title, meta, badges)),
+    h('div', { class: 'profile-top' },
+      h('div', { class: 'gauges' }, eng.el, prob.el),
+      stats),
+    h('div', { class: 'grid-2' },
+      panel(t('profile.trend'), { hint: t('profile.trend.hint') }, trend.el),
+      panel(t('profile.hourly'), { hint: t('profile.month_hint') }, hourly)),
+    h('div', { class: 'grid-3' },
+      panel(t('profile.fav_pages'), { hint: t('profile.month_hint') }, fav),
+      panel(t('profile.devices'), { hint: t('profile.month_hint') }, devices),
+      panel(t('profile.browsers'), { hint: t('profile.month_hint') }, browsers)),
+    h('div', { class: 'grid-2' },
+      panel(t('profile.timeline'), { className: 'panel-timeline' }, timeline),
+      h('div', { class: 'stack' },
+        panel(t('profile.searches'), null, searches.el),
+        panel(t('profile.slow'), null, slow.el))),
+    panel(t('profile.js_errors'), null, errors.el));
+
+  return {
+    el,
+    update(data) {
+      const u = data.user || { id: userId };
+      title.textContent = userName(u);
+      fill(meta, 
+        u.name && u.email ? h('span', null, u.email) : null,
+        u.company ? h('span', null, u.company) : null,
+        u.role ? h('span', null, u.role) : null,
+        h('span', null, t('profile.created', { when: u.created_at ? fmtDateTime(u.created_at) : '—' })),
+        h('span', { title: u.last_login ? fmtDateTime(u.last_login) : null },
+          t('profile.last_login', { when: fmtRelative(u.last_login) })));
+      const locked = u.locked_until && Date.parse(u.locked_until) > Date.now();
+      fill(badges, 
+        locked ? badge(t('profile.locked_until', { when: fmtDateTime(u.locked_until) }), 'red') : null,
+        u.is_active === false ? badge(t('profile.inactive'), 'grey') : null);
+
+      eng.update(data.engagement_score, data.engagement_components, t('explain.note.engagement'));
+      prob.update(data.problem_score, data.problem_components, t('explain.note.problem_profile'));
+
+      fill(stats, 
+        kv(t('profile.avg_sessions_week'), fmtNum(data.avg_sessions_week, 1), 'avg_sessions_week'),
+        kv(t('profile.avg_session_duration'), String(data.avg_session_duration ?? '—'),
+          'avg_session_duration', `${t('unit.s')} · ${fmtDuration(data.avg_session_duration)}`),
+        kv(t('profile.password_resets'), String(data.password_resets ?? '—'), 'password_resets'),
+        kv(t('profile.security_alerts'), String(data.security_alerts_count ?? '—'), 'security_alerts_count'),
+        kv(t('profile.failed_logins'), String(u.failed_login_attempts ?? '—'), 'failed_login_attempts'));
+
+      const td = data.trend_data || { labels: [], scores: [] };
+      upsertChart(trend.canvas, () => ({
+        type: 'bar',
+        data: {
+          labels: (td.labels || []).map(fmtDay),
+          datasets: [{ label: t('profile.trend.series'), data: td.scores,
+            backgroundColor: COLORS.blue, borderRadius: 2 }],
+        },
+        options: {
+          plugins: { legend: { display: false } },
+          scales: { x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 10 } },
+            y: integerAxis({ suggestedMax: 30 }) },
+        },
+      }));
+
+      fill(hourly, hourBars(data.hourly_bars));
+      fill(fav, barList((data.fav_pages || []).map((p) => ({
+        label: p.path, pct: p.bar_pct, count: p.count })), { empty: t('profile.none') }));
+      fill(devices, barList(counted(data.devices, (d) => deviceLabel(d.type)),
+        { empty: t('profile.none'), tone: 'teal', mono: false }));
+      fill(browsers, barList(counted(data.browsers, (b) => b.name),
+        { empty: t('profile.none'), tone: 'violet', mono: false }));
+
+      const items = Array.isArray(data.timeline) ? data.timeline : [];
+      fill(timeline, ...(items.length ? items.map((it) => h('li', { class: `tl-${it.type}`, 'data-type': it.type },
+        h('span', { class: 'tl-icon', 'aria-hidden': 'true' }, TIMELINE_ICONS[it.type] || '•'),
+        h('span', { class: 'tl-desc' }, timelineText(it.desc)),
+        h('time', { class: 'tl-time', datetime: it.time, title: fmtDateTime(it.time) }, fmtRelative(it.time))))
+        : [h('li', { class: 'empty' }, t('profile.timeline.empty'))]));
+
+      searches.update(data.search_queries);
+      errors.update(data.js_errors);
+      slow.update(data.slow_pages);
+    },
+    destroy() {},
+  };
+}

@@ -1,0 +1,52 @@
+// Engagement tab: stat cards and the most engaged users with trends.
+
+import { h } from '../dom.js';
+import { fmtInt } from '../format.js';
+import { t } from '../i18n.js';
+import {
+  badge, dataTable, exportLink, panel, scoreCell, sparkline, statCards, userCell, wowArrow,
+} from '../widgets.js';
+
+const STATUS_TONE = { active: 'green', at_risk: 'amber', dormant: 'grey' };
+
+export function createEngagementTab(ctx) {
+  const cards = statCards([
+    { key: 'active_7d', label: t(`engagement.active.${ctx.period}`), tone: 'green' },
+    { key: 'at_risk', label: t('engagement.at_risk'), hint: t('engagement.at_risk.hint'), tone: 'amber' },
+    { key: 'dormant', label: t('engagement.dormant'), hint: t('engagement.dormant.hint') },
+    { key: 'new_this_month', label: t('engagement.new_this_month') },
+  ]);
+  const note = t('explain.note.engagement');
+  const table = dataTable([
+    { label: t('col.user'), cell: (r) => userCell(r.user) },
+    { label: t('col.engagement_score'), className: 'col-score',
+      cell: (r) => scoreCell('engagement', r.score, r.components, `engagement:${r.user.id}`, note) },
+    { label: t('col.sessions'), num: true, cell: (r) => r.sessions },
+    { label: t('col.page_views'), num: true, cell: (r) => r.page_views },
+    { label: t('col.wow'), num: true, cell: (r) => wowArrow(r.wow) },
+    { label: t('col.trend7'), cell: (r) => sparkline(r.sparkline) },
+    { label: t('col.status'),
+      cell: (r) => badge(t(`status.${r.status}`), STATUS_TONE[r.status] || 'neutral') },
+  ], {
+    rowAttrs: (r) => ({ 'data-user-id': String(r.user.id), 'data-status': r.status, class: 'clickable' }),
+    empty: t('engagement.empty'),
+    onRowClick: (tr) => ctx.openUser(tr.dataset.userId),
+  });
+  const list = panel(t('engagement.list'), {
+    actions: exportLink('engagement', ctx.period),
+    hint: t('engagement.list.hint'),
+  }, table.el);
+  const count = h('span', { class: 'panel-count num' });
+  list.querySelector('.panel-head h2').append(' ', count);
+  const el = h('div', { class: 'tab tab-engagement' }, cards.el, list);
+  return {
+    el,
+    update(data) {
+      cards.update(data);
+      const rows = data.engagement_list || [];
+      count.textContent = `(${fmtInt(rows.length)})`;
+      table.update(rows);
+    },
+    destroy() {},
+  };
+}

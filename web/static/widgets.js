@@ -1,0 +1,213 @@
+// Building blocks the tabs and the profile share: panels, stat cards, tables
+// whose body is swapped on each update, bars, sparklines, arrows, heatmaps.
+
+import { h, s, fill } from './dom.js';
+import { explainable } from './explain.js';
+import { fmtInt, fmtNum, userName } from './format.js';
+import { t } from './i18n.js';
+
+/** A titled panel; `actions` go to the right of the title (e.g. a CSV link). */
+export function panel(title, options, ...body) {
+  const { actions = null, className = '', hint = null } = options || {};
+  return h('section', { class: ['panel', className] },
+    h('div', { class: 'panel-head' },
+      h('h2', null, title),
+      hint ? h('span', { class: 'panel-hint' }, hint) : null,
+      actions ? h('div', { class: 'panel-actions' }, actions) : null),
+    ...body);
+}
+
+/** The CSV export link of a tab for a period. */
+export function exportLink(kind, period) {
+  return h('a', {
+    class: 'btn btn-small',
+    href: `/api/export/${kind}.csv?period=${encodeURIComponent(period)}`,
+    download: `insights_${kind}_${period}.csv`,
+    'data-export': kind,
+  }, t('export.csv'));
+}
+
+/**
+ * A row of stat cards. defs: [{key, label, hint?, tone?}]. The element with
+ * data-stat="<key>" holds only the number, for tests and screen readers alike.
+ */
+export function statCards(defs) {
+  const values = new Map();
+  const el = h('div', { class: 'cards' }, defs.map((d) => {
+    const value = h('div', { class: 'card-value num', 'data-stat': d.key }, '—');
+    values.set(d.key, value);
+    return h('div', { class: ['card', d.tone ? `tone-${d.tone}` : null] },
+      h('div', { class: 'card-label' }, d.label),
+      value,
+      d.hint ? h('div', { class: 'card-hint' }, d.hint) : null);
+  }));
+  return {
+    el,
+    update(data) {
+      for (const [key, node] of values) {
+        const v = data[key];
+        node.textContent = v === null || v === undefined ? '—' : String(v);
+      }
+    },
+  };
+}
+
+/**
+ * A table whose header is built once; update(rows) replaces only the body, so
+ * a live update keeps the horizontal scroll position on a phone.
+ * columns: [{label, num?, className?, cell(row, i) -> Node|string|number}]
+ * rowAttrs(row) -> attributes of the <tr> (e.g. data-user-id).
+ */
+export function dataTable(columns, { rowAttrs = null, empty = null, className = '', onRowClick = null } = {}) {
+  const tbody = h('tbody');
+  const table = h('table', { class: ['data', className] },
+    h('thead', null, h('tr', null, columns.map((c) =>
+      h('th', { scope: 'col', class: [c.num ? 'num' : null, c.className] }, c.label)))),
+    tbody);
+  const note = h('p', { class: 'empty', hidden: true }, empty || t('empty'));
+  const el = h('div', { class: 'table-wrap' }, table, note);
+  if (onRowClick) {
+    tbody.addEventListener('click', (e) => {
+      const tr = e.target instanceof Element ? e.target.closest('tr') : null;
+      if (!tr || (e.target instanceof Element && e.target.closest('a, button'))) return;
+      onRowClick(tr, e);
+    });
+  }
+  return {
+    el,
+    update(rows) {
+      const list = Array.isArray(rows) ? rows : [];
+      fill(tbody, ...list.map((row, i) =>
+        h('tr', rowAttrs ? rowAttrs(row, i) : null, columns.map((c) => {
+          const v = c.cell(row, i);
+          return h('td', { class: [c.num ? 'num' : null, c.className] },
+            typeof v === 'number' ? fmtInt(v) : v);
+        }))));
+      note.hidden = list.length > 0;
+      table.hidden = list.length === 0;
+    },
+  };
+}
+
+/** A horizontal bar, pct 0..100. */
+export function bar(pct, tone = '') {
+  const fill = h('span', { class: ['bar-fill', tone ? `tone-${tone}` : null] });
+  fill.style.setProperty('width', `${Math.max(0, Math.min(100, Number(pct) || 0))}%`);
+  return h('span', { class: 'bar', 'aria-hidden': 'true' }, fill);
+}
+
+/** A label, a bar and a count in one cell-sized row. */
+export function barRow(label, pct, count, { tone = '', labelTitle = null, mono = true } = {}) {
+  return h('div', { class: ['bar-row', mono ? 'mono' : null] },
+    h('span', { class: 'bar-label', title: labelTitle || (typeof label === 'string' ? label : null) }, label),
+    bar(pct, tone),
+    h('span', { class: 'bar-count num' }, fmtInt(count)));
+}
+
+/** A list of bar rows, or the empty note. */
+export function barList(items, { empty = null, tone = '', mono = true } = {}) {
+  if (!items || items.length === 0) return h('p', { class: 'empty' }, empty || t('empty'));
+  return h('div', { class: 'bar-list' },
+    items.map((it) => barRow(it.label, it.pct, it.count, { tone, mono })));
+}
+
+/** A 7-day sparkline as inline SVG (no canvas per row: 50 rows stay cheap). */
+export function sparkline(values, { width = 84, height = 22 } = {}) {
+  const list = (Array.isArray(values) ? values : []).map((v) => Number(v) || 0);
+  const svg = s('svg', {
+    class: 'sparkline', width, height, viewBox: `0 0 ${width} ${height}`,
+    role: 'img', 'aria-label': t('spark.label', { values: list.join(', ') }),
+  });
+  if (list.length === 0) return svg;
+  const max = Math.max(1, ...list);
+  const step = list.length > 1 ? (width - 4) / (list.length - 1) : 0;
+  const points = list.map((v, i) => [2 + i * step, height - 2 - (v / max) * (height - 4)]);
+  const line = points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
+  const area = `2,${height - 2} ${line} ${(2 + (list.length - 1) * step).toFixed(1)},${height - 2}`;
+  svg.append(
+    s('polygon', { class: 'spark-area', points: area }),
+    s('polyline', { class: 'spark-line', points: line }),
+    s('circle', { class: 'spark-dot', cx: points.at(-1)[0], cy: points.at(-1)[1], r: 2 }),
+    s('title', null, list.join(' · ')));
+  return svg;
+}
+
+/** Week-over-week change: ▲ 12% / ▼ 8% / 0% / — (no views in either period). */
+export function wowArrow(wow) {
+  if (wow === null || wow === undefined) {
+    return h('span', { class: 'wow flat', title: t('wow.none'), 'data-wow': '' }, '—');
+  }
+  const n = Number(wow);
+  const dir = n > 0 ? 'up' : n < 0 ? 'down' : 'flat';
+  const arrow = n > 0 ? '▲ ' : n < 0 ? '▼ ' : '';
+  return h('span', { class: ['wow', dir], 'data-wow': String(n), title: t('wow.title') },
+    `${arrow}${fmtInt(Math.abs(n))}%`);
+}
+
+export function badge(text, tone = 'neutral') {
+  return h('span', { class: ['badge', `tone-${tone}`] }, text);
+}
+
+/** A user's name (a link to the profile) over the e-mail. */
+export function userCell(user) {
+  const id = Number(user && user.id);
+  return h('div', { class: 'user-cell' },
+    h('a', { href: `#/users/${id}`, class: 'user-link', 'data-user-link': String(id) }, userName(user)),
+    user && user.email && user.name ? h('span', { class: 'user-email' }, user.email) : null);
+}
+
+/** A score with a small bar; explainable when the row carries components. */
+export function scoreCell(kind, score, components, key, note = null) {
+  const n = Number(score) || 0;
+  const value = h('span', { class: 'score-value num' }, String(n));
+  const wrap = h('span', { class: ['score', `score-${kind}`, `level-${scoreLevel(kind, n)}`] },
+    bar(n, kind === 'problem' ? 'red' : 'blue'), value);
+  explainable(wrap, { kind, score: n, components, key, note });
+  return wrap;
+}
+
+export function scoreLevel(kind, n) {
+  if (kind === 'problem') return n >= 60 ? 'high' : n >= 25 ? 'mid' : 'low';
+  return n >= 60 ? 'high' : n >= 20 ? 'mid' : 'low';
+}
+
+/**
+ * A heatmap grid: rows [{label, cells: [{count, intensity}]}], columns labelled
+ * colLabels. Intensity 0..100 shades the cell (a CSS custom property).
+ */
+export function heatmap(rows, colLabels, { cellTitle } = {}) {
+  const grid = h('div', { class: 'heatmap', role: 'table' });
+  grid.style.setProperty('--cols', String(colLabels.length));
+  grid.append(h('div', { class: 'hm-corner', role: 'columnheader' }),
+    ...colLabels.map((c) => h('div', { class: 'hm-col', role: 'columnheader' }, c)));
+  for (const row of rows) {
+    grid.append(h('div', { class: 'hm-row', role: 'rowheader' }, row.label));
+    row.cells.forEach((cell, i) => {
+      const el = h('div', {
+        class: 'hm-cell', role: 'cell',
+        title: cellTitle ? cellTitle(row, i, cell) : fmtInt(cell.count),
+        'data-count': String(cell.count),
+      });
+      const k = Math.max(0, Math.min(100, Number(cell.intensity) || 0)) / 100;
+      el.style.setProperty('--k', k.toFixed(3));
+      if (k > 0.55) el.classList.add('dark');
+      grid.append(el);
+    });
+  }
+  return h('div', { class: 'heatmap-wrap' }, grid);
+}
+
+export function canvasBox(className = '') {
+  const canvas = h('canvas');
+  return { canvas, el: h('div', { class: ['chart-box', className] }, canvas) };
+}
+
+export function kv(label, value, statKey = null, unit = null) {
+  return h('div', { class: 'kv' },
+    h('div', { class: 'kv-label' }, label),
+    h('div', { class: 'kv-value' },
+      h('span', { class: 'num', 'data-stat': statKey }, value),
+      unit ? h('span', { class: 'kv-unit' }, unit) : null));
+}
+
+export { fmtNum };
