@@ -225,8 +225,8 @@ def _insert_events(cur: Cursor, applied: Sequence[Accepted]) -> None:
     folded |= {pid: (*leave[:3], Json(leave[3].encode())) for pid, leave in _pending(
         cur, _PENDING_LEAVES, [pid for pid in viewed if pid not in folded]).items()}
     late = {pid: leave for pid, leave in leaves.items() if pid not in viewed}
-    kept = {leave[2] for pid, leave in leaves.items()
-            if pid in viewed or pid in _update_late_leaves(cur, late)}
+    updated = _update_late_leaves(cur, late)      # once: one COPY and one UPDATE per batch
+    kept = {leave[2] for pid, leave in leaves.items() if pid in viewed or pid in updated}
     by_table: dict[str, list[Row]] = {}
     for event, raw in pairs:
         if not (isinstance(event, PageLeave) and event.event_id in kept):

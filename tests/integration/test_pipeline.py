@@ -210,6 +210,32 @@ def test_a_leave_after_its_views_batch_lands_on_the_view_row(
     assert scalar(db, "SELECT count(*) FROM state_events") == 0
 
 
+def test_many_late_leaves_update_each_view_once(
+        settings: Settings, emitter: Emitter, run_pipeline: Callable[[Settings], Pipeline]
+) -> None:
+    """Leaves arriving in a later batch than their views are put on the rows with one
+    UPDATE per batch: each view row is updated once (no statement per leave)."""
+    run_pipeline(settings)
+    n = 300
+    drain(settings, emit_all(emitter, [
+        event("pageview", NOW, pageview_id=f"PV{i}", session_id="S", user_id=3, path="/x")
+        for i in range(n)]))
+    sent = emit_all(emitter, [event("page_leave", NOW, pageview_id=f"PV{i}", session_id="S",
+                                    time_on_page_seconds=i, scroll_depth_percent=50)
+                              for i in range(n)])
+    drain(settings, n + sent)
+    db = settings.postgres_url or ""
+    assert scalar(db, "SELECT count(*) FROM page_views WHERE leave_event_id IS NOT NULL") == n
+
+    def updates() -> int:
+        return int(scalar(db, "SELECT n_tup_upd FROM pg_stat_user_tables"
+                              " WHERE relname = 'page_views'") or 0)
+
+    # The server's statistics arrive a little after the transactions that made them.
+    wait_for(lambda: updates() >= n, 30, "page_views statistics")
+    assert updates() == n
+
+
 def test_the_consumer_exposes_prometheus_metrics(
         settings: Settings, emitter: Emitter, raw_producer: EventProducer,
         run_pipeline: Callable[[Settings], Pipeline]) -> None:
