@@ -196,8 +196,11 @@ def _initial(sender: _Sender, events: Iterator[dict[str, Any]], clock: Clock,
 def _live(sender: _Sender, model: TrafficModel, clock: Clock, *, duration: float,
           tick_s: float, report: Report) -> None:
     """Live events at ``model.rate`` per second until ``duration`` passes (0 = forever)."""
+    # What came due while the history was sent goes out at once: paced, it would stay
+    # that far behind the clock for good (and the dashboard would look stale).
+    total = sender.send(model.take(clock.now()))
     start = clock.monotonic()
-    bucket, total = TokenBucket(model.rate, start, burst=model.rate * 4 * tick_s), 0
+    bucket = TokenBucket(model.rate, start, burst=model.rate * 4 * tick_s)
     while True:
         elapsed = clock.monotonic() - start
         if duration and elapsed >= duration:
