@@ -40,7 +40,8 @@ class Settings(BaseSettings):
 
     consumer_group: str = "insights"
     batch_size: int = Field(2000, ge=1, description="max events per batch")
-    batch_linger_ms: int = Field(200, ge=0, description="max wait before a partial batch")
+    batch_linger_ms: int = Field(
+        20, ge=0, description="max wait before a partial batch (under load batches fill first)")
     max_message_bytes: int = Field(64 * 1024, ge=256)
     max_future_seconds: int = Field(300, ge=0, description="tolerated clock skew of `ts`")
     session_timeout_ms: int = Field(6000, ge=1000)
@@ -75,7 +76,7 @@ class Settings(BaseSettings):
         False, description="compress WebSocket messages (permessage-deflate): less traffic,"
                            " much more CPU per client")
     live_interval_ms: int = Field(
-        250, ge=10, description="least time between two recomputes of one live view")
+        200, ge=10, description="least time between two recomputes of one live view")
 
     @field_validator("postgres_url")
     @classmethod
