@@ -29,6 +29,7 @@ from itertools import cycle
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import psutil
 import redis
 from websockets.asyncio.client import ClientConnection, connect
@@ -179,6 +180,14 @@ def follow_applied(settings: Settings, probes: Probes, stop: threading.Event,
     client.close()
 
 
+def web_metrics(url: str) -> dict[str, float]:
+    """The web process's own gauges (``/metrics``)."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return {name: float(value) for name, value in
+            (line.split() for line in text.splitlines()
+             if line.startswith("insights_web_") and " " in line)}
+
+
 def sample_memory(pid: int, stop: threading.Event, samples: list[int]) -> None:
     process = psutil.Process(pid)
     while not stop.wait(0.5):
@@ -239,6 +248,7 @@ def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         asyncio.run(watch(server.url.replace("http://", "ws://"), token, clients,
                           args.seconds + 3, ready))
         elapsed = time.monotonic() - started
+        hub = web_metrics(server.url)
         stop.set()
         producer.join(30)
         consumer.check_alive()
@@ -259,6 +269,10 @@ def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         "messages_received": sum(c.messages for c in clients),
         "messages_per_client_per_s": round(sum(c.messages for c in clients)
                                            / len(clients) / elapsed, 2),
+        "web_recomputes": hub.get("insights_web_recomputes"),
+        "web_recompute_ms_mean": round(1000 * hub.get("insights_web_recompute_seconds", 0)
+                                       / max(1, hub.get("insights_web_recomputes", 0)), 2),
+        "web_documents_sent": hub.get("insights_web_documents_sent"),
         "web_rss_mib": {"start": round(memory[0] / 2**20, 1),
                         "max": round(max(memory) / 2**20, 1),
                         "end": round(memory[-1] / 2**20, 1)},

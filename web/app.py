@@ -27,6 +27,7 @@ from web.engine import create_engine, server_urls
 from web.live.hub import Hub
 from web.live.listener import listen, watch_sessions
 from web.live.views import Views
+from web.metrics import build_registry
 from web.reader import TabReader
 from web.state import STATIC, Assets, WebState, build_state
 from web.tabs import RedisTabs, build_reader
@@ -59,6 +60,7 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
             app.state.views = Views(app.state.reader, engine, tabs.store, client=redis_client,
                                     keys=web.keys, clock=app.state.clock)
             hub = app.state.hub = Hub(app.state.views, web.live_interval_s)
+            app.state.metrics = build_registry(hub)
             tasks = [asyncio.create_task(listen(redis_url, web.keys, hub)),
                      asyncio.create_task(watch_sessions(hub, _alive(engine, web), SESSIONS_S))]
             log.info("web app ready")

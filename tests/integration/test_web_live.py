@@ -162,3 +162,6 @@ def test_scripts_open_sockets_with_an_api_token(client: TestClient, settings: Se
     with client.websocket_connect("/ws/tabs/paths?period=month",
                                   headers={"authorization": f"Bearer {token}"}) as ws:
         assert "session_lengths" in _receive(ws)
+        metrics = client.get("/metrics").text
+        assert "insights_web_sockets 1.0" in metrics and "insights_web_views 1.0" in metrics
+    assert "insights_web_sockets 0.0" in client.get("/metrics").text

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Final
@@ -74,7 +75,10 @@ class Hub:
     def __init__(self, compute: Compute, interval_s: float) -> None:
         self._compute, self._interval = compute, interval_s
         self._views: dict[View, _Watched] = {}
-        self.computed = 0          # recomputations so far (benchmarks report it)
+        # Since start, for the web process's metrics.
+        self.computed = 0
+        self.offered = 0
+        self.compute_seconds = 0.0
 
     async def subscribe(self, view: View, subscriber: Subscriber) -> str | None:
         """Watch ``view``; returns its current document (None: nothing to show, say an
@@ -129,6 +133,10 @@ class Hub:
         """Open subscriptions over all views."""
         return sum(len(w.subscribers) for w in self._views.values())
 
+    def views(self) -> int:
+        """Views with subscribers."""
+        return len(self._views)
+
     async def _refresh(self, view: View, watched: _Watched) -> None:
         """Recompute while dirty, at most once per interval; fan out what changed."""
         while watched.dirty and self._views.get(view) is watched:
@@ -144,8 +152,13 @@ class Hub:
                 watched.last = document
                 for subscriber in watched.subscribers:
                     subscriber.offer(document)
+                self.offered += len(watched.subscribers)
             await asyncio.sleep(self._interval)
 
     async def _compute_now(self, view: View) -> str | None:
         self.computed += 1
-        return await asyncio.to_thread(self._compute, view)
+        started = time.perf_counter()
+        try:
+            return await asyncio.to_thread(self._compute, view)
+        finally:
+            self.compute_seconds += time.perf_counter() - started

@@ -1,0 +1,36 @@
+"""Prometheus metrics of one web process (``GET /metrics``, no auth: counts only).
+
+Read from the hub when scraped, so the live path pays nothing for them.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+
+from web.live.hub import Hub
+
+router = APIRouter(include_in_schema=False)
+
+
+def build_registry(hub: Hub) -> CollectorRegistry:
+    """Gauges over the hub's state and counters."""
+    registry = CollectorRegistry()
+    Gauge("insights_web_sockets", "Open live sockets", registry=registry
+          ).set_function(hub.watchers)
+    Gauge("insights_web_views", "Live views with subscribers", registry=registry
+          ).set_function(hub.views)
+    Gauge("insights_web_recomputes", "Live view documents computed since start",
+          registry=registry).set_function(lambda: hub.computed)
+    Gauge("insights_web_documents_sent", "Documents offered to sockets since start",
+          registry=registry).set_function(lambda: hub.offered)
+    Gauge("insights_web_recompute_seconds", "Time spent computing live views since start",
+          registry=registry).set_function(lambda: hub.compute_seconds)
+    return registry
+
+
+@router.get("/metrics")
+def metrics(request: Request) -> Response:
+    """The web process's metrics in Prometheus' text format."""
+    registry: CollectorRegistry = request.app.state.metrics
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
