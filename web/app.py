@@ -18,6 +18,8 @@ from functools import partial
 
 import redis
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from sqlalchemy.engine import Engine
 
 from insights.settings import Settings
@@ -76,10 +78,19 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
             engine.dispose()
 
     app = FastAPI(title="insights", summary="Live user insights: the read API",
-                  version="1", lifespan=lifespan, docs_url="/docs")
+                  version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(build_router())
+    app.add_api_route("/docs", _docs, include_in_schema=False)
     app.mount("/static", Assets(directory=STATIC, check_dir=False), name="static")
     return app
+
+
+def _docs() -> HTMLResponse:
+    """The interactive OpenAPI page, with Swagger UI served by the app (no CDN)."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json", title="insights API",
+        swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css", swagger_favicon_url="data:,")
 
 
 #: How often the sessions of open sockets are re-checked (seconds).

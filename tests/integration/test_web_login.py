@@ -169,3 +169,17 @@ def test_the_dashboard_loads_only_its_own_assets(client: TestClient, manager: st
         assert asset.status_code == 200, link
         assert asset.headers["cache-control"] == "no-cache"
     assert client.get("/static/vendor/chart.umd.min.js").status_code == 200
+
+
+def test_the_openapi_page_works_offline(client: TestClient) -> None:
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in assets
+    assert not [a for a in assets if a.startswith(("http:", "https:", "//"))]
+    for asset in assets:
+        if asset.startswith("/static/"):
+            assert client.get(asset).status_code == 200, asset
+    assert client.get("/openapi.json").json()["info"]["title"] == "insights"
