@@ -116,6 +116,9 @@ class Pipeline:
             return
         self._last_tick = time.monotonic()
         self._stages.tick(self._clock())
+        if self._report_lag is not None and self._consumer is not None:
+            # Idle consumers report too: "no lag" is news the dashboard needs.
+            self._report_lag(self._consumer.lag())
 
     def _flush(self) -> None:
         """Hand the pending records to the sinks (after the previous batch)."""

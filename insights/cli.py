@@ -95,7 +95,9 @@ def _lag_report(settings: Settings, urls: StackUrls) -> LagReport:
     from consumers.lag import LagReport
     from insights.keys import Keys
 
-    return LagReport(redis.Redis.from_url(urls.redis_url), Keys(settings.redis_prefix))
+    # Short timeouts: a hung Redis must not hold up the poll loop (the report is skipped).
+    client = redis.Redis.from_url(urls.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    return LagReport(client, Keys(settings.redis_prefix))
 
 
 def _check_redis_layout(settings: Settings, urls: StackUrls) -> None:

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     web_origins: str = Field(
         "", description="extra origins allowed to open WebSockets, comma separated"
                         " (the app's own origin always is)")
+    web_secure_cookies: bool | None = Field(
+        None, description="force the cookies' Secure flag on or off; unset = when the page"
+                          " came over HTTPS")
+    web_forwarded_allow_ips: str = Field(
+        "127.0.0.1", description="proxies trusted for X-Forwarded-For/-Proto (comma"
+                                 " separated, * = any): the client address and scheme")
     session_idle_minutes: int = Field(720, ge=1, description="a log-in ends this idle")
     session_lifetime_hours: int = Field(168, ge=1, description="a log-in ends this old")
     login_failures_per_email: int = Field(5, ge=1, description="per login window")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
@@ -129,12 +130,27 @@ def revoke_tokens(engine: Engine, email: str) -> int | None:
 
 def set_password(engine: Engine, email: str, role: Role, password_hash: str
                  ) -> tuple[int, str | None]:
-    """Create the account (or set its role) with this password hash; as ``ensure_account``."""
+    """Create the account (or set its role) with this password hash, ending the account's
+    log-in sessions (a stolen one must not outlive a reset); as ``ensure_account``."""
     with engine.begin() as conn:
         account_id, previous = ensure_account(conn, email, role)
         conn.execute(text("UPDATE accounts SET password_hash = :hash WHERE id = :id"),
                      {"hash": password_hash, "id": account_id})
+        conn.execute(text("UPDATE web_sessions SET ended_at = now()"
+                          " WHERE account_id = :id AND ended_at IS NULL"), {"id": account_id})
     return account_id, previous
+
+
+def live_tokens(engine: Engine, token_hashes: Collection[str]) -> dict[str, str]:
+    """The account role behind each of these token hashes not revoked."""
+    if not token_hashes:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT t.token_hash, a.role FROM api_tokens t JOIN accounts a ON a.id = t.account_id"
+            " WHERE t.token_hash = ANY(:hashes) AND t.revoked_at IS NULL"),
+            {"hashes": list(token_hashes)}).all()
+    return {row[0]: row[1] for row in rows}
 
 
 def find_for_login(engine: Engine, email: str) -> tuple[Account, str | None] | None:

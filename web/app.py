@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
+from typing import Final
 
 import redis
 from fastapi import FastAPI
@@ -23,11 +24,11 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.engine import Engine
 
 from insights.settings import Settings
-from web import sessions
 from web.api import build_router
+from web.auth import still_allowed
 from web.engine import create_engine, server_urls
 from web.live.hub import Hub
-from web.live.listener import listen, watch_sessions
+from web.live.listener import listen, watch_credentials
 from web.live.views import Views
 from web.metrics import build_registry
 from web.reader import TabReader
@@ -35,6 +36,8 @@ from web.state import STATIC, Assets, WebState, build_state
 from web.tabs import RedisTabs, build_reader
 
 log = logging.getLogger(__name__)
+#: How often the credentials of open sockets are re-checked (seconds).
+CREDENTIALS_S: Final = 15.0
 
 
 def _utc_now() -> datetime:
@@ -64,7 +67,8 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
             hub = app.state.hub = Hub(app.state.views, web.live_interval_s)
             app.state.metrics = build_registry(hub)
             tasks = [asyncio.create_task(listen(redis_url, web.keys, hub)),
-                     asyncio.create_task(watch_sessions(hub, _alive(engine, web), SESSIONS_S))]
+                     asyncio.create_task(watch_credentials(hub, _allowed(engine, web),
+                                                           CREDENTIALS_S))]
             log.info("web app ready")
             yield
         finally:
@@ -93,9 +97,8 @@ def _docs() -> HTMLResponse:
         swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css", swagger_favicon_url="data:,")
 
 
-#: How often the sessions of open sockets are re-checked (seconds).
-SESSIONS_S = 15.0
 
 
-def _alive(engine: Engine, web: WebState) -> Callable[[Collection[str]], set[str]]:
-    return partial(sessions.alive, engine, limits=web.session_limits)
+def _allowed(engine: Engine, web: WebState) -> Callable[[Collection[str]], set[str]]:
+    """The re-check of the credentials holding sockets."""
+    return partial(still_allowed, engine, limits=web.session_limits)

@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
 from web import sessions
-from web.accounts import INSIGHTS_MIN_ROLE, Account, find_by_token
+from web.accounts import INSIGHTS_MIN_ROLE, Account, find_by_token, hash_token, live_tokens
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,30 @@ def authenticate(engine: Engine, credentials: HTTPAuthorizationCredentials | Non
         return check_role(account)
     except Refused as refused:
         raise refused.http() from None
+
+
+def credential_of(credentials: HTTPAuthorizationCredentials | None,
+                  session: sessions.Session | None) -> str | None:
+    """How an open socket's right to stay open is re-checked: ``s:HASH`` for a session,
+    ``t:HASH`` for an API token."""
+    if session is not None:
+        return f"s:{session.token_hash}"
+    if credentials is not None:
+        return f"t:{hash_token(credentials.credentials)}"
+    return None
+
+
+def still_allowed(engine: Engine, held: Collection[str], limits: sessions.Limits) -> set[str]:
+    """Which of these credentials (``credential_of``) are still alive, not revoked, and of
+    a role that may see insights (a demoted account loses its sockets too)."""
+    by_kind: dict[str, set[str]] = {"s": set(), "t": set()}
+    for credential in held:
+        kind, _, digest = credential.partition(":")
+        by_kind.setdefault(kind, set()).add(digest)
+    roles = {f"s:{h}": role for h, role in sessions.alive(engine, by_kind["s"], limits).items()}
+    roles |= {f"t:{h}": role for h, role in live_tokens(engine, by_kind["t"]).items()}
+    return {credential for credential, role in roles.items()
+            if Account(0, "", role).may_see_insights()}
 
 
 def origin_allowed(headers: Mapping[str, str], extra: Collection[str]) -> bool:

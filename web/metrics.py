@@ -30,7 +30,8 @@ def build_registry(hub: Hub) -> CollectorRegistry:
 
 
 @router.get("/metrics")
-def metrics(request: Request) -> Response:
-    """The web process's metrics in Prometheus' text format."""
+async def metrics(request: Request) -> Response:
+    """The web process's metrics in Prometheus' text format (on the event loop: the
+    gauges read the hub, which only the loop changes)."""
     registry: CollectorRegistry = request.app.state.metrics
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

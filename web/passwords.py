@@ -56,3 +56,9 @@ def verify(stored_hash: str | None, password: str) -> bool:
 def needs_rehash(stored_hash: str) -> bool:
     """True when the hash was made with weaker parameters than today's."""
     return _hasher().check_needs_rehash(stored_hash)
+
+
+def rehash(password: str) -> str:
+    """A new hash of a password that was just verified (no strength check: it is the
+    account's password already, whatever today's policy)."""
+    return _hasher().hash(password)

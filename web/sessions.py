@@ -74,17 +74,18 @@ def find(engine: Engine, token: str, limits: Limits) -> Session | None:
     return Session(row[0], Account(id=row[2], email=row[3], role=row[4]), row[1])
 
 
-def alive(engine: Engine, token_hashes: Collection[str], limits: Limits) -> set[str]:
-    """Which of these sessions are still alive; their idle clocks restart (they are the
-    sessions of open sockets: somebody is watching)."""
+def alive(engine: Engine, token_hashes: Collection[str], limits: Limits) -> dict[str, str]:
+    """The role of each of these sessions still alive; their idle clocks restart (they are
+    the sessions of open sockets: somebody is watching)."""
     if not token_hashes:
-        return set()
+        return {}
     with engine.begin() as conn:
         rows = conn.execute(text(
-            f"UPDATE web_sessions s SET last_seen_at = now() WHERE s.token_hash = ANY(:hashes)"
-            f" AND {_LIVE} RETURNING s.token_hash"),
+            f"UPDATE web_sessions s SET last_seen_at = now() FROM accounts a"
+            f" WHERE a.id = s.account_id AND s.token_hash = ANY(:hashes) AND {_LIVE}"
+            f" RETURNING s.token_hash, a.role"),
             {"hashes": list(token_hashes), "idle": limits.idle}).all()
-    return {row[0] for row in rows}
+    return {row[0]: row[1] for row in rows}
 
 
 def end(engine: Engine, token_hash: str) -> bool:

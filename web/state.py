@@ -4,7 +4,8 @@ and the static assets' files."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import timedelta
 from os import PathLike
 from pathlib import Path
@@ -22,6 +23,7 @@ from web.throttle import Policy
 
 TEMPLATES: Final = Path(__file__).parent / "templates"
 STATIC: Final = Path(__file__).parent / "static"
+VERIFICATIONS: Final = 4
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class WebState:
     origins: frozenset[str]
     live_interval_s: float
     templates: Jinja2Templates
+    secure_cookies: bool | None = None
+    #: Password checks at once (each takes tens of MiB and a core for a moment).
+    verifications: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(VERIFICATIONS))
 
 
 def build_state(settings: Settings) -> WebState:
@@ -48,6 +54,7 @@ def build_state(settings: Settings) -> WebState:
                           if o.strip()),
         live_interval_s=settings.live_interval_ms / 1000,
         templates=Jinja2Templates(directory=TEMPLATES),
+        secure_cookies=settings.web_secure_cookies,
     )
 
 

@@ -213,8 +213,8 @@ def test_a_leave_after_its_views_batch_lands_on_the_view_row(
 def test_many_late_leaves_update_each_view_once(
         settings: Settings, emitter: Emitter, run_pipeline: Callable[[Settings], Pipeline]
 ) -> None:
-    """Leaves arriving in a later batch than their views are put on the rows with one
-    UPDATE per batch: each view row is updated once (no statement per leave)."""
+    """Leaves arriving in a later batch than their views are put on their rows once each
+    (the server counts n row updates, not one update of every late row per leave)."""
     run_pipeline(settings)
     n = 300
     drain(settings, emit_all(emitter, [

@@ -21,6 +21,7 @@ from consumers.pipeline import Pipeline
 from insights.producer import Emitter
 from insights.settings import Settings
 from tests.factories import event
+from tests.services import wait_for
 from tests.web_clients import form_token, log_in, make_account
 from web.accounts import Role, create_token
 from web.app import create_app
@@ -87,9 +88,8 @@ def test_a_profile_socket_follows_its_user(
     log_in(client, "office@corp.io")
     emitter.emit(event("user_upsert", user_id=8, email="u8@example.com", name="Olek"))
     emitter.flush()
+    wait_for(lambda: client.get("/api/users/8").status_code == 200, 60, "user 8 stored")
     response = client.get("/api/users/8")
-    while response.status_code == 404:
-        response = client.get("/api/users/8")
     with client.websocket_connect("/ws/users/8", headers=ORIGIN) as ws:
         first = _receive(ws)
         # The same JSON as the GET route (no event came in between).
@@ -137,8 +137,12 @@ def test_a_socket_without_session_or_with_a_low_role_is_closed(
 def test_unknown_views_are_closed_with_a_reason(client: TestClient) -> None:
     log_in(client, "office@corp.io")
     assert _closed_with(client, "/ws/tabs/nope", ORIGIN) == 4422
+    assert _closed_with(client, f"/ws/tabs/{'x' * 500}", ORIGIN) == 4422
     assert _closed_with(client, "/ws/tabs/pages?period=year", ORIGIN) == 4422
+    assert _closed_with(client, "/ws/tabs/overview?filter=" + "é" * 200, ORIGIN) == 4422
     assert _closed_with(client, "/ws/users/123456", ORIGIN) == 4404
+    for bad in ("--5", "%C2%B2", "99999999999999999999", "1e3", "abc"):
+        assert _closed_with(client, f"/ws/users/{bad}", ORIGIN) == 4422, bad
 
 
 def test_logout_closes_the_sessions_sockets(client: TestClient) -> None:

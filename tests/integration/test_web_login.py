@@ -183,3 +183,89 @@ def test_the_openapi_page_works_offline(client: TestClient) -> None:
         if asset.startswith("/static/"):
             assert client.get(asset).status_code == 200, asset
     assert client.get("/openapi.json").json()["info"]["title"] == "insights"
+
+
+def test_a_form_token_of_any_text_is_refused_cleanly(client: TestClient, manager: str) -> None:
+    client.get("/login")
+    response = client.post("/login", data={"email": manager, "password": PASSWORD,
+                                           "csrf_token": "zażółć"}, follow_redirects=False)
+    assert response.status_code == 403
+    log_in(client, manager)
+    assert client.post("/logout", data={"csrf_token": "gęś"},
+                       follow_redirects=False).status_code == 403
+
+
+def test_concurrent_attempts_cannot_slip_under_the_limit(settings: Settings) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import redis
+
+    from insights.keys import Keys
+    from web.throttle import Policy, Throttle
+
+    client = redis.Redis.from_url(settings.redis_url or "")
+    throttle = Throttle(client, Keys(settings.redis_prefix), Policy(per_email=3, per_ip=100))
+    with ThreadPoolExecutor(20) as pool:
+        waits = list(pool.map(lambda _: throttle.attempt("a@corp.io", "10.0.0.1"), range(20)))
+    client.close()
+    assert sum(1 for wait in waits if wait == 0) == 3
+    assert all(0 < wait <= 900 for wait in waits if wait)
+
+
+def test_a_new_password_ends_the_accounts_sessions(
+        client: TestClient, manager: str, settings: Settings) -> None:
+    log_in(client, manager)
+    assert client.get("/api/tabs/problems").status_code == 200
+    make_account(settings.postgres_url or "", manager, Role.OFFICE_MANAGER,
+                 "another long password")
+    assert client.get("/api/tabs/problems").status_code == 401
+
+
+def test_cookies_can_be_forced_secure_behind_a_proxy(make_client: MakeClient,
+                                                     manager: str) -> None:
+    # Plain http here, as between a TLS proxy and the app: the flag is set all the same.
+    client = make_client(web_secure_cookies=True)
+    form = client.get("/login")
+    assert all("Secure" in h for h in form.headers.get_list("set-cookie"))
+
+
+def test_logging_in_again_ends_the_previous_session(client: TestClient, manager: str,
+                                                    settings: Settings) -> None:
+    log_in(client, manager)
+    first = client.cookies[COOKIE]
+    log_in(client, manager)
+    assert client.cookies[COOKIE] != first
+    engine = create_engine(settings.postgres_url or "", pool_size=1)
+    try:
+        with engine.connect() as conn:
+            live = conn.execute(text("SELECT count(*) FROM web_sessions"
+                                     " WHERE ended_at IS NULL")).scalar_one()
+    finally:
+        engine.dispose()
+    assert live == 1
+
+
+def test_sockets_credentials_are_rechecked_for_end_revocation_and_role(
+        client: TestClient, manager: str, settings: Settings) -> None:
+    from datetime import timedelta
+
+    from web.accounts import create_token, hash_token, revoke_tokens
+    from web.auth import still_allowed
+    from web.sessions import Limits
+
+    url = settings.postgres_url or ""
+    log_in(client, manager)
+    session = f"s:{hash_token(client.cookies[COOKIE])}"
+    engine = create_engine(url, pool_size=1)
+    limits = Limits(idle=timedelta(hours=1), lifetime=timedelta(days=1))
+    try:
+        token, _ = create_token(engine, "script@corp.io", Role.ADMIN)
+        held = {session, f"t:{hash_token(token)}", "t:unknown", "s:unknown"}
+        assert still_allowed(engine, held, limits) == {session, f"t:{hash_token(token)}"}
+        revoke_tokens(engine, "script@corp.io")
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE accounts SET role = 'MEMBER' WHERE email = :e"),
+                         {"e": manager})
+        assert still_allowed(engine, held, limits) == set()
+    finally:
+        engine.dispose()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
+
 from web.live.hub import SESSION_ENDED, Hub, Subscriber, View
 
 TAB: View = ("tab", "problems", "week", "all")
@@ -97,12 +99,14 @@ def test_profiles_recompute_only_for_their_changed_users() -> None:
 
 def test_an_unchanged_document_is_not_sent_again() -> None:
     async def scenario() -> None:
-        hub = Hub(lambda view: "same", interval_s=0.0)
+        calls = []
+        hub = Hub(lambda view: calls.append(view) or "same", interval_s=0.0)
         subscriber = Subscriber()
         assert await hub.subscribe(TAB, subscriber) == "same"
         hub.changed(None)
         await _settle()
-        assert subscriber._mailbox.empty()
+        assert len(calls) == 2                 # recomputed...
+        assert subscriber._mailbox.empty()     # ...and found unchanged
 
     asyncio.run(scenario())
 
@@ -128,8 +132,8 @@ def test_ending_a_session_closes_only_its_sockets() -> None:
         mine, other, script = Subscriber("s1"), Subscriber("s2"), Subscriber(None)
         for subscriber in (mine, other, script):
             await hub.subscribe(TAB, subscriber)
-        assert hub.sessions() == {"s1", "s2"}
-        assert hub.end_sessions({"s1"}) == 1
+        assert hub.credentials() == {"s1", "s2"}
+        assert hub.revoke({"s1"}) == 1
         assert await asyncio.wait_for(mine.closed(), 1) == SESSION_ENDED
         await _settle()
         assert other.close_code is None and script.close_code is None
@@ -153,8 +157,40 @@ def test_a_failing_computation_keeps_the_last_document_and_tries_again() -> None
         hub.changed(None)
         await _settle()
         assert subscriber._mailbox.empty()
-        hub.changed(None)
-        await _settle()
-        assert await subscriber.next() == "doc3"
+        # No new batch needed: the failed view is tried again by itself.
+        assert await asyncio.wait_for(subscriber.next(), 5) == "doc3"
+
+    asyncio.run(scenario())
+
+
+def test_sockets_arriving_together_share_the_first_computation() -> None:
+    async def scenario() -> None:
+        compute = Counting()
+        hub = Hub(compute, interval_s=0.0)
+        documents = await asyncio.gather(*(hub.subscribe(TAB, Subscriber())
+                                           for _ in range(30)))
+        assert set(documents) == {"tab/problems/week/all#1"}
+        assert compute.calls[TAB] == 1
+        # Later sockets get the last document at once.
+        assert await hub.subscribe(TAB, Subscriber()) == "tab/problems/week/all#1"
+        assert compute.calls[TAB] == 1
+
+    asyncio.run(scenario())
+
+
+def test_the_first_computation_failing_fails_its_sockets_and_is_tried_again() -> None:
+    async def scenario() -> None:
+        outcomes = iter([ConnectionError("down"), "up"])
+
+        def compute(view: View) -> str | None:
+            outcome = next(outcomes)
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+
+        hub = Hub(compute, interval_s=0.0)
+        with pytest.raises(ConnectionError):
+            await hub.subscribe(TAB, Subscriber())
+        assert await hub.subscribe(TAB, Subscriber()) == "up"
 
     asyncio.run(scenario())

@@ -11,8 +11,10 @@ tab, period or filter, 4404 for an unknown user). A socket also closes with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Final
+import re
+from typing import Any, Final
 
 from fastapi import APIRouter, WebSocket, status
 from fastapi.security import HTTPAuthorizationCredentials
@@ -20,7 +22,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from scoring.windows import PERIODS
 from web import sessions
-from web.auth import Refused, check_role, identify, origin_allowed
+from web.auth import Refused, check_role, credential_of, identify, origin_allowed
 from web.live.hub import Hub, Subscriber, View
 from web.live.views import tab_view, user_view
 from web.reader import FILTERS, TABS
@@ -31,6 +33,7 @@ router = APIRouter(tags=["live"])
 
 BAD_VIEW: Final = 4422
 NOT_FOUND: Final = 4404
+USER_ID: Final = re.compile(r"-?[0-9]{1,19}")
 
 
 @router.websocket("/ws/tabs/{tab}")
@@ -38,20 +41,31 @@ async def tab_socket(websocket: WebSocket, tab: str) -> None:
     """The tab's document (as ``GET /api/tabs/{tab}``) on connect and whenever it changes."""
     period = websocket.query_params.get("period", "week")
     filter_ = websocket.query_params.get("filter", "all")
-    problem = (f"unknown tab {tab!r}" if tab not in TABS else
-               f"unknown period {period!r}" if period not in PERIODS else
-               f"unknown filter {filter_!r}" if filter_ not in FILTERS else None)
+    # Close reasons are short and fixed: a control frame holds 123 bytes of reason.
+    problem = ("unknown tab" if tab not in TABS else
+               f"period: one of {', '.join(PERIODS)}" if period not in PERIODS else
+               f"filter: one of {', '.join(FILTERS)}" if filter_ not in FILTERS else None)
     await _serve(websocket, tab_view(tab, period, filter_), problem)
 
 
 @router.websocket("/ws/users/{user_id}")
 async def user_socket(websocket: WebSocket, user_id: str) -> None:
     """The user's profile (as ``GET /api/users/{id}``) on connect and whenever it changes."""
-    problem = None if user_id.lstrip("-").isdigit() else f"not a user id: {user_id!r}"
-    await _serve(websocket, user_view(int(user_id) if problem is None else 0), problem)
+    parsed = parse_user_id(user_id)
+    await _serve(websocket, user_view(parsed or 0),
+                 None if parsed is not None else "not a user id")
+
+
+def parse_user_id(text: str) -> int | None:
+    """A tracked user's id (a PostgreSQL bigint) from a path segment; None if it is not one."""
+    if not USER_ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if -(2**63) <= value < 2**63 else None
 
 
 async def _serve(websocket: WebSocket, view: View, problem: str | None) -> None:
+    """Admit, check the view, then send its document and each change until closed."""
     subscriber = await _admit(websocket)
     if subscriber is None:
         return
@@ -68,6 +82,11 @@ async def _serve(websocket: WebSocket, view: View, problem: str | None) -> None:
         await _pump(websocket, subscriber)
     except WebSocketDisconnect:
         pass
+    except Exception:
+        # The servers behind the view failed (Redis restarting...): the page retries.
+        log.exception("live view %s failed", "/".join(view))
+        with contextlib.suppress(Exception):
+            await websocket.close(status.WS_1011_INTERNAL_ERROR, "try again")
     finally:
         hub.unsubscribe(view, subscriber)
 
@@ -80,15 +99,21 @@ async def _admit(websocket: WebSocket) -> Subscriber | None:
         await websocket.close(status.WS_1008_POLICY_VIOLATION)   # before accept: HTTP 403
         return None
     await websocket.accept()
+    credentials = _credentials(websocket)
     try:
         account, session = await asyncio.to_thread(
-            identify, websocket.app.state.engine, _credentials(websocket),
+            identify, websocket.app.state.engine, credentials,
             websocket.cookies.get(sessions.COOKIE), web.session_limits)
         check_role(account)
     except Refused as refused:
         await websocket.close(4000 + refused.status_code, refused.reason)
         return None
-    return Subscriber(session.token_hash if session else None)
+    return Subscriber(credential_of(credentials, session))
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def _credentials(websocket: WebSocket) -> HTTPAuthorizationCredentials | None:
@@ -117,6 +142,8 @@ async def _pump(websocket: WebSocket, subscriber: Subscriber) -> None:
     finally:
         for task in [*tasks, closer]:
             task.cancel()
+            # Retrieved, so one that failed as it was cancelled is not reported as lost.
+            task.add_done_callback(_retrieve)
     if closer in done:
         await websocket.close(closer.result(), "session ended: log in again")
     for task in tasks:

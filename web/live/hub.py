@@ -29,13 +29,19 @@ Compute = Callable[[View], str | None]
 
 SESSION_ENDED: Final = 4401
 """Close code telling the page its log-in ended (it goes to the log-in page)."""
+RETRY_S: Final = 1.0
+"""Wait before recomputing a view whose last computation failed."""
 
 
 class Subscriber:
-    """One socket's mailbox (the newest document not yet sent) and its close signal."""
+    """One socket's mailbox (the newest document not yet sent) and its close signal.
 
-    def __init__(self, session: str | None = None) -> None:
-        self.session = session
+    ``credential`` says what lets it stay open (``web.auth.credential_of``): ``s:HASH``
+    for a log-in session, ``t:HASH`` for an API token, None for none to re-check.
+    """
+
+    def __init__(self, credential: str | None = None) -> None:
+        self.credential = credential
         self.close_code: int | None = None
         self._mailbox: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
         self._closed = asyncio.Event()
@@ -67,6 +73,7 @@ class _Watched:
     last: str | None = None
     dirty: bool = False
     task: asyncio.Task[None] | None = None
+    first: asyncio.Future[str | None] | None = None    # the first computation, shared
 
 
 class Hub:
@@ -82,15 +89,25 @@ class Hub:
 
     async def subscribe(self, view: View, subscriber: Subscriber) -> str | None:
         """Watch ``view``; returns its current document (None: nothing to show, say an
-        unknown user), computed now unless a fresh one is at hand."""
+        unknown user). The last document sent is current enough: a newer one follows
+        through the mailbox. Sockets arriving together (a restart) share one computation."""
         watched = self._views.setdefault(view, _Watched())
         watched.subscribers.add(subscriber)
-        if watched.last is None or watched.dirty:
+        if watched.last is not None:
+            return watched.last
+        if watched.first is None:
+            watched.first = asyncio.ensure_future(self._first(view, watched))
+        return await asyncio.shield(watched.first)
+
+    async def _first(self, view: View, watched: _Watched) -> str | None:
+        """The view's first document, awaited by every socket that came meanwhile."""
+        try:
             document = await self._compute_now(view)
             if watched.last is None:
                 watched.last = document
             return document
-        return watched.last
+        finally:
+            watched.first = None
 
     def unsubscribe(self, view: View, subscriber: Subscriber) -> None:
         """Stop watching; a view nobody watches is forgotten (and its loop ends)."""
@@ -114,20 +131,20 @@ class Hub:
             if watched.task is None or watched.task.done():
                 watched.task = asyncio.create_task(self._refresh(view, watched))
 
-    def end_sessions(self, sessions: Collection[str]) -> int:
-        """Close the sockets of these log-in sessions; how many were closed."""
+    def revoke(self, credentials: Collection[str]) -> int:
+        """Close the sockets held by these credentials; how many were closed."""
         closed = 0
         for watched in self._views.values():
             for subscriber in watched.subscribers:
-                if subscriber.session is not None and subscriber.session in sessions:
+                if subscriber.credential is not None and subscriber.credential in credentials:
                     subscriber.close(SESSION_ENDED)
                     closed += 1
         return closed
 
-    def sessions(self) -> set[str]:
-        """The log-in sessions with open sockets."""
-        return {s.session for w in self._views.values() for s in w.subscribers
-                if s.session is not None}
+    def credentials(self) -> set[str]:
+        """The credentials holding open sockets."""
+        return {s.credential for w in self._views.values() for s in w.subscribers
+                if s.credential is not None}
 
     def watchers(self) -> int:
         """Open subscriptions over all views."""
@@ -143,11 +160,13 @@ class Hub:
             watched.dirty = False
             try:
                 document = await self._compute_now(view)
-            except Exception:
-                # A failing read (Redis restarting, say) keeps the last state on screen;
-                # the next batch tries again.
-                log.exception("live view %s not recomputed", "/".join(view))
-                document = None
+            except Exception as error:
+                # A failing read (Redis restarting, say) keeps the last state on screen
+                # and is tried again, less often.
+                log.warning("live view %s not recomputed: %r", "/".join(view), error)
+                watched.dirty = True
+                await asyncio.sleep(max(self._interval, RETRY_S))
+                continue
             if document is not None and document != watched.last:
                 watched.last = document
                 for subscriber in watched.subscribers:

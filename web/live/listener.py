@@ -2,84 +2,100 @@
 
 Two channels: the consumer's batch announcements (``Keys.changes``: which users
 changed) and ended log-in sessions (``Keys.sessions_ended``, from logout in any
-web process). A lost connection is retried with backoff; when it comes back
-every view is marked changed, since announcements may have been missed.
-Also here: the periodic re-check of the sessions that hold sockets (an expired
-or ended session closes its sockets even if no announcement reached us).
+web process). Every (re)subscription marks every view changed, since
+announcements may have been missed meanwhile; a lost connection is retried with
+backoff, and nothing a message holds can stop the listener.
+Also here: the periodic re-check of the credentials that hold sockets (an
+expired or ended session, a revoked token or a lowered role closes them even if
+no announcement reached us).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Collection
+from typing import Any, Final
 
+import msgspec
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from insights.keys import Keys
 from web.live.hub import Hub
 
 log = logging.getLogger(__name__)
-MAX_BACKOFF_S = 10.0
+MAX_BACKOFF_S: Final = 10.0
+HEALTH_CHECK_S: Final = 15
 
 
-def _users(data: bytes) -> list[int] | None:
-    """The changed users of an announcement; None for "everybody" (or an old format)."""
+class _Announcement(msgspec.Struct):
+    users: list[int] | None = None
+
+
+_decode = msgspec.json.Decoder(_Announcement).decode
+
+
+def changed_users(data: bytes) -> list[int] | None:
+    """The changed users of an announcement; None for "everybody" (also when it cannot
+    be read: recomputing too much is safe, too little is not)."""
     try:
-        users = json.loads(data).get("users")
-    except (ValueError, AttributeError):
+        return _decode(data).users
+    except msgspec.DecodeError:
+        log.warning("unreadable change announcement: %r", data[:200])
         return None
-    return [int(u) for u in users] if isinstance(users, list) else None
 
 
 async def listen(url: str, keys: Keys, hub: Hub) -> None:
     """Forward announcements to ``hub`` until cancelled."""
     backoff = 0.5
     while True:
-        client = aioredis.Redis.from_url(url)
+        client = aioredis.Redis.from_url(url, health_check_interval=HEALTH_CHECK_S,
+                                         socket_keepalive=True)
         try:
             async with client.pubsub() as pubsub:
                 await pubsub.subscribe(keys.changes, keys.sessions_ended)
-                hub.changed(None)
-                backoff = 0.5
                 async for message in pubsub.listen():
-                    _dispatch(message, keys, hub)
-        except (RedisError, OSError) as error:
-            log.warning("live updates paused, Redis: %s; retrying in %.1f s", error, backoff)
+                    dispatch(message, keys, hub)
+                    backoff = 0.5
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:       # Redis gone, or a bug: never stop listening
+            log.warning("live updates paused (%r); retrying in %.1f s", error, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
         finally:
             await client.aclose()
 
 
-def _dispatch(message: dict[str, object], keys: Keys, hub: Hub) -> None:
-    if message.get("type") != "message":
+def dispatch(message: dict[str, Any], keys: Keys, hub: Hub) -> None:
+    """Apply one pub/sub message to the hub."""
+    kind, channel, data = message.get("type"), message.get("channel"), message.get("data")
+    if kind == "subscribe":
+        # Also after redis-py reconnected by itself: what came meanwhile is unknown.
+        hub.changed(None)
         return
-    channel, data = message.get("channel"), message.get("data")
-    if not isinstance(data, bytes) or not isinstance(channel, bytes):
+    if kind != "message" or not isinstance(data, bytes) or not isinstance(channel, bytes):
         return
-    if channel.decode() == keys.changes:
-        hub.changed(_users(data))
+    if channel == keys.changes.encode():
+        hub.changed(changed_users(data))
     else:
-        hub.end_sessions({data.decode()})
+        hub.revoke({f"s:{data.decode(errors='replace')}"})
 
 
-async def watch_sessions(hub: Hub, alive: Callable[[Collection[str]], set[str]],
-                         every_s: float) -> None:
-    """Every ``every_s`` seconds, close the sockets whose session is no longer alive."""
+async def watch_credentials(hub: Hub, allowed: Callable[[Collection[str]], set[str]],
+                            every_s: float) -> None:
+    """Every ``every_s`` seconds, close the sockets whose credential no longer admits."""
     while True:
         await asyncio.sleep(every_s)
-        held = hub.sessions()
+        held = hub.credentials()
         if not held:
             continue
         try:
-            living = await asyncio.to_thread(alive, held)
+            still = await asyncio.to_thread(allowed, held)
         except Exception:
-            log.exception("sessions of open sockets not re-checked")
+            log.exception("credentials of open sockets not re-checked")
             continue
-        ended = held - living
+        ended = held - still
         if ended:
-            log.info("closing the sockets of %d ended sessions", len(ended))
-            hub.end_sessions(ended)
+            log.info("closing the sockets of %d ended sessions or revoked tokens", len(ended))
+            hub.revoke(ended)

@@ -20,10 +20,12 @@ from web.tabs.store import Store
 
 
 def tab_view(tab: str, period: str, filter_: str) -> View:
+    """The view of one tab with its period and filter."""
     return ("tab", tab, period, filter_)
 
 
 def user_view(user_id: int) -> View:
+    """The view of one user's profile."""
     return ("user", str(user_id))
 
 
@@ -45,6 +47,7 @@ class Views:
         self._redis, self._keys, self._clock = client, keys, clock
 
     def __call__(self, view: View) -> str | None:
+        """The view's document as of now, with its freshness; None for an unknown user."""
         now = self._clock().astimezone(UTC)
         if view[0] == "tab":
             _, tab, period, filter_ = view
@@ -58,4 +61,5 @@ class Views:
         return encode({**document, "freshness": self.freshness(now)})
 
     def freshness(self, now: datetime) -> dict[str, Any]:
+        """What every document carries about how fresh it is (``web.freshness``)."""
         return read_freshness(self._redis, self._keys, now)

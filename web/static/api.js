@@ -158,7 +158,9 @@ export class LiveSocket {
   }
 
   _scheduleReconnect(neverOpened) {
-    const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    // ±25% jitter: after a server restart the pages do not all come back at once.
+    const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    const delay = Math.round(base * (0.75 + Math.random() * 0.5));
     this.attempt += 1;
     this.onState('closed', { retrying: true, retryInMs: delay });
     if (neverOpened) this.onProbe();

@@ -1,0 +1,48 @@
+"""The listener's handling of pub/sub messages: nothing a message holds stops it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from insights.keys import Keys
+from web.live.hub import Hub, Subscriber, View
+from web.live.listener import changed_users, dispatch
+
+KEYS = Keys("t")
+TAB: View = ("tab", "pages", "week", "all")
+ANN: View = ("user", "5")
+
+
+def _message(channel: str, data: bytes, kind: str = "message") -> dict[str, object]:
+    return {"type": kind, "channel": channel.encode(), "data": data}
+
+
+def test_announcements_name_the_changed_users_or_everybody() -> None:
+    assert changed_users(b'{"at": "2026-12-01T00:00:00Z", "users": [5, 7]}') == [5, 7]
+    assert changed_users(b'{"users": null}') is None
+    for broken in (b"not json", b'{"users": ["x"]}', b'{"users": [null]}', b"\xff\xfe"):
+        assert changed_users(broken) is None
+
+
+def test_messages_reach_the_hub_and_bad_ones_do_no_harm() -> None:
+    async def scenario() -> None:
+        computed: list[View] = []
+        hub = Hub(lambda view: computed.append(view) or f"{len(computed)}", interval_s=0.0)
+        mine = Subscriber("s:abc")
+        await hub.subscribe(TAB, Subscriber())
+        await hub.subscribe(ANN, mine)
+        computed.clear()
+        dispatch(_message(KEYS.changes, b'{"users": [9]}'), KEYS, hub)
+        await asyncio.sleep(0.05)
+        assert computed == [TAB]                      # user 5 did not change
+        dispatch(_message(KEYS.changes, b"\x00garbage"), KEYS, hub)
+        await asyncio.sleep(0.05)
+        assert sorted(computed) == sorted([TAB, TAB, ANN])   # unreadable: everybody
+        dispatch({"type": "subscribe", "channel": KEYS.changes.encode(), "data": 1}, KEYS, hub)
+        await asyncio.sleep(0.05)
+        assert len(computed) == 5                     # a (re)subscription: everybody
+        dispatch(_message(KEYS.sessions_ended, b"\xffzz"), KEYS, hub)
+        dispatch(_message(KEYS.sessions_ended, b"abc"), KEYS, hub)
+        assert await asyncio.wait_for(mine.closed(), 1) == 4401
+
+    asyncio.run(scenario())
