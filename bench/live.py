@@ -18,20 +18,24 @@ import argparse
 import asyncio
 import json
 import logging
+import multiprocessing
 import os
 import platform
 import re
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import cycle
+from multiprocessing import Queue
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import psutil
 import redis
+import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -71,16 +75,26 @@ class Probes:
             return self.sent.get(value)
 
 
-def produce(settings: Settings, *, rate: float, probes_per_s: float, seconds: float,
-            probes: Probes, stop: threading.Event) -> int:
-    """Background traffic at ``rate`` events/s with the probes among it; events sent."""
+def produce(settings: dict[str, Any], rate: float, probes_per_s: float, seconds: float,
+            out: Queue[tuple[str, int, float]]) -> None:
+    """Background traffic at ``rate`` events/s with the probes among it, in a process of
+    its own (the clients' timestamps must not wait for its GIL). Each probe is put on
+    ``out`` as ("probe", k, monotonic time: the same clock in every process), then
+    ("done", events sent, 0)."""
+    sent = _produce(Settings(**settings), rate, probes_per_s, seconds,
+                    lambda k, at: out.put(("probe", k, at)))
+    out.put(("done", sent, 0.0))
+
+
+def _produce(settings: Settings, rate: float, probes_per_s: float, seconds: float,
+             probed: Callable[[int, float], None]) -> int:
     background = (e for e in stream(10**9, users=2000, start=datetime.now(UTC))
                   if e["type"] not in LEFT_OUT)
     sent, probe, tick = 0, 0, 0.01
     started = time.monotonic()
     next_probe = started + 1 / probes_per_s
     with Emitter(settings.kafka_bootstrap or "", settings.topics()) as emitter:
-        while not stop.is_set() and time.monotonic() - started < seconds:
+        while time.monotonic() - started < seconds:
             due = int((time.monotonic() - started) * rate) - sent
             for _ in range(max(0, due)):
                 body = next(background)
@@ -89,7 +103,7 @@ def produce(settings: Settings, *, rate: float, probes_per_s: float, seconds: fl
                 sent += 1
             if time.monotonic() >= next_probe:
                 probe += 1
-                probes.add(probe, time.monotonic())
+                probed(probe, time.monotonic())
                 emitter.emit(event("security_alert", datetime.now(UTC),
                                    user_email="probe@example.com", alert_type="brute_force"))
                 emitter.flush()
@@ -107,6 +121,7 @@ class Client:
         self.path, self.probes = path, probes
         self.seen = 0
         self.messages = 0
+        self.last_bytes = 0
         self.latencies: list[float] = []
 
     async def run(self, base: str, token: str, ready: asyncio.Event,
@@ -129,6 +144,7 @@ class Client:
 
     def _note(self, text: str, *, baseline: bool = False) -> None:
         self.messages += 1
+        self.last_bytes = len(text)
         if self.path != PROBED:
             return
         found = CARD.search(text)
@@ -156,6 +172,24 @@ async def watch(base: str, token: str, clients: list[Client], seconds: float,
     await asyncio.sleep(seconds)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def run_producer(settings: Settings, args: argparse.Namespace, probes: Probes,
+                 ready: threading.Event, sent: list[int]) -> None:
+    """Once the sockets are open, run ``produce`` in a child process and note its probes."""
+    ready.wait()
+    context = multiprocessing.get_context("spawn")
+    out: Queue[tuple[str, int, float]] = context.Queue()
+    child = context.Process(target=produce, args=(
+        settings.model_dump(), args.rate, args.probes, args.seconds, out), daemon=True)
+    child.start()
+    while True:
+        kind, n, at = out.get()
+        if kind == "done":
+            sent.append(n)
+            break
+        probes.add(n, at)
+    child.join(30)
 
 
 def follow_applied(settings: Settings, probes: Probes, stop: threading.Event,
@@ -240,13 +274,14 @@ def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         threading.Thread(target=follow_applied, args=(settings, probes, stop, applied),
                          daemon=True).start()
         sent: list[int] = []
-        producer = threading.Thread(target=lambda: (ready.wait(), sent.append(produce(
-            settings, rate=args.rate, probes_per_s=args.probes, seconds=args.seconds,
-            probes=probes, stop=stop))), daemon=True)
+        producer = threading.Thread(target=run_producer, args=(
+            settings, args, probes, ready, sent), daemon=True)
         producer.start()
         started = time.monotonic()
-        asyncio.run(watch(server.url.replace("http://", "ws://"), token, clients,
-                          args.seconds + 3, ready))
+        # uvloop: the 500 clients share one process; a slow client loop would add its own
+        # delay to every latency measured.
+        uvloop.run(watch(server.url.replace("http://", "ws://"), token, clients,
+                         args.seconds + 3, ready))
         elapsed = time.monotonic() - started
         hub = web_metrics(server.url)
         stop.set()
@@ -267,6 +302,7 @@ def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         "latency_ms": percentiles(latencies) if latencies else {},
         "produced_to_announced_ms": percentiles(applied) if applied else {},
         "messages_received": sum(c.messages for c in clients),
+        "probed_document_bytes": probed[0].last_bytes if probed else 0,
         "messages_per_client_per_s": round(sum(c.messages for c in clients)
                                            / len(clients) / elapsed, 2),
         "web_recomputes": hub.get("insights_web_recomputes"),

@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         False, description="compress WebSocket messages (permessage-deflate): less traffic,"
                            " much more CPU per client")
     live_interval_ms: int = Field(
-        200, ge=10, description="least time between two recomputes of one live view")
+        150, ge=10, description="least time between two recomputes of one live view")
 
     @field_validator("postgres_url")
     @classmethod
