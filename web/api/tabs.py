@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from scoring.windows import Period
 from web.deps import NowDep, ReaderDep, ViewsDep
+from web.formats import Document
 from web.reader import Filter, Tab
 
 router = APIRouter(prefix="/tabs", tags=["tabs"])
@@ -18,9 +19,9 @@ FilterQuery = Annotated[Filter, Query(alias="filter",
 
 
 # A plain ``def``: the reader is synchronous and runs in the threadpool.
-@router.get("/{tab}")
+@router.get("/{tab}", response_class=Document)
 def read_tab(tab: Tab, *, reader: ReaderDep, views: ViewsDep, now: NowDep,
-             period: PeriodQuery = "week", filter_: FilterQuery = "all") -> dict[str, Any]:
+             period: PeriodQuery = "week", filter_: FilterQuery = "all") -> Document:
     """The tab as of now, with its ``freshness``; unknown tab, period or filter is a 422
     naming the choices."""
-    return {**reader.tab(tab, period, filter_, now), "freshness": views.freshness(now)}
+    return Document({**reader.tab(tab, period, filter_, now), "freshness": views.freshness(now)})

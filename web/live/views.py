@@ -6,12 +6,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
-import msgspec
 import redis
 from sqlalchemy.engine import Engine
 
 from insights.keys import Keys
 from scoring.windows import Period
+from web.formats import encode
 from web.freshness import read_freshness
 from web.live.hub import View
 from web.profile import build_profile
@@ -29,13 +29,9 @@ def user_view(user_id: int) -> View:
     return ("user", str(user_id))
 
 
-_encoder = msgspec.json.Encoder()
-
-
-def encode(document: dict[str, Any]) -> str:
-    """The JSON text of ``document`` (documents hold JSON types only: times are already
-    RFC 3339 strings), the same JSON the ``GET`` routes send."""
-    return _encoder.encode(document).decode()
+def encode_text(document: dict[str, Any]) -> str:
+    """The JSON text of ``document``, the same JSON the ``GET`` routes send."""
+    return encode(document).decode()
 
 
 class Views:
@@ -58,7 +54,7 @@ class Views:
             if profile is None:
                 return None
             document = profile
-        return encode({**document, "freshness": self.freshness(now)})
+        return encode_text({**document, "freshness": self.freshness(now)})
 
     def freshness(self, now: datetime) -> dict[str, Any]:
         """What every document carries about how fresh it is (``web.freshness``)."""
