@@ -15,10 +15,7 @@ out of both. Results go to stdout and ``bench/results/ingest-<time>.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -29,6 +26,7 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import results
 from insights import contract, database, endpoints, kafka, logs
 from insights.kafka import EventConsumer, EventProducer, Rebalance
 from insights.settings import Settings
@@ -153,19 +151,12 @@ def ingest_into_fresh_stores(settings: Settings, server_url: str, n: int, redis_
 
 def report(args: argparse.Namespace, rates: dict[str, float]) -> None:
     result: dict[str, object] = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        **results.context(),
         "events": args.events, "partitions": args.partitions, "batch_size": args.batch_size,
         **{k: round(v) for k, v in rates.items()},
         "targets": "PostgreSQL only >= 20,000/s (issue 2); both sinks >= 15,000/s (issue 3)",
     }
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"ingest-{str(result['when']).replace(':', '')}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    width = max(map(len, result))
-    print("\n".join(f"{k:<{width}}  {v}" for k, v in result.items()))
-    print(f"written to {path}")
+    results.write("ingest", result)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import multiprocessing
 import os
-import platform
 import re
 import sys
 import threading
@@ -40,6 +38,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import results
 from bench.latency import ApiServer, create_token, percentiles
 from insights import database, endpoints, kafka, logs
 from insights.keys import Keys
@@ -50,7 +49,7 @@ from tests.factories import event, stream
 from tests.services import ConsumerProcess, admin, unique, with_database
 
 log = logging.getLogger("bench.live")
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = results.RESULTS
 PROBED = "/ws/tabs/problems?period=day"
 OTHERS = ("/ws/tabs/engagement?period=week", "/ws/tabs/pages?period=week",
           "/ws/tabs/paths?period=week", "/ws/tabs/overview?period=week&filter=all")
@@ -249,7 +248,7 @@ def main() -> None:
         result = run(settings, args)
     finally:
         admin(urls.postgres_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    report(result)
+    results.write("live", result)
 
 
 def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
@@ -292,9 +291,7 @@ def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     probed = [c for c in clients if c.path == PROBED]
     missed = sum(len(probes.sent) - c.seen for c in probed if c.seen < len(probes.sent))
     return {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        **results.context(),
         "clients": args.clients, "clients_on_probed_view": len(probed),
         "events_sent": sent[0] if sent else 0, "seconds": args.seconds,
         "events_per_s": round((sent[0] if sent else 0) / args.seconds),
@@ -314,15 +311,6 @@ def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
                         "end": round(memory[-1] / 2**20, 1)},
         "targets": TARGETS,
     }
-
-
-def report(result: dict[str, Any]) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"live-{str(result['when']).replace(':', '')}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    width = max(map(len, result))
-    print("\n".join(f"{k:<{width}}  {v}" for k, v in result.items()))
-    print(f"written to {path}")
 
 
 if __name__ == "__main__":
