@@ -28,16 +28,39 @@ Item = Accepted | Rejected
 
 def decode(records: Iterable[Record], *, now: datetime, max_bytes: int,
            max_future_s: float) -> list[Item]:
-    """Validate every record; order is kept (per partition it is offset order)."""
+    """Validate every record on its own; order is kept (per partition it is offset order).
+
+    Whatever one record does, it is judged alone: a record the Kafka client could not
+    decode, one that breaks the contract, and one whose decoding fails in a way the
+    code did not foresee (``unprocessable``) each become a ``Rejected`` item.
+    """
     items: list[Item] = []
     for record in records:
-        verdict = contract.decode(record.value or b"", now=now, max_bytes=max_bytes,
-                                  max_future_s=max_future_s)
+        if record.failure is not None:
+            items.append(Rejected(record, record.failure.reason, record.failure.detail))
+            continue
+        try:
+            verdict = contract.decode(record.value, now=now, max_bytes=max_bytes,
+                                      max_future_s=max_future_s)
+        except Exception as exc:      # a defect, not the batch's: this record only
+            items.append(unprocessable(record, exc))
+            continue
         if isinstance(verdict, contract.Invalid):
             items.append(Rejected(record, verdict.reason, verdict.detail))
         else:
             items.append(Accepted(record, verdict))
     return items
+
+
+#: Reason of a record whose processing failed in a way the code did not foresee.
+UNPROCESSABLE = "unprocessable"
+
+
+def unprocessable(record: Record, exc: BaseException, where: str = "") -> Rejected:
+    """``record`` dead-lettered for an unforeseen failure: the exception's type and message."""
+    text = " ".join(str(exc).split())[:500]
+    detail = f"{where}{type(exc).__name__}: {text}" if text else f"{where}{type(exc).__name__}"
+    return Rejected(record, UNPROCESSABLE, detail)
 
 
 def next_offsets(items: Sequence[Item]) -> dict[Partition, int]:

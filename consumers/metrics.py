@@ -33,6 +33,8 @@ class Metrics:
                                     registry=r)
         self.sink_errors = Counter("insights_sink_errors", "Failed batch writes (retried)",
                                    ["sink"], registry=r)
+        self.poll_errors = Counter("insights_poll_errors",
+                                   "Polls of Kafka that failed (retried)", registry=r)
         self.lag = Gauge("insights_consumer_lag", "Records behind the partition's high watermark",
                          ["topic", "partition"], registry=r)
         self.last_commit = Gauge("insights_last_commit_timestamp_seconds",

@@ -31,6 +31,7 @@ from insights.settings import Settings
 
 log = logging.getLogger(__name__)
 TICK_S = 1.0
+POLL_RETRY_S = 1.0
 
 __all__ = ["Aborted", "Pipeline", "Sink", "SinkFactory"]
 
@@ -99,8 +100,16 @@ class Pipeline:
 
     def _step(self, consumer: EventConsumer) -> None:
         linger = self._settings.batch_linger_ms / 1000
-        records = consumer.poll(timeout_s=min(linger, 0.5) if self._pending.records else 0.5,
-                                max_records=max(1, self._pending.room()))
+        try:
+            records = consumer.poll(timeout_s=min(linger, 0.5) if self._pending.records else 0.5,
+                                    max_records=max(1, self._pending.room()))
+        except Exception:
+            # Undecodable batches arrive as records (insights.undecodable); what is left is
+            # the client's or the broker's trouble: keep the consumer up and try again.
+            self.metrics.poll_errors.inc()
+            log.exception("polling Kafka failed; trying again in %.1f s", POLL_RETRY_S)
+            time.sleep(POLL_RETRY_S)
+            records = []
         for topic, n in Counter(r.topic for r in records).items():
             self.metrics.consumed.labels(topic).inc(n)
         self._pending.add(records)

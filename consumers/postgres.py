@@ -10,9 +10,11 @@ Exactly once comes from two guards inside that transaction:
    ids are copied optimistically; a batch holding a stored id is redone without
    it from a savepoint.
 
-A batch that PostgreSQL refuses as data (a value it cannot store) is split in
-halves until the one bad record is found and dead-lettered; connection trouble
-raises ``SinkUnavailable`` and the caller retries the same batch later.
+A batch that PostgreSQL refuses as data (a value it cannot store), or whose
+rows cannot be built, is split in halves until the one bad record is found and
+dead-lettered (``unstorable`` or ``unprocessable``); an outage (connection
+trouble, a timeout, a deadlock) or a setup error raises ``SinkUnavailable`` and
+the caller retries the same batch later.
 """
 
 from __future__ import annotations
@@ -26,12 +28,18 @@ import psycopg2.errors
 import psycopg2.extras
 
 from consumers import rows
-from consumers.batch import Accepted, Item, Rejected, next_offsets
+from consumers.batch import Accepted, Item, Rejected, next_offsets, unprocessable
 from consumers.copy import Json, encode
 from consumers.rows import Row
-from consumers.sink import SinkUnavailable, WriteResult
+from consumers.sink import SinkUnavailable, WriteResult, isolate
 from insights.contract import Event, PageLeave, PageView, SessionStart, event_type
-from insights.database import Connection, array_literal, connect
+from insights.database import (
+    Connection,
+    array_literal,
+    connect,
+    refused_data,
+    storable_text,
+)
 from insights.kafka import Partition
 
 log = logging.getLogger(__name__)
@@ -79,21 +87,38 @@ class PostgresSink:
         return found
 
     def write(self, items: Sequence[Item]) -> WriteResult:
-        """Apply a batch exactly once; split it to isolate data PostgreSQL refuses."""
+        """Apply a batch exactly once; a record PostgreSQL refuses, or whose rows cannot be
+        built, is isolated and dead-lettered (``consumers.sink.isolate``)."""
+        return isolate(items, self._attempt, self._reject)
+
+    def _attempt(self, items: Sequence[Item]) -> WriteResult:
+        """One transaction; an outage raises ``SinkUnavailable``, anything else rolls back
+        and raises for ``isolate`` to split the batch."""
         try:
             return self._transaction(items)
-        except (psycopg2.DataError, psycopg2.IntegrityError) as exc:
-            self._connection().rollback()
-            if len(items) > 1:
-                half = len(items) // 2
-                return self.write(items[:half]).merge(self.write(items[half:]))
-            record = items[0].record
-            log.warning("dead-lettering %s/%d@%d: PostgreSQL refused it: %s",
-                        record.topic, record.partition, record.offset, exc)
-            detail = str(exc).strip().splitlines()[0]
-            return self._transaction([Rejected(record, "unstorable", detail)])
         except psycopg2.Error as exc:
-            raise self._unavailable(exc) from exc
+            self._rollback()
+            if not refused_data(exc):
+                raise self._unavailable(exc) from exc
+            raise
+        except Exception:
+            self._rollback()
+            raise
+
+    def _reject(self, item: Item, exc: Exception) -> WriteResult:
+        if isinstance(exc, psycopg2.Error):
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            rejected = Rejected(item.record, "unstorable", detail)
+        else:
+            rejected = unprocessable(item.record, exc)
+        return self._attempt([rejected])
+
+    def _rollback(self) -> None:
+        if self._conn is not None and not self._conn.closed:
+            try:
+                self._conn.rollback()
+            except psycopg2.Error as exc:
+                raise self._unavailable(exc) from exc
 
     def close(self) -> None:
         if self._conn is not None and not self._conn.closed:
@@ -319,7 +344,7 @@ def _insert_rejected(cur: Cursor, rejected: Sequence[Rejected]) -> None:
         _copy(cur, "tmp_rejected", ("topic", "partition", "offset", "key", "value", "reason",
                                     "detail"),
               [(r.record.topic, r.record.partition, r.record.offset, r.record.key,
-                r.record.value or b"", r.reason, r.detail) for r in rejected])
+                r.record.value, r.reason, storable_text(r.detail)) for r in rejected])
         cur.execute('INSERT INTO rejected_events (topic, "partition", "offset", key, value,'
                     " reason, detail) SELECT * FROM tmp_rejected"
                     ' ON CONFLICT (topic, "partition", "offset") DO NOTHING')

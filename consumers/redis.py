@@ -30,12 +30,12 @@ import redis
 
 from consumers import rollups
 from consumers.aggregates import Increments, merged
-from consumers.batch import Accepted, Item, Rejected, next_offsets
+from consumers.batch import Accepted, Item, Rejected, next_offsets, unprocessable
 from consumers.scores import TTL_S, Scores
-from consumers.sink import SinkUnavailable, WriteResult
+from consumers.sink import SinkUnavailable, WriteResult, isolate
 from consumers.snapshots import Snapshots
 from insights import contract
-from insights.database import Connection, array_literal, connect
+from insights.database import Connection, array_literal, connect, storable_text
 from insights.kafka import Partition
 from insights.keys import LAYOUT, Keys
 from insights.redisdb import Client, Scripts, merge_window_hlls, roll_windows
@@ -108,34 +108,66 @@ class RedisSink:
         self._layout_checked = True
 
     def write(self, items: Sequence[Item]) -> WriteResult:
-        accepted = [i for i in items if isinstance(i, Accepted)]
-        events = [a.event for a in accepted]
-        try:
-            if not self._layout_checked:
-                self.check_layout()
-            # Users' scores, the paths tab's sessions and the site-wide aggregates touch
-            # different keys and rows: done side by side, so one's waits on the servers
-            # overlap the others' Python.
-            touched = rollups.touched(events)
-            side: list[Future[Any]] = [
-                self._side.submit(self.scores.rescore, touched, datetime.now(UTC)),
-                self._side.submit(self._paths, events)]
+        """Apply a batch PostgreSQL has; a record the read model cannot take is isolated
+        and dead-lettered (``consumers.sink.isolate``), the rest applied."""
+        if not self._layout_checked:
             try:
-                self._aggregate(self._stored(accepted))
-            finally:
-                wait(side)
-            for job in side:
-                job.result()
-            self.save_offsets(next_offsets(items), _changed_users(touched),
-                              max((e.ts for e in events), default=None))
+                self.check_layout()        # LayoutMismatch stops the consumer: not a record's
+            except redis.RedisError as exc:
+                raise self._unavailable(exc) from exc
+        return isolate(items, self._attempt, self._reject)
+
+    def _attempt(self, items: Sequence[Item]) -> WriteResult:
+        try:
+            return self._apply(items)
         except redis.RedisError as exc:
             if not _transient(exc):
-                raise                 # a bug (say, in a script): retrying cannot help
+                raise                 # refused for this batch's data: isolate the record
             raise self._unavailable(exc) from exc
         except psycopg2.Error as exc:
             self._close_postgres()
             raise SinkUnavailable(f"PostgreSQL (read by the Redis sink): {exc}") from exc
+
+    def _apply(self, items: Sequence[Item]) -> WriteResult:
+        accepted = [i for i in items if isinstance(i, Accepted)]
+        events = [a.event for a in accepted]
+        # Users' scores, the paths tab's sessions and the site-wide aggregates touch
+        # different keys and rows: done side by side, so one's waits on the servers
+        # overlap the others' Python.
+        touched = rollups.touched(events)
+        side: list[Future[Any]] = [
+            self._side.submit(self.scores.rescore, touched, datetime.now(UTC)),
+            self._side.submit(self._paths, events)]
+        try:
+            self._aggregate(self._stored(accepted))
+        finally:
+            wait(side)
+        for job in side:
+            job.result()
+        self.save_offsets(next_offsets(items), _changed_users(touched),
+                          max((e.ts for e in events), default=None))
         return WriteResult(accepted, 0, 0, [i for i in items if isinstance(i, Rejected)])
+
+    def _reject(self, item: Item, exc: Exception) -> WriteResult:
+        """The record PostgreSQL applied but the read model cannot: noted in
+        ``rejected_events`` (PostgreSQL keeps its rows), and passed in Redis."""
+        rejected = unprocessable(item.record, exc, "applied in PostgreSQL; the read model "
+                                 "could not take it: ")
+        try:
+            conn = self._postgres()
+            with conn.cursor() as cur:
+                cur.execute(_DEAD_LETTER, (item.record.topic, item.record.partition,
+                                           item.record.offset, item.record.key,
+                                           item.record.value, rejected.reason,
+                                           storable_text(rejected.detail)))
+            conn.commit()
+            self.save_offsets(next_offsets([item]))
+        except psycopg2.Error as error:
+            self._close_postgres()
+            raise SinkUnavailable(f"PostgreSQL (read by the Redis sink): {error}") from error
+        except redis.RedisError as error:
+            raise self._unavailable(error) from error
+        return WriteResult([], 0, 0, [rejected])
 
     def _paths(self, events: Sequence[contract.Event]) -> None:
         self._snapshots().apply(self._postgres("paths"), events)
@@ -320,6 +352,9 @@ _TRANSIENT_REPLIES = ("OOM", "BUSY", "LOADING", "TRYAGAIN", "CLUSTERDOWN", "MAST
                       "READONLY", "NOSCRIPT")
 
 
+_DEAD_LETTER = """
+INSERT INTO rejected_events (topic, "partition", "offset", key, value, reason, detail)
+VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (topic, "partition", "offset") DO NOTHING"""
 _LEDGER = """
 SELECT event_id, topic, "partition", "offset" FROM event_ledger
 WHERE event_id = ANY(%s::text[])"""

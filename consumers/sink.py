@@ -1,4 +1,14 @@
-"""What every sink is: the protocol, its write result, its transient failure, and the retry."""
+"""What every sink is: the protocol, its write result, its transient failure, the retry, and
+the isolation of a record that fails.
+
+A sink tells two kinds of failure apart. An outage of its server (connection
+lost, timeout, a server busy or refusing for now) raises ``SinkUnavailable``:
+the whole batch is retried later, nothing is dead-lettered. Any other failure
+while applying a batch is put down to one of its records: ``isolate`` halves the
+batch (keeping each partition's offset order) until the failing record is
+alone, dead-letters it and applies the rest. A record is never dead-lettered
+for a failure it does not cause when applied alone.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +57,28 @@ class Sink(Protocol):
 
 SinkFactory = Callable[[], Sink]
 """Builds a sink; must be picklable (e.g. ``functools.partial(PostgresSink, url)``)."""
+
+
+Apply = Callable[[Sequence[Item]], WriteResult]
+Reject = Callable[[Item, Exception], WriteResult]
+
+
+def isolate(items: Sequence[Item], apply: Apply, reject: Reject) -> WriteResult:
+    """``apply(items)``; when it fails other than by ``SinkUnavailable``, apply each half
+    in turn (first half first, so every partition's records keep their order) down to
+    the single record that fails, which ``reject`` dead-letters with the exception."""
+    try:
+        return apply(items)
+    except SinkUnavailable:
+        raise
+    except Exception as exc:
+        if len(items) == 1:
+            log.warning("dead-lettering %s/%d@%d: %s: %s", items[0].record.topic,
+                        items[0].record.partition, items[0].record.offset,
+                        type(exc).__name__, exc)
+            return reject(items[0], exc)
+        half = len(items) // 2
+        return isolate(items[:half], apply, reject).merge(isolate(items[half:], apply, reject))
 
 
 def retry(name: str, attempt: Callable[[], T], cap_s: float, *,

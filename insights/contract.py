@@ -1,9 +1,11 @@
-"""The event contract v1 (``shared/spec/events.md``) as typed structs, one decoder and its verdicts.
+"""The event contract v1 (``docs/events.md``) as typed structs, one decoder and its verdicts.
 
 ``decode`` is the single gate every message passes, on the consumer side and
 in ``insights.producer.emit``: it returns a typed event or an ``Invalid`` with
-a stable reason code and a human-readable detail. Unknown extra fields are
-allowed (the raw message is stored whole); they are ignored here.
+a stable reason code and a human-readable detail, and never raises. Unknown
+extra fields are allowed and stored with the message as sent, so they are held
+to the same rules as the rest of it (``insights.payload``); they are not
+interpreted here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Annotated, Final, Literal, NamedTuple
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
+
+from insights import payload
 
 # Field types. Integer bounds are PostgreSQL's, so a valid event always stores.
 EventId = Annotated[str, Meta(min_length=1, max_length=64)]
@@ -130,7 +134,7 @@ TOPIC_OF_TYPE: Final[dict[str, str]] = {
 }  # fmt: skip
 EVENT_TYPES: Final = frozenset(TOPIC_OF_TYPE)
 
-#: Reason codes of rejected messages (stable; stored in ``rejected_events.reason``).
+#: Reason codes ``decode`` gives (stable; stored in ``rejected_events.reason``).
 REASONS: Final = (
     "oversize", "bad_json", "not_object", "missing_field", "wrong_type",
     "unknown_type", "invalid_value", "future_ts",
@@ -150,24 +154,29 @@ _decoder: Final[msgspec.json.Decoder[Event]] = msgspec.json.Decoder(Event)
 def decode(
     raw: bytes, *, now: datetime, max_bytes: int = 64 * 1024, max_future_s: float = 300
 ) -> Event | Invalid:
-    """Validate one message value against the contract.
+    """Validate one message value against the contract; never raises on any input.
 
     ``now`` is the clock of the caller (UTC); a ``ts`` more than ``max_future_s``
-    seconds after it is rejected. Timestamps without an offset are taken as UTC.
+    seconds after it is rejected. Timestamps without an offset are taken as UTC;
+    every time must lie within ``TIME_RANGE`` once converted to UTC. The whole
+    message, extra fields included, must pass ``insights.payload.check``.
     """
     if len(raw) > max_bytes:
         return Invalid("oversize", f"message is {len(raw)} bytes; the limit is {max_bytes}")
+    if not raw:
+        return Invalid("bad_json", "the message is empty")
+    problem = payload.check(raw)
+    if problem is not None:
+        return Invalid(*problem)
     try:
         event = _decoder.decode(raw)
     except msgspec.ValidationError as exc:
         return _classify(str(exc))
     except msgspec.DecodeError as exc:
         return Invalid("bad_json", str(exc))
-    except UnicodeDecodeError as exc:
-        return Invalid("bad_json", f"not valid UTF-8: {exc}")
-    if b"\\u0000" in raw and _has_nul(msgspec.json.decode(raw)):
-        return Invalid("invalid_value", "a string contains U+0000, which PostgreSQL cannot store")
-    _to_utc(event)
+    wrong_time = _to_utc(event)
+    if wrong_time is not None:
+        return wrong_time
     if event.ts > now + timedelta(seconds=max_future_s):
         return Invalid("future_ts", f"ts {event.ts.isoformat()} is more than "
                        f"{max_future_s:g} s after the consumer's clock {now.isoformat()}")
@@ -187,23 +196,29 @@ def _classify(message: str) -> Invalid:
     return Invalid("invalid_value", message)
 
 
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+#: Every time of an event, once in UTC, lies in [start, end).
+TIME_RANGE: Final = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
 
 
-def _to_utc(event: Event) -> None:
-    """Give naive timestamps the UTC zone and convert aware ones to UTC (the contract's rule)."""
-    event.ts = as_utc(event.ts)
+def _to_utc(event: Event) -> Invalid | None:
+    """Give naive times the UTC zone and convert aware ones to UTC (the contract's rule);
+    an Invalid when one falls outside ``TIME_RANGE`` (or outside any date) in UTC."""
+    times: list[tuple[str, datetime]] = [("ts", event.ts)]
     if isinstance(event, AccountLocked):
-        event.locked_until = as_utc(event.locked_until)
+        times.append(("locked_until", event.locked_until))
     elif isinstance(event, UserUpsert) and isinstance(event.created_at, datetime):
-        event.created_at = as_utc(event.created_at)
+        times.append(("created_at", event.created_at))
+    for name, moment in times:
+        try:
+            utc = as_utc(moment)
+        except OverflowError:
+            utc = None
+        if utc is None or not TIME_RANGE[0] <= utc < TIME_RANGE[1]:
+            return Invalid("invalid_value", f"{name} {moment.isoformat()} is outside the "
+                           f"supported range in UTC ({TIME_RANGE[0]:%Y-%m-%d} to "
+                           f"{TIME_RANGE[1]:%Y-%m-%d}, end excluded)")
+        setattr(event, name, utc)
+    return None
 
 
 def as_utc(moment: datetime) -> datetime:

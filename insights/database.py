@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import psycopg2
 import psycopg2.extensions
@@ -38,6 +38,31 @@ def _element(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+#: SQLSTATE classes of errors a record's own values cause: data exception, integrity
+#: violation, program limit exceeded (a value too large for an index row, ...).
+REFUSED_CLASSES: Final = frozenset({"22", "23", "54"})
+
+
+def refused_data(exc: psycopg2.Error) -> bool:
+    """Whether PostgreSQL refused the values it was sent, as opposed to an outage (lost
+    connection, timeout, deadlock, lack of resources) or a setup error (a missing table,
+    privileges), after which the same values would be taken on a later try."""
+    code = exc.pgcode
+    return code is not None and code[:2] in REFUSED_CLASSES
+
+
+def storable_text(text: str) -> str:
+    """``text`` as PostgreSQL ``text`` can hold it: U+0000 and characters UTF-8 cannot
+    encode (lone surrogates) written as escapes. For texts we compose (details, messages)
+    that may quote what a hostile message carried."""
+    cleaned = text.replace("\x00", "\\x00")
+    try:
+        cleaned.encode()
+    except UnicodeEncodeError:
+        cleaned = cleaned.encode("utf-8", "backslashreplace").decode()
+    return cleaned
 
 
 def connect(url: str, **options: Any) -> Connection:

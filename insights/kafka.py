@@ -1,19 +1,28 @@
-"""The one module that imports the Kafka client (kafka-python); everything else uses these wrappers.
+"""The one module that uses the Kafka client (kafka-python); everything else uses these wrappers.
 
 Records and partitions cross this boundary as plain tuples, so the rest of the
-project never sees a kafka-python type.
+project never sees a kafka-python type. (``insights.undecodable`` is the hook
+this module installs into the client's fetcher.)
+
+The consumer reads committed records only (``read_committed``): records of a
+producer's aborted transactions are never returned by Apache Kafka. Every codec a
+producer may use (gzip, snappy, lz4, zstd) is decoded; a batch the client still
+cannot decode arrives as records carrying their ``failure``, to be dead-lettered.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import codec as codecs
 from kafka.admin import KafkaAdminClient
 from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
+
+from insights import undecodable
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +31,7 @@ Partition = tuple[str, int]
 
 
 class Record(NamedTuple):
-    """One consumed message."""
+    """One consumed message; ``failure`` says why the client could not decode it."""
 
     topic: str
     partition: int
@@ -30,6 +39,19 @@ class Record(NamedTuple):
     key: bytes | None
     value: bytes
     timestamp_ms: int
+    failure: undecodable.Undecodable | None = None
+
+
+#: The codecs a producer may compress record batches with, and whether each decodes here.
+CODECS: Final[dict[str, Callable[[], bool]]] = {
+    "gzip": codecs.has_gzip, "snappy": codecs.has_snappy, "lz4": codecs.has_lz4,
+    "zstd": codecs.has_zstd,
+}
+
+
+def missing_codecs() -> list[str]:
+    """The codecs whose libraries are not installed (batches using them are dead-lettered)."""
+    return [name for name, available in CODECS.items() if not available()]
 
 
 class Rebalance(NamedTuple):
@@ -67,14 +89,21 @@ class EventConsumer:
             fetch_max_wait_ms=100,
             fetch_max_bytes=fetch_max_bytes,
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            isolation_level="read_committed",
         )
+        undecodable.install(self._consumer)
+        missing = missing_codecs()
+        if missing:
+            log.error("no library for the %s codec(s): record batches compressed with them "
+                      "will be dead-lettered (install kafka-python's extras)", ", ".join(missing))
         self._consumer.subscribe(topics, listener=_Listener(rebalance))
 
     def poll(self, timeout_s: float, max_records: int) -> list[Record]:
         """Fetch up to ``max_records`` records, in partition order per partition."""
         batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
         return [
-            Record(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp)
+            Record(m.topic, m.partition, m.offset, m.key, m.value or b"", m.timestamp,
+                   m.checksum if isinstance(m.checksum, undecodable.Undecodable) else None)
             for messages in batches.values()
             for m in messages
         ]

@@ -27,6 +27,17 @@ class InvalidEvent(ValueError):
         self.detail = detail
 
 
+def encode(event: object) -> bytes:
+    """``event`` as JSON text, or ``InvalidEvent`` for what has no JSON form."""
+    if not isinstance(event, Mapping):
+        raise InvalidEvent("not_object", f"an event is a mapping, not {type(event).__name__}")
+    try:
+        return msgspec.json.encode(event)
+    except Exception as exc:   # unsupported types, cycles, lone surrogates, huge numbers
+        raise InvalidEvent("bad_json", f"cannot be written as JSON: {type(exc).__name__}: "
+                           f"{' '.join(str(exc).split())[:300]}") from None
+
+
 class Emitter:
     """Sends contract events to their topics with their keys."""
 
@@ -39,8 +50,12 @@ class Emitter:
         self._max_bytes = max_bytes
 
     def emit(self, event: Mapping[str, Any]) -> None:
-        """Validate and send one event (a dict per the contract; datetimes are allowed)."""
-        raw = msgspec.json.encode(event)
+        """Validate and send one event (a dict per the contract; datetimes are allowed).
+
+        Bad input raises ``InvalidEvent`` only, with the consumer's reason codes: what
+        cannot be written as JSON at all is ``not_object`` (not a mapping) or ``bad_json``.
+        """
+        raw = encode(event)
         verdict = contract.decode(raw, now=self._clock(), max_bytes=self._max_bytes)
         if isinstance(verdict, contract.Invalid):
             raise InvalidEvent(verdict.reason, verdict.detail)

@@ -106,12 +106,12 @@ def run_pipeline() -> Iterator[Callable[[Settings], Pipeline]]:
 
 @pytest.fixture
 def consumer_process(settings: Settings, tmp_path: Path
-                     ) -> Iterator[Callable[[], ConsumerProcess]]:
+                     ) -> Iterator[Callable[..., ConsumerProcess]]:
     """Factory of ``insights consume`` child processes for this test's settings."""
     made: list[ConsumerProcess] = []
 
-    def make() -> ConsumerProcess:
-        made.append(ConsumerProcess(settings, tmp_path))
+    def make(without: tuple[str, ...] = ()) -> ConsumerProcess:
+        made.append(ConsumerProcess(settings, tmp_path, without))
         return made[-1]
 
     yield make

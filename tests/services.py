@@ -91,20 +91,31 @@ def environment(settings: Settings) -> dict[str, str]:
 
 
 class ConsumerProcess:
-    """``insights consume`` as a child process, to be stopped or killed."""
+    """``insights consume`` as a child process, to be stopped or killed.
 
-    def __init__(self, settings: Settings, log_dir: Path) -> None:
+    ``without``: modules the process must not find (as on a machine lacking them),
+    e.g. a compression codec's library.
+    """
+
+    def __init__(self, settings: Settings, log_dir: Path, without: tuple[str, ...] = ()) -> None:
         self._env = environment(settings)
         self._log_dir = log_dir
         self._starts = 0
         self._name = unique("consumer-")
+        self._without = without
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ConsumerProcess:
         self._starts += 1
         log = (self._log_dir / f"{self._name}-{self._starts}.log").open("wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "insights", "consume"],
-                                        env=self._env, stdout=log, stderr=subprocess.STDOUT)
+        command = [sys.executable, "-m", "insights", "consume"]
+        if self._without:
+            command = [sys.executable, "-c", (
+                f"import sys, runpy; sys.modules.update(dict.fromkeys({list(self._without)!r}));"
+                " sys.argv = ['insights', 'consume'];"
+                " runpy.run_module('insights', run_name='__main__')")]
+        self.process = subprocess.Popen(command, env=self._env, stdout=log,
+                                        stderr=subprocess.STDOUT)
         return self
 
     def check_alive(self) -> None:

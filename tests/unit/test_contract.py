@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from insights import contract
+from insights import contract, payload
 from insights.contract import Invalid, decode
+from tests.poison import POISON
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 TS = "2026-11-25T10:15:00.123Z"
@@ -149,3 +150,62 @@ def test_future_limit_follows_the_clock() -> None:
     raw = message("search", ts="2026-11-25T12:10:00Z")
     assert isinstance(decode(raw, now=NOW), Invalid)
     assert not isinstance(decode(raw, now=NOW + timedelta(minutes=6)), Invalid)
+
+
+@pytest.mark.parametrize(("raw", "reason"), [(raw, reason) for _, raw, reason in POISON],
+                         ids=[name for name, _, _ in POISON])
+def test_poison_is_rejected_with_a_precise_reason(raw: bytes, reason: str) -> None:
+    verdict = decode(raw, now=NOW)
+    assert isinstance(verdict, Invalid), verdict
+    assert verdict.reason == reason, verdict
+    assert verdict.detail
+
+
+def test_extras_within_the_limits_are_kept_as_sent() -> None:
+    nested: object = "leaf"
+    for _ in range(payload.MAX_DEPTH - 1):      # with the event itself: MAX_DEPTH levels
+        nested = [nested]
+    raw = message("search", deep=nested, big=2**63 - 1, small=-(2**63), text="ż" * 4096,
+                  spaced=" \t", **{"n" * 256: None})
+    assert not isinstance(decode(raw, now=NOW), Invalid)
+    spaced = b'{ "event_id" : "e", "type" : "search", "ts" : "%s", "query" : "q" }' % TS.encode()
+    assert not isinstance(decode(spaced, now=NOW), Invalid)
+
+
+def test_one_level_deeper_is_refused() -> None:
+    nested: object = "leaf"
+    for _ in range(payload.MAX_DEPTH):
+        nested = [nested]
+    verdict = decode(message("search", deep=nested), now=NOW)
+    assert isinstance(verdict, Invalid) and verdict.reason == "oversize"
+
+
+def test_brackets_inside_strings_are_not_nesting() -> None:
+    raw = message("search", query="[" * 100 + "{" * 100, x="\\\"[[[[")
+    assert payload.nesting(raw) == 1
+    assert not isinstance(decode(raw, now=NOW), Invalid)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+                    lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+                    max_leaves=40))
+def test_any_extra_field_is_either_accepted_whole_or_refused(extra: object) -> None:
+    try:
+        raw = message("search", extra=extra)
+    except (msgspec.EncodeError, UnicodeEncodeError, OverflowError):
+        return                                        # no JSON text for it at all
+    verdict = decode(raw, now=NOW)
+    if isinstance(verdict, Invalid):
+        assert verdict.reason in contract.REASONS
+        return
+    stored = msgspec.json.decode(raw)["extra"]
+    assert msgspec.json.encode(stored) == msgspec.json.encode(msgspec.json.decode(
+        msgspec.json.encode(extra)))
+    assert "\x00" not in raw.decode()
+
+
+@given(st.binary(max_size=2000).map(lambda tail: message("search")[:-1] + b', "x": ' + tail))
+def test_decode_never_raises_on_mangled_extras(raw: bytes) -> None:
+    verdict = decode(raw, now=NOW)
+    assert isinstance(verdict, Invalid) or contract.event_type(verdict) == "search"
