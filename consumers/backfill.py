@@ -8,8 +8,9 @@ last ``KEEP_DAYS`` days) are replayed; afterwards every partition's watermark
 and the sink's offsets are set to where PostgreSQL is, so a consumer started
 next resumes exactly there.
 
-Run it with the consumers stopped (or into a fresh ``INSIGHTS_REDIS_PREFIX``):
-it deletes the keys under the prefix first.
+It deletes the keys under the prefix first and may run while consumers keep
+running (see ``rebuild``); the consumers run it themselves when Redis has lost
+the read model (``consumers.readmodel``).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
+import redis
+
 from consumers.batch import Accepted, Item
 from consumers.redis import RedisSink
 from consumers.rollups import Touched
 from consumers.scores import KEEP_DAYS
-from insights import contract
+from insights import contract, generation
 from insights.database import Connection
 from insights.kafka import Record
 
@@ -76,29 +79,94 @@ def stored_items(conn: Connection, now: datetime) -> Iterator[list[Item]]:
             yield batch
 
 
+class RebuildBusy(RuntimeError):
+    """Another process is rebuilding the read model under this prefix (or the rebuild
+    lost its lock to one, after Redis was flushed while it ran)."""
+
+
+LOCK_S = 60        # the rebuild lock's expiry, renewed at every replayed batch
+
+
 def rebuild(sink: RedisSink, conn: Connection, now: datetime,
             progress: Callable[[int], None] = lambda _: None) -> int:
-    """Delete the prefix's keys, replay the stored events, align watermarks and offsets."""
-    deleted = sink.clear()
-    log.info("deleted %d keys under %r", deleted, sink.keys.prefix)
-    sink.mark_layout()
-    replayed = 0
-    for batch in stored_items(conn, now):
-        sink.write(batch)
-        replayed += len(batch)
-        progress(len(batch))
+    """Rebuild the read model under the sink's prefix from PostgreSQL; returns how many
+    events were replayed.
+
+    Safe while consumers run: one process at a time (a lock in Redis, ``RebuildBusy``
+    for the others); everything is read from one PostgreSQL snapshot, so the watermarks
+    and offsets set at the end are those of exactly the events replayed, and what the
+    consumers commit meanwhile is applied by them afterwards. The new generation is
+    vouched for in PostgreSQL, then set in Redis only if the lock is still held; until
+    then readers see no generation and answer "rebuilding".
+    """
+    client, keys, token = sink.client(), sink.keys, generation.new_generation()
+    if not client.set(keys.rebuild_lock, token, nx=True, ex=LOCK_S):
+        raise RebuildBusy(f"the read model under {keys.prefix!r} is being rebuilt by another "
+                          "process")
+    try:
+        deleted = sink.clear(keep=frozenset({keys.rebuild_lock}))
+        log.info("deleted %d keys under %r", deleted, keys.prefix)
+        sink.mark_layout()
+        replayed = _replay(sink, conn, now, _renewing(sink, token, progress))
+        built = generation.new_generation()
+        generation.record(conn, keys.prefix, built)
+        if not sink.scripts().generation(keys=[keys.generation, keys.rebuild_lock],
+                                         args=[token, built]):
+            raise RebuildBusy("the rebuild lost its lock (Redis flushed meanwhile?): "
+                              "run it again")
+    except BaseException:
+        _release(sink, token)
+        raise
+    log.info("read model under %r rebuilt from %d events: generation %s", keys.prefix,
+             replayed, built)
+    return replayed
+
+
+def _replay(sink: RedisSink, conn: Connection, now: datetime,
+            progress: Callable[[int], None]) -> int:
+    """Replay, align and re-score from one snapshot of PostgreSQL."""
     conn.commit()
-    with conn.cursor() as cur:
-        cur.execute(_LAST_OFFSETS)
-        sink.align_watermarks({(t, p): o for t, p, o in cur.fetchall()})
-        cur.execute(_SINK_OFFSETS)
-        sink.save_offsets({(t, p): o for t, p, o in cur.fetchall()})
-    conn.commit()
-    with conn.cursor() as cur:      # users with nothing recent still count on the cards
-        cur.execute("SELECT id FROM users WHERE upserted_at IS NOT NULL ORDER BY id")
-        users = [row[0] for row in cur.fetchall()]
-    conn.commit()
+    conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
+    try:
+        replayed = 0
+        for batch in stored_items(conn, now):
+            sink.write(batch)
+            replayed += len(batch)
+            progress(len(batch))
+        with conn.cursor() as cur:
+            cur.execute(_LAST_OFFSETS)
+            sink.align_watermarks({(t, p): o for t, p, o in cur.fetchall()})
+            cur.execute(_SINK_OFFSETS)
+            sink.save_offsets({(t, p): o for t, p, o in cur.fetchall()})
+            # users with nothing recent still count on the cards
+            cur.execute("SELECT id FROM users WHERE upserted_at IS NOT NULL ORDER BY id")
+            users = [row[0] for row in cur.fetchall()]
+    finally:
+        conn.commit()
+        conn.set_session(isolation_level="DEFAULT", readonly=False)
     for start in range(0, len(users), BATCH):    # every kept day, for every user
         sink.rescore(Touched(), now, set(users[start:start + BATCH]), full=True)
+        progress(0)
     sink.tick(now)
     return replayed
+
+
+def _renewing(sink: RedisSink, token: str, progress: Callable[[int], None]
+              ) -> Callable[[int], None]:
+    """``progress``, renewing the lock on the way; ``RebuildBusy`` once it is lost."""
+    def step(done: int) -> None:
+        if not sink.client().set(sink.keys.rebuild_lock, token, xx=True, ex=LOCK_S):
+            raise RebuildBusy("the rebuild lost its lock (Redis flushed meanwhile?): "
+                              "run it again")
+        progress(done)
+    return step
+
+
+def _release(sink: RedisSink, token: str) -> None:
+    """Drop the lock if it is still this rebuild's (best effort: it expires anyway)."""
+    try:
+        client = sink.client()
+        if client.get(sink.keys.rebuild_lock) == token:
+            client.delete(sink.keys.rebuild_lock)
+    except redis.RedisError:
+        pass

@@ -23,7 +23,7 @@ from functools import partial
 
 from consumers.batch import Pending, record_offsets
 from consumers.metrics import Metrics
-from consumers.sink import Sink, SinkFactory, retry
+from consumers.sink import Sink, SinkFactory, SinkStopped, retry
 from consumers.stages import Batch, Stages
 from consumers.writer import Limits, Summary
 from insights.kafka import EventConsumer, Partition, Rebalance
@@ -31,6 +31,8 @@ from insights.settings import Settings
 
 log = logging.getLogger(__name__)
 TICK_S = 1.0
+#: Exit code of a consumer a sink stopped (``SinkStopped``: an operator must act).
+STOPPED = 3
 POLL_RETRY_S = 1.0
 
 __all__ = ["Aborted", "Pipeline", "Sink", "SinkFactory"]
@@ -90,6 +92,10 @@ class Pipeline:
             aborted = True
             log.error("aborted with a batch unwritten; it will be read again on restart")
             return 1
+        except SinkStopped as stopped:
+            aborted = True
+            log.error("stopped: %s", stopped)
+            return STOPPED
         finally:
             self._stages.shutdown(wait=not aborted)
             self._consumer.close()

@@ -18,6 +18,7 @@ sink in the same writer (the recounts read what that sink wrote).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
@@ -50,10 +51,6 @@ ATTEMPTS = 5          # reads of the watermarks before giving up on a batch
 _json = msgspec.json.Encoder().encode
 
 
-class LayoutMismatch(RuntimeError):
-    """The keys under the prefix were written in another ``insights.keys.LAYOUT``."""
-
-
 class RedisSink:
     """Second sink of the consumer; see the module docstring."""
 
@@ -71,7 +68,6 @@ class RedisSink:
         self._conns: dict[str, Connection] = {}
         self._side = ThreadPoolExecutor(max_workers=2, thread_name_prefix="redis-side")
         self._sessions: Snapshots | None = None
-        self._layout_checked = False
         self.scores = Scores(self.keys, partial(self._postgres, "scores"), self._redis,
                              self._scripts_)
 
@@ -84,37 +80,14 @@ class RedisSink:
             raise self._unavailable(exc) from exc
         return {part: int(v) for part, v in zip(partitions, values, strict=True) if v is not None}
 
-    def check_layout(self) -> None:
-        """Refuse keys of another layout version (``LayoutMismatch``); mark a fresh prefix.
-
-        A prefix with offsets but no version was written before versions existed.
-        """
-        client = self._redis()
-        found = cast(str | None, client.get(self.keys.layout))
-        if found is None and not client.exists(self.keys.offsets):
-            client.set(self.keys.layout, LAYOUT, nx=True)
-            found = cast(str | None, client.get(self.keys.layout))
-        if found != str(LAYOUT):
-            raise LayoutMismatch(
-                f"the Redis read model under prefix {self.keys.prefix!r} has key layout "
-                f"{found or 1}, this version writes {LAYOUT}: stop the consumers and run "
-                f"'insights backfill' to rebuild it from PostgreSQL (or set a new "
-                f"INSIGHTS_REDIS_PREFIX)")
-        self._layout_checked = True
-
     def mark_layout(self) -> None:
         """Record that the keys under the prefix are of this ``LAYOUT`` (after a rebuild)."""
         self._redis().set(self.keys.layout, LAYOUT)
-        self._layout_checked = True
 
     def write(self, items: Sequence[Item]) -> WriteResult:
         """Apply a batch PostgreSQL has; a record the read model cannot take is isolated
-        and dead-lettered (``consumers.sink.isolate``), the rest applied."""
-        if not self._layout_checked:
-            try:
-                self.check_layout()        # LayoutMismatch stops the consumer: not a record's
-            except redis.RedisError as exc:
-                raise self._unavailable(exc) from exc
+        and dead-lettered (``consumers.sink.isolate``), the rest applied. Whether the keys
+        are the read model PostgreSQL vouches for is ``consumers.readmodel``'s to check."""
         return isolate(items, self._attempt, self._reject)
 
     def _attempt(self, items: Sequence[Item]) -> WriteResult:
@@ -252,11 +225,14 @@ class RedisSink:
             self._scripts_().maxset(keys=[self.keys.watermarks], args=[
                 x for (t, p), o in last.items() for x in (f"{t}:{p}", o)])
 
-    def clear(self) -> int:
-        """Delete every key under this sink's prefix; returns how many."""
+    def clear(self, keep: frozenset[str] = frozenset()) -> int:
+        """Delete every key under this sink's prefix but ``keep``; returns how many."""
         client, deleted = self._redis(), 0
         batch: list[str] = []
-        for key in client.scan_iter(match=f"{self.keys.prefix}:*", count=1000):
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self.keys.prefix) + ":*"
+        for key in client.scan_iter(match=pattern, count=1000):
+            if key in keep:
+                continue
             batch.append(key)
             if len(batch) == 1000:
                 deleted += int(client.unlink(*batch))
@@ -315,6 +291,14 @@ class RedisSink:
             self._client.close()
         self._client = self._scripts = self._sessions = None
         self._close_postgres()
+
+    def client(self) -> Client:
+        """The sink's Redis client (connected on first use)."""
+        return self._redis()
+
+    def scripts(self) -> Scripts:
+        """The Lua scripts, registered on the sink's client."""
+        return self._scripts_()
 
     def _redis(self) -> Client:
         if self._client is None:

@@ -29,6 +29,11 @@ class SinkUnavailable(RuntimeError):
     """The sink cannot be reached or refused for a transient reason; retry the batch later."""
 
 
+class SinkStopped(RuntimeError):
+    """The sink cannot go on until an operator acts; the message says what to do. The
+    consumer stops with it (exit code 3) instead of writing wrong numbers."""
+
+
 @dataclass
 class WriteResult:
     """What a batch did: ``applied`` are the events whose effects were stored just now."""

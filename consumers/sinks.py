@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from consumers.postgres import PostgresSink
-from consumers.redis import RedisSink
+from consumers.readmodel import ReadModelSink
 from consumers.sink import SinkFactory
 from insights.settings import Settings
 from insights.stack import StackUrls
@@ -15,6 +15,7 @@ def sink_factories(settings: Settings, urls: StackUrls) -> list[SinkFactory]:
     """PostgreSQL, then Redis (its recounts read what the PostgreSQL sink just wrote)."""
     sinks: list[SinkFactory] = [partial(PostgresSink, urls.postgres_url)]
     if settings.redis_sink:
-        sinks.append(partial(RedisSink, urls.redis_url, urls.postgres_url,
-                             settings.redis_prefix, settings.sections))
+        sinks.append(partial(ReadModelSink, urls.redis_url, urls.postgres_url,
+                             settings.redis_prefix, settings.sections,
+                             rebuild=settings.rebuilds_redis()))
     return sinks

@@ -75,7 +75,7 @@ def consume() -> None:
     kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(), settings.partitions)
     database.upgrade(urls.postgres_url)
     if settings.redis_sink:
-        _check_redis_layout(settings, urls)
+        _ensure_read_model(settings, urls)
     report = _lag_report(settings, urls) if settings.redis_sink else None
     pipeline = Pipeline(settings, urls.kafka_bootstrap, sink_factories(settings, urls),
                         report_lag=report)
@@ -100,23 +100,27 @@ def _lag_report(settings: Settings, urls: StackUrls) -> LagReport:
     return LagReport(client, Keys(settings.redis_prefix))
 
 
-def _check_redis_layout(settings: Settings, urls: StackUrls) -> None:
-    """Exit with a clear message when Redis holds a read model of another key layout."""
-    from consumers.redis import LayoutMismatch, RedisSink
+def _ensure_read_model(settings: Settings, urls: StackUrls) -> None:
+    """Make sure Redis holds the read model PostgreSQL vouches for before consuming:
+    start it, or rebuild it (``redis_rebuild``), or exit with the command that does."""
+    from consumers.pipeline import STOPPED
+    from consumers.readmodel import ReadModelLost, ReadModelSink
+    from consumers.sink import retry
 
-    sink = RedisSink(urls.redis_url, urls.postgres_url, settings.redis_prefix)
+    sink = ReadModelSink(urls.redis_url, urls.postgres_url, settings.redis_prefix,
+                         settings.sections, rebuild=settings.rebuilds_redis())
     try:
-        sink.check_layout()
-    except LayoutMismatch as error:
+        retry("redis", sink.ensure, settings.retry_max_seconds)
+    except ReadModelLost as error:
         console.print(f"[red]error:[/red] {escape(str(error))}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(STOPPED) from None
     finally:
         sink.close()
 
 
 @app.command()
 def backfill() -> None:
-    """Rebuild the Redis read model from PostgreSQL (stop the consumers first)."""
+    """Rebuild the Redis read model from PostgreSQL (consumers may keep running)."""
     from contextlib import closing
     from datetime import UTC, datetime
 
@@ -130,10 +134,16 @@ def backfill() -> None:
     database.upgrade(urls.postgres_url)
     now = datetime.now(UTC)
     sink = RedisSink(urls.redis_url, urls.postgres_url, settings.redis_prefix, settings.sections)
-    with closing(database.connect(urls.postgres_url)) as conn, Progress(console=console) as bar:
-        task = bar.add_task("replaying stored events", total=rebuild.count(conn, now))
-        replayed = rebuild.rebuild(sink, conn, now, lambda n: bar.advance(task, n))
-    sink.close()
+    try:
+        with closing(database.connect(urls.postgres_url)) as conn, \
+                Progress(console=console) as bar:
+            task = bar.add_task("replaying stored events", total=rebuild.count(conn, now))
+            replayed = rebuild.rebuild(sink, conn, now, lambda n: bar.advance(task, n))
+    except rebuild.RebuildBusy as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(1) from None
+    finally:
+        sink.close()
     console.print(f"rebuilt Redis under {settings.redis_prefix!r} from {replayed} events")
 
 

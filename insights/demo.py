@@ -16,7 +16,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.panel import Panel
 
 from insights import database, endpoints, kafka, logs
@@ -38,7 +37,6 @@ def demo(
     urls = endpoints.resolve(settings)
     kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(), settings.partitions)
     database.upgrade(urls.postgres_url)
-    _rebuild_older_read_model(settings, urls)
     # Its own session: Ctrl-C reaches the simulator only; the consumer gets one SIGTERM.
     children = [subprocess.Popen([sys.executable, "-m", "insights", command],
                                  env=_environment(urls), start_new_session=True)
@@ -57,21 +55,6 @@ def demo(
         codes = [child.wait(60) for child in children]
         Console(stderr=True).print(f"consumer and web app stopped (exit {codes}); the stack"
                                    " keeps running: `insights stack down` stops it")
-
-
-def _rebuild_older_read_model(settings: Settings, urls: StackUrls) -> None:
-    """A demo state dir from an older version: rebuild its Redis read model first."""
-    from consumers.redis import LayoutMismatch, RedisSink
-
-    sink = RedisSink(urls.redis_url, urls.postgres_url, settings.redis_prefix)
-    try:
-        sink.check_layout()
-    except LayoutMismatch as error:
-        Console(stderr=True).print(f"{escape(str(error))}\nrebuilding it now")
-        subprocess.run([sys.executable, "-m", "insights", "backfill"],
-                       env=_environment(urls), check=True)
-    finally:
-        sink.close()
 
 
 def _interrupt(*_: object) -> None:
@@ -99,9 +82,13 @@ def _demo_credentials(urls: StackUrls) -> tuple[str, str]:
 
 
 def _environment(urls: StackUrls) -> dict[str, str]:
-    return os.environ | {"INSIGHTS_KAFKA_BOOTSTRAP": urls.kafka_bootstrap,
-                         "INSIGHTS_POSTGRES_URL": urls.postgres_url,
-                         "INSIGHTS_REDIS_URL": urls.redis_url}
+    """The children's environment: the servers' URLs, and the embedded stack's default of
+    rebuilding a lost read model (its Redis keeps nothing across a restart)."""
+    settings = Settings()
+    rebuild = {"INSIGHTS_REDIS_REBUILD": "auto" if settings.rebuilds_redis() else "stop"}
+    return os.environ | rebuild | {"INSIGHTS_KAFKA_BOOTSTRAP": urls.kafka_bootstrap,
+                                   "INSIGHTS_POSTGRES_URL": urls.postgres_url,
+                                   "INSIGHTS_REDIS_URL": urls.redis_url}
 
 
 def _announce(settings: Settings, urls: StackUrls, backfill_days: int, token: str,

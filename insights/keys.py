@@ -14,8 +14,9 @@ so the layout is ready for Redis Cluster (not yet run on one).
   watermarks that make their increments exactly once.
 - ``{r}``: rankings and user indexes (sorted sets), with the stamp of the
   newest rescore per user so a slower writer never overwrites a newer score.
-- ``{o}``: this sink's Kafka offsets (where a restarted consumer resumes), and
-  how fresh the read model is (newest applied event, consumer lag).
+- ``{o}``: this sink's Kafka offsets (where a restarted consumer resumes), how
+  fresh the read model is (newest applied event, consumer lag), and which
+  generation of it the keys are (``insights.generation``).
 - ``{l}``: the web app's failed log-in counters (throttling).
 """
 
@@ -182,6 +183,19 @@ class Keys:
     def layout(self) -> str:
         """The ``LAYOUT`` version the keys under this prefix were written in."""
         return f"{self.prefix}:{{o}}:layout"
+
+    @property
+    def generation(self) -> str:
+        """The read model's generation: set when a rebuild (or a fresh start) completes, to
+        the value PostgreSQL records for this prefix (``insights.generation``). Missing or
+        different: the keys are not the read model PostgreSQL vouches for."""
+        return f"{self.prefix}:{{o}}:generation"
+
+    @property
+    def rebuild_lock(self) -> str:
+        """Held (a token, with a short expiry kept alive) by the one process rebuilding the
+        read model; kept when the rebuild clears the prefix."""
+        return f"{self.prefix}:{{o}}:rebuild"
 
     @property
     def offsets(self) -> str:

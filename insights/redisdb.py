@@ -39,6 +39,7 @@ class Scripts:
         self.sessions = client.register_script(_source("window") + _source("sessions"))
         self.roll = client.register_script(_source("roll"))
         self.hll_roll = client.register_script(_source("hll_roll"))
+        self.generation = client.register_script(_source("generation"))
 
 
 def roll_windows(client: Client, scripts: Scripts, keys: Keys, today: int) -> bool:

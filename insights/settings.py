@@ -7,7 +7,7 @@ A server URL left unset means "use the embedded stack": the launcher in
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(
         "insights", description="first part of every Redis key (deployments can share a server)"
     )
+    redis_rebuild: Literal["auto", "stop"] | None = Field(
+        None, description="when Redis lost the read model: auto = the consumers rebuild it"
+                          " from PostgreSQL, stop = they stop with the command; unset ="
+                          " auto on the embedded stack, stop with a configured Redis URL")
     sections: dict[str, list[str]] | None = Field(
         None, description="sections as JSON {name: [path prefixes]}; unset = reference map"
     )
@@ -91,6 +95,12 @@ class Settings(BaseSettings):
         if value and value.startswith("postgresql+psycopg2://"):
             return "postgresql://" + value.removeprefix("postgresql+psycopg2://")
         return value
+
+    def rebuilds_redis(self) -> bool:
+        """Whether consumers rebuild a lost read model themselves (``redis_rebuild``)."""
+        if self.redis_rebuild is None:
+            return self.redis_url is None
+        return self.redis_rebuild == "auto"
 
     def topics(self) -> dict[str, str]:
         """Topic kind -> topic name."""

@@ -1,0 +1,190 @@
+"""The Redis read model as a whole: checked before every batch, rebuilt or refused when lost.
+
+``ReadModelSink`` is the sink the pipeline runs for Redis. Before each batch and
+each tick it makes sure the keys are the read model PostgreSQL vouches for
+(``insights.generation``): one Redis round trip when nothing changed. A Redis
+that lost its data (restarted empty, flushed, failed over to an empty replica,
+or to one that missed writes: its stored offsets went back) is found while
+running, not only at start. Then, by ``Settings.redis_rebuild``, the read model
+is rebuilt from PostgreSQL in place (``consumers.backfill.rebuild``, one process
+at a time; the others wait) or the consumer stops with the command that does it
+(``ReadModelLost``). Writing into a lost read model would serve wrong numbers
+with a lag of 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from contextlib import closing
+from datetime import UTC, datetime
+
+import psycopg2
+import redis
+
+from consumers import backfill
+from consumers.batch import Item, next_offsets
+from consumers.redis import SINK, RedisSink
+from consumers.sink import SinkStopped, SinkUnavailable, WriteResult
+from insights import generation
+from insights.database import Connection, connect
+from insights.generation import Found, State
+from insights.kafka import Partition
+
+log = logging.getLogger(__name__)
+
+
+class ReadModelLost(SinkStopped):
+    """Redis does not hold the read model PostgreSQL vouches for, and rebuilding it is
+    left to an operator (``redis_rebuild`` is ``stop``)."""
+
+
+class ReadModelSink:
+    """The Redis sink behind a check of the read model's generation."""
+
+    name = SINK
+
+    def __init__(self, redis_url: str, postgres_url: str, prefix: str,
+                 sections: Mapping[str, Sequence[str]] | None = None, *,
+                 rebuild: bool) -> None:
+        self.sink = RedisSink(redis_url, postgres_url, prefix, sections)
+        self._postgres_url = postgres_url
+        self._rebuild = rebuild
+        self._verified: str | None = None                 # the generation found good
+        self._written: dict[Partition, int] = {}          # offsets this process stored
+
+    def stored_offsets(self, partitions: Sequence[Partition]) -> dict[Partition, int]:
+        """Redis's offsets; for a lost read model PostgreSQL's, where its rebuild (at the
+        next batch: never here, on the client's rebalance thread) will bring it."""
+        try:
+            lost = ((self._verified is None or not self._unchanged())
+                    and self._verdict()[0].state is State.LOST)
+            if lost:
+                return _postgres_offsets(self._postgres_url, partitions)
+        except redis.RedisError as exc:
+            raise SinkUnavailable(f"Redis: {exc}") from exc
+        except psycopg2.Error as exc:
+            raise SinkUnavailable(f"PostgreSQL (read by the Redis sink): {exc}") from exc
+        return self.sink.stored_offsets(partitions)
+
+    def write(self, items: Sequence[Item]) -> WriteResult:
+        self.ensure()
+        result = self.sink.write(items)
+        self._written.update(next_offsets(items))
+        return result
+
+    def tick(self, now: datetime) -> int:
+        self.ensure()
+        return self.sink.tick(now)
+
+    def close(self) -> None:
+        self.sink.close()
+
+    def ensure(self) -> None:
+        """Return once the keys are the read model PostgreSQL vouches for: at once when
+        they still are, else after starting, adopting or rebuilding it; ``ReadModelLost``
+        when it is lost and rebuilding is not this process's to do."""
+        try:
+            if self._verified is not None and self._unchanged():
+                return
+            self._settle()
+        except redis.RedisError as exc:
+            self.sink.close()
+            raise SinkUnavailable(f"Redis: {exc}") from exc
+        except psycopg2.Error as exc:
+            raise SinkUnavailable(f"PostgreSQL (read by the Redis sink): {exc}") from exc
+
+    def _unchanged(self) -> bool:
+        """The verified generation is still there and no stored offset went back."""
+        client, keys = self.sink.client(), self.sink.keys
+        written = list(self._written.items())
+        fields = [f"{t}:{p}" for (t, p), _ in written]
+        pipe = client.pipeline(transaction=False)
+        pipe.get(keys.generation)
+        if fields:
+            pipe.hmget(keys.offsets, fields)
+        replies = pipe.execute()
+        stored = replies[1] if fields else []
+        behind = [field for field, (_, mine), value in zip(fields, written, stored, strict=True)
+                  if int(value or -1) < mine]
+        if behind:
+            log.error("the Redis read model went back (offsets of %s below what this "
+                      "consumer stored): Redis lost writes", ", ".join(behind))
+            self._verified = None
+        return replies[0] == self._verified and not behind
+
+    def _verdict(self) -> tuple[generation.Verdict, str | None]:
+        """The judgement of the keys now, and the generation Redis holds."""
+        keys = self.sink.keys
+        with closing(connect(self._postgres_url)) as conn:
+            expected, has_events = generation.read_postgres(conn, keys.prefix)
+        found, layout, has_offsets = generation.read_redis(self.sink.client(), keys)
+        return generation.judge(Found(expected, found, layout, has_offsets, has_events)), found
+
+    def _settle(self) -> None:
+        verdict, found = self._verdict()
+        if verdict.state is State.READY:
+            self._verified = found
+        else:
+            with closing(connect(self._postgres_url)) as conn:
+                if verdict.state in (State.FRESH, State.ADOPT):
+                    self._start(conn, verdict.state)
+                else:
+                    self._lost(conn, verdict.detail)
+        self._written.clear()
+
+    def _start(self, conn: Connection, state: State) -> None:
+        """A new generation for a prefix with nothing yet, or with a read model from
+        before generations (kept as it is)."""
+        keys, built = self.sink.keys, generation.new_generation()
+        if state is State.FRESH:
+            self.sink.mark_layout()
+        generation.record(conn, keys.prefix, built)
+        self.sink.client().set(keys.generation, built)
+        log.info("read model under %r: generation %s (%s)", keys.prefix, built, state.value)
+        self._verified = built
+
+    def _lost(self, conn: Connection, why: str) -> None:
+        prefix = self.sink.keys.prefix
+        if not self._rebuild:
+            raise ReadModelLost(
+                f"the Redis read model under prefix {prefix!r} is not the one PostgreSQL "
+                f"vouches for ({why}). Rebuild it from PostgreSQL with "
+                f"'{generation.REBUILD_COMMAND}' (consumers may keep running), or set "
+                "INSIGHTS_REDIS_REBUILD=auto to let the consumers do it")
+        log.warning("the Redis read model under %r is lost (%s): rebuilding it from "
+                    "PostgreSQL", prefix, why)
+        try:
+            replayed = backfill.rebuild(self.sink, conn, datetime.now(UTC),
+                                        _Progress().step)
+        except backfill.RebuildBusy as exc:
+            raise SinkUnavailable(str(exc)) from exc
+        log.warning("read model under %r rebuilt from %d events", prefix, replayed)
+        self._verified = generation.read_redis(self.sink.client(), self.sink.keys)[0]
+
+
+_POSTGRES_OFFSETS = """
+SELECT topic, "partition", next_offset FROM sink_offsets
+WHERE sink = 'postgres' AND (topic, "partition") IN %s"""
+
+
+def _postgres_offsets(url: str, partitions: Sequence[Partition]) -> dict[Partition, int]:
+    if not partitions:
+        return {}
+    with closing(connect(url)) as conn, conn.cursor() as cur:
+        cur.execute(_POSTGRES_OFFSETS, (tuple(partitions),))
+        return {(t, p): o for t, p, o in cur.fetchall()}
+
+
+class _Progress:
+    """Logs a rebuild's progress about every 50,000 events."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self._logged = 0
+
+    def step(self, replayed: int) -> None:
+        self.done += replayed
+        if self.done - self._logged >= 50_000:
+            self._logged = self.done
+            log.info("rebuilding the read model: %d events replayed", self.done)

@@ -1,0 +1,125 @@
+"""The read model's generation: a Redis that lost the read model (or holds another key
+layout) is found, and rebuilt or refused with the way out, never misread."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+import redis
+from typer.testing import CliRunner
+
+from consumers.batch import Item, decode
+from consumers.postgres import PostgresSink
+from consumers.readmodel import ReadModelLost, ReadModelSink
+from insights import generation, stack
+from insights.cli import app as cli
+from insights.database import connect
+from insights.kafka import Record
+from insights.keys import LAYOUT, Keys
+from insights.settings import Settings
+from tests.factories import event
+from tests.read_model import assert_same, documents
+from tests.services import environment, unique
+
+
+@pytest.fixture
+def prefix(stack_urls: stack.StackUrls) -> Iterator[str]:
+    name = unique("layout")
+    yield name
+    _forget(stack_urls.redis_url, name)
+
+
+def _forget(url: str, prefix: str) -> None:
+    """Delete the prefix's keys: what a restarted, flushed or failed-over Redis shows."""
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def _older_read_model(url: str, prefix: str) -> None:
+    """What a version before layout numbers left: offsets, no layout key."""
+    client = redis.Redis.from_url(url)
+    client.hset(Keys(prefix).offsets, "insights.sessions:0", 10)
+    client.close()
+
+
+def _redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, decode_responses=True)
+
+
+def test_a_fresh_prefix_gets_a_generation_postgresql_vouches_for(
+        stack_urls: stack.StackUrls, database_url: str, prefix: str) -> None:
+    sink = ReadModelSink(stack_urls.redis_url, database_url, prefix, rebuild=False)
+    sink.ensure()
+    sink.ensure()
+    client = _redis(stack_urls.redis_url)
+    assert client.get(Keys(prefix).layout) == str(LAYOUT)
+    with closing(connect(database_url)) as conn:
+        assert generation.read_postgres(conn, prefix)[0] == client.get(Keys(prefix).generation)
+    client.close()
+    sink.close()
+
+
+def test_an_older_layout_is_refused_with_the_way_out(
+        stack_urls: stack.StackUrls, database_url: str, prefix: str) -> None:
+    _older_read_model(stack_urls.redis_url, prefix)
+    sink = ReadModelSink(stack_urls.redis_url, database_url, prefix, rebuild=False)
+    with pytest.raises(ReadModelLost, match="insights backfill"):
+        sink.ensure()
+    with pytest.raises(ReadModelLost):
+        sink.write([])                       # the sink never writes into it either
+    sink.close()
+
+
+def test_consume_exits_with_the_way_out(settings: Settings, prefix: str) -> None:
+    assert settings.redis_url
+    _older_read_model(settings.redis_url, prefix)
+    own = settings.model_copy(update={"redis_prefix": prefix, "redis_rebuild": "stop"})
+    result = CliRunner(env=environment(own)).invoke(cli, ["consume"])
+    assert result.exit_code == 3, result.output
+    assert "insights backfill" in result.output
+
+
+def test_a_lost_read_model_is_found_while_running_and_rebuilt(
+        settings: Settings) -> None:
+    """Redis loses the keys between two batches: the next batch finds it out, rebuilds
+    the read model from PostgreSQL, and then applies itself on top, exactly once."""
+    assert settings.redis_url and settings.postgres_url
+    now = datetime.now(UTC) - timedelta(minutes=10)
+    postgres = PostgresSink(settings.postgres_url)
+    sink = ReadModelSink(settings.redis_url, settings.postgres_url, settings.redis_prefix,
+                         rebuild=True)
+    bodies = [event("user_upsert", now, user_id=1, email="a@example.com"),
+              event("session_start", now, session_id="s1", user_id=1),
+              event("pageview", now, session_id="s1", user_id=1, pageview_id="v1",
+                    path="/forum", load_time_ms=4000)]
+    later = [event("pageview", now, session_id="s1", user_id=1, pageview_id=f"v{n}",
+                   path="/forum", load_time_ms=4000) for n in range(2, 5)]
+    def batch(events: list[dict[str, object]], first: int) -> list[Item]:
+        records = [Record("t", 0, first + n, None, msgspec.json.encode(e), 0)
+                   for n, e in enumerate(events)]
+        return decode(records, now=datetime.now(UTC), max_bytes=65536, max_future_s=300)
+
+    for items in (batch(bodies, 0),):
+        postgres.write(items)
+        sink.write(items)
+    before = _redis(settings.redis_url).get(Keys(settings.redis_prefix).generation)
+    _forget(settings.redis_url, settings.redis_prefix)            # Redis restarted empty
+    items = batch(later, 3)
+    postgres.write(items)
+    sink.write(items)
+    client = _redis(settings.redis_url)
+    after = client.get(Keys(settings.redis_prefix).generation)
+    assert after is not None and after != before
+    assert client.hget(Keys(settings.redis_prefix).offsets, "t:0") == "6"
+    client.close()
+    for what, got, want in documents(settings, datetime.now(UTC)):
+        assert_same(what, got, want)
+    sink.close()
+    postgres.close()
