@@ -73,6 +73,15 @@ class Pipeline:
         """Consume until stopped; returns the process exit code."""
         self.metrics.serve(self._settings.metrics_port, self._settings.metrics_host)
         self._offsets_sinks = [make() for make in self._factories]
+        try:
+            for sink in self._offsets_sinks:
+                retry(sink.name, sink.prepare, self._settings.retry_max_seconds,
+                      checkpoint=self._give_up_on_second_stop)
+        except (SinkStopped, Aborted) as stopped:
+            log.error("stopped before consuming: %s", stopped or "stop requested")
+            for sink in self._offsets_sinks:
+                sink.close()
+            return STOPPED if isinstance(stopped, SinkStopped) else 1
         self._stages = Stages(self._factories, self._settings.log_level, self._limits,
                               self._wait, self._count)
         topics = list(self._settings.topics().values())

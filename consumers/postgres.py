@@ -71,6 +71,9 @@ class PostgresSink:
         self._url = url
         self._conn: Connection | None = None
 
+    def prepare(self) -> None:
+        """Nothing to make ready: the schema is migrated before consuming."""
+
     def stored_offsets(self, partitions: Sequence[Partition]) -> dict[Partition, int]:
         """The next offset to read per partition, for those this sink has seen."""
         if not partitions:

@@ -53,6 +53,11 @@ class ReadModelSink:
         self._verified: str | None = None                 # the generation found good
         self._written: dict[Partition, int] = {}          # offsets this process stored
 
+    def prepare(self) -> None:
+        """Before anything is consumed: start, adopt or rebuild the read model (a fresh one
+        must get its generation before PostgreSQL holds any event, or it looks lost)."""
+        self.ensure()
+
     def stored_offsets(self, partitions: Sequence[Partition]) -> dict[Partition, int]:
         """Redis's offsets; for a lost read model PostgreSQL's, where its rebuild (at the
         next batch: never here, on the client's rebalance thread) will bring it."""

@@ -53,6 +53,11 @@ class Sink(Protocol):
 
     name: str
 
+    def prepare(self) -> None:
+        """Make the sink ready before the first batch of any sink (``SinkUnavailable``:
+        try again; ``SinkStopped``: an operator must act)."""
+        ...
+
     def stored_offsets(self, partitions: Sequence[Partition]) -> dict[Partition, int]: ...
 
     def write(self, items: Sequence[Item]) -> WriteResult: ...

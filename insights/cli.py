@@ -74,8 +74,6 @@ def consume() -> None:
     urls = endpoints.resolve(settings)
     kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(), settings.partitions)
     database.upgrade(urls.postgres_url)
-    if settings.redis_sink:
-        _ensure_read_model(settings, urls)
     report = _lag_report(settings, urls) if settings.redis_sink else None
     pipeline = Pipeline(settings, urls.kafka_bootstrap, sink_factories(settings, urls),
                         report_lag=report)
@@ -98,24 +96,6 @@ def _lag_report(settings: Settings, urls: StackUrls) -> LagReport:
     # Short timeouts: a hung Redis must not hold up the poll loop (the report is skipped).
     client = redis.Redis.from_url(urls.redis_url, socket_timeout=2, socket_connect_timeout=2)
     return LagReport(client, Keys(settings.redis_prefix))
-
-
-def _ensure_read_model(settings: Settings, urls: StackUrls) -> None:
-    """Make sure Redis holds the read model PostgreSQL vouches for before consuming:
-    start it, or rebuild it (``redis_rebuild``), or exit with the command that does."""
-    from consumers.pipeline import STOPPED
-    from consumers.readmodel import ReadModelLost, ReadModelSink
-    from consumers.sink import retry
-
-    sink = ReadModelSink(urls.redis_url, urls.postgres_url, settings.redis_prefix,
-                         settings.sections, rebuild=settings.rebuilds_redis())
-    try:
-        retry("redis", sink.ensure, settings.retry_max_seconds)
-    except ReadModelLost as error:
-        console.print(f"[red]error:[/red] {escape(str(error))}")
-        raise typer.Exit(STOPPED) from None
-    finally:
-        sink.close()
 
 
 @app.command()

@@ -95,6 +95,7 @@ def test_a_lost_read_model_is_found_while_running_and_rebuilt(
     postgres = PostgresSink(settings.postgres_url)
     sink = ReadModelSink(settings.redis_url, settings.postgres_url, settings.redis_prefix,
                          rebuild=True)
+    sink.prepare()
     bodies = [event("user_upsert", now, user_id=1, email="a@example.com"),
               event("session_start", now, session_id="s1", user_id=1),
               event("pageview", now, session_id="s1", user_id=1, pageview_id="v1",
