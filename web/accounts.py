@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import IntEnum
@@ -32,6 +33,11 @@ class Role(IntEnum):
 ROLE_NAMES: Final = tuple(role.name for role in Role)
 #: The reference guards insights with ``role_required(OFFICE_MANAGER)``: that role and above.
 INSIGHTS_MIN_ROLE: Final = Role.OFFICE_MANAGER
+#: Longest e-mail address (RFC 5321's path limit); a longer one is nobody's.
+MAX_EMAIL_LENGTH: Final = 254
+#: Unicode categories no e-mail address holds: controls (NUL...), format, surrogates,
+#: private use, unassigned, line and paragraph separators.
+_NOT_IN_EMAILS: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 @dataclass(frozen=True)
@@ -153,8 +159,18 @@ def live_tokens(engine: Engine, token_hashes: Collection[str]) -> dict[str, str]
     return {row[0]: row[1] for row in rows}
 
 
+def plausible_email(email: str) -> bool:
+    """False for text no account's e-mail can be: too long, or holding a control
+    character (PostgreSQL refuses NUL in text), a lone surrogate and the like."""
+    return len(email) <= MAX_EMAIL_LENGTH and not any(
+        unicodedata.category(c) in _NOT_IN_EMAILS for c in email)
+
+
 def find_for_login(engine: Engine, email: str) -> tuple[Account, str | None] | None:
-    """The account of ``email`` (case-insensitive) and its password hash, if any."""
+    """The account of ``email`` (case-insensitive) and its password hash, if any (None,
+    without a query, for an e-mail that is not :func:`plausible_email`)."""
+    if not plausible_email(email.strip()):
+        return None
     with engine.connect() as conn:
         row = conn.execute(text(
             "SELECT id, email, role, password_hash FROM accounts"
