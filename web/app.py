@@ -83,7 +83,7 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
     app = FastAPI(title="insights", summary="Live user insights: the read API",
                   version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(build_router())
-    install(app, settings)     # security headers
+    install(app, settings)     # body, time and concurrency bounds; security headers
     app.mount("/static", Assets(directory=STATIC, check_dir=False), name="static")
     return app
 

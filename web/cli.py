@@ -59,13 +59,15 @@ def serve(
     import uvicorn
 
     from web.app import create_app
+    from web.server_limits import uvicorn_options
 
     settings = _settings()
     # log_config=None: keep the logging set up above instead of uvicorn's own.
     uvicorn.run(create_app(settings), host=host or settings.web_host,
                 port=settings.web_port if port is None else port, log_config=None,
                 ws_per_message_deflate=settings.web_ws_deflate, proxy_headers=True,
-                forwarded_allow_ips=settings.web_forwarded_allow_ips)
+                forwarded_allow_ips=settings.web_forwarded_allow_ips,
+                **uvicorn_options(settings))
 
 
 def _role(name: str) -> Role:

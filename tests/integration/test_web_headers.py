@@ -61,6 +61,7 @@ def test_every_response_has_the_pages_security_headers(client: TestClient, token
 def test_refusals_have_them_too(client: TestClient) -> None:
     _has_security_headers(client.get("/api/tabs/problems").headers)            # 401
     _has_security_headers(client.get("/api/tabs/nope").headers)                # 401 first
+    _has_security_headers(client.post("/login", content=b"x" * 70000).headers)  # 413
 
 
 def test_static_assets_keep_their_revalidation(client: TestClient) -> None:
