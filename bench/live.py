@@ -243,7 +243,10 @@ def main() -> None:
         "kafka_bootstrap": urls.kafka_bootstrap, "redis_url": urls.redis_url,
         "postgres_url": with_database(urls.postgres_url, db),
         "topic_prefix": unique("live") + ".", "consumer_group": unique("live-"),
-        "redis_prefix": unique("live"), "metrics_port": 0})
+        "redis_prefix": unique("live"), "metrics_port": 0,
+        # Every client uses the one token: lift the per-token and total socket caps.
+        "web_max_sockets_per_session": args.clients,
+        "web_max_sockets": max(args.clients, base.web_max_sockets)})
     try:
         result = run(settings, args)
     finally:

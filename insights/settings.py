@@ -87,6 +87,24 @@ class Settings(BaseSettings):
                            " much more CPU per client")
     live_interval_ms: int = Field(
         150, ge=10, description="least time between two recomputes of one live view")
+    web_max_header_bytes: int = Field(
+        16384, ge=1024, description="largest request line and headers (431 beyond)")
+    web_header_timeout_s: float = Field(
+        10.0, gt=0, description="time to send a request's line and headers (408 beyond)")
+    web_max_body_bytes: int = Field(
+        65536, ge=1024, description="largest request body (413 beyond)")
+    web_body_timeout_s: float = Field(
+        20.0, gt=0, description="time to send a request's body once its headers came (408)")
+    web_max_requests: int = Field(
+        100, ge=1, description="HTTP requests handled at once by one web process (503 beyond)")
+    web_max_connections: int = Field(
+        1000, ge=1, description="open HTTP connections per web process, idle keep-alive ones"
+                                " included, besides the sockets (503 beyond)")
+    web_max_sockets: int = Field(
+        1000, ge=1, description="WebSockets open at once on one web process (1013 beyond)")
+    web_max_sockets_per_session: int = Field(
+        16, ge=1, description="WebSockets one log-in session or API token may hold open on"
+                              " one web process (4429 beyond)")
 
     @field_validator("postgres_url")
     @classmethod

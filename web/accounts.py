@@ -1,16 +1,19 @@
-"""Dashboard accounts and their API tokens (``sql/002_accounts.sql``).
+"""Dashboard accounts and their API tokens (``sql/002_accounts.sql``, ``004``).
 
 A token is ``secrets.token_urlsafe(32)`` (256 random bits), shown once and
 stored only as its SHA-256 hex digest. Looking a token up by its digest through
-a unique index is the comparison, so no secret is compared byte by byte.
+a unique index is the comparison, so no secret is compared byte by byte. A token
+works until revoked or, when it has one, until its expiry.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from enum import IntEnum
 from typing import Final
 
@@ -32,6 +35,13 @@ class Role(IntEnum):
 ROLE_NAMES: Final = tuple(role.name for role in Role)
 #: The reference guards insights with ``role_required(OFFICE_MANAGER)``: that role and above.
 INSIGHTS_MIN_ROLE: Final = Role.OFFICE_MANAGER
+#: Longest e-mail address (RFC 5321's path limit); a longer one is nobody's.
+MAX_EMAIL_LENGTH: Final = 254
+#: Unicode categories no e-mail address holds: controls (NUL...), format, surrogates,
+#: private use, unassigned, line and paragraph separators.
+_NOT_IN_EMAILS: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+#: SQL condition of a token that still works (table alias ``t``).
+_LIVE_TOKEN: Final = "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())"
 
 
 @dataclass(frozen=True)
@@ -66,12 +76,11 @@ def hash_token(token: str) -> str:
 
 
 def find_by_token(engine: Engine, token: str) -> Account | None:
-    """The account owning the live (not revoked) ``token``; records its use."""
+    """The account owning the live (not revoked, not expired) ``token``; records its use."""
     with engine.begin() as conn:
         row = conn.execute(text(
             "SELECT t.id, a.id, a.email, a.role FROM api_tokens t"
-            " JOIN accounts a ON a.id = t.account_id"
-            " WHERE t.token_hash = :hash AND t.revoked_at IS NULL"
+            f" JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = :hash AND {_LIVE_TOKEN}"
         ), {"hash": hash_token(token)}).one_or_none()
         if row is None:
             return None
@@ -98,9 +107,10 @@ def ensure_account(conn: Connection, email: str, role: Role) -> tuple[int, str |
     return int(row[0]), str(row[1])
 
 
-def create_token(engine: Engine, email: str, role: Role, name: str | None = None
-                 ) -> tuple[str, str | None]:
-    """A new token for ``email`` (the account is created if missing, its role set to ``role``).
+def create_token(engine: Engine, email: str, role: Role, name: str | None = None,
+                 expires_at: datetime | None = None) -> tuple[str, str | None]:
+    """A new token for ``email`` (the account is created if missing, its role set to ``role``),
+    working until revoked or until ``expires_at`` (aware) when given.
 
     Returns the token, which exists nowhere else afterwards, and the account's
     previous role (None when the account is new).
@@ -109,9 +119,49 @@ def create_token(engine: Engine, email: str, role: Role, name: str | None = None
     with engine.begin() as conn:
         account_id, previous = ensure_account(conn, email, role)
         conn.execute(text(
-            "INSERT INTO api_tokens (account_id, name, token_hash) VALUES (:account, :name, :hash)"
-        ), {"account": account_id, "name": name, "hash": hash_token(token)})
+            "INSERT INTO api_tokens (account_id, name, token_hash, expires_at)"
+            " VALUES (:account, :name, :hash, :expires)"
+        ), {"account": account_id, "name": name, "hash": hash_token(token),
+            "expires": expires_at})
     return token, previous
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What ``insights token list`` shows of a token (never the token)."""
+
+    id: int
+    email: str
+    role: str
+    name: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def list_tokens(engine: Engine) -> list[TokenInfo]:
+    """Every token, revoked and expired ones included, oldest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT t.id, a.email, a.role, t.name, t.created_at, t.expires_at, t.last_used_at,"
+            " t.revoked_at FROM api_tokens t JOIN accounts a ON a.id = t.account_id"
+            " ORDER BY t.id")).all()
+    return [TokenInfo(*row) for row in rows]
+
+
+def revoke_token(engine: Engine, token_id: int) -> bool | None:
+    """Revoke one token: True if revoked now, False if it already was, None if none has
+    that id."""
+    with engine.begin() as conn:
+        revoked = conn.execute(text("SELECT revoked_at IS NOT NULL FROM api_tokens"
+                                    " WHERE id = :id FOR UPDATE"), {"id": token_id}
+                               ).scalar_one_or_none()
+        if revoked is None:
+            return None
+        conn.execute(text("UPDATE api_tokens SET revoked_at = now()"
+                          " WHERE id = :id AND revoked_at IS NULL"), {"id": token_id})
+    return not revoked
 
 
 def revoke_tokens(engine: Engine, email: str) -> int | None:
@@ -142,19 +192,29 @@ def set_password(engine: Engine, email: str, role: Role, password_hash: str
 
 
 def live_tokens(engine: Engine, token_hashes: Collection[str]) -> dict[str, str]:
-    """The account role behind each of these token hashes not revoked."""
+    """The account role behind each of these token hashes not revoked nor expired."""
     if not token_hashes:
         return {}
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT t.token_hash, a.role FROM api_tokens t JOIN accounts a ON a.id = t.account_id"
-            " WHERE t.token_hash = ANY(:hashes) AND t.revoked_at IS NULL"),
+            f" WHERE t.token_hash = ANY(:hashes) AND {_LIVE_TOKEN}"),
             {"hashes": list(token_hashes)}).all()
     return {row[0]: row[1] for row in rows}
 
 
+def plausible_email(email: str) -> bool:
+    """False for text no account's e-mail can be: too long, or holding a control
+    character (PostgreSQL refuses NUL in text), a lone surrogate and the like."""
+    return len(email) <= MAX_EMAIL_LENGTH and not any(
+        unicodedata.category(c) in _NOT_IN_EMAILS for c in email)
+
+
 def find_for_login(engine: Engine, email: str) -> tuple[Account, str | None] | None:
-    """The account of ``email`` (case-insensitive) and its password hash, if any."""
+    """The account of ``email`` (case-insensitive) and its password hash, if any (None,
+    without a query, for an e-mail that is not :func:`plausible_email`)."""
+    if not plausible_email(email.strip()):
+        return None
     with engine.connect() as conn:
         row = conn.execute(text(
             "SELECT id, email, role, password_hash FROM accounts"

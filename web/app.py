@@ -19,8 +19,6 @@ from typing import Final
 
 import redis
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
 from sqlalchemy.engine import Engine
 
 from insights.settings import Settings
@@ -32,6 +30,7 @@ from web.live.listener import listen, watch_credentials
 from web.live.views import Views
 from web.metrics import build_registry
 from web.reader import TabReader
+from web.server_limits import install
 from web.state import STATIC, Assets, WebState, build_state
 from web.tabs import RedisTabs, build_reader
 
@@ -84,19 +83,9 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
     app = FastAPI(title="insights", summary="Live user insights: the read API",
                   version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(build_router())
-    app.add_api_route("/docs", _docs, include_in_schema=False)
+    install(app, settings)     # body, time and concurrency bounds; security headers
     app.mount("/static", Assets(directory=STATIC, check_dir=False), name="static")
     return app
-
-
-def _docs() -> HTMLResponse:
-    """The interactive OpenAPI page, with Swagger UI served by the app (no CDN)."""
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json", title="insights API",
-        swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-        swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css", swagger_favicon_url="data:,")
-
-
 
 
 def _allowed(engine: Engine, web: WebState) -> Callable[[Collection[str]], set[str]]:

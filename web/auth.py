@@ -59,7 +59,7 @@ def identify(engine: Engine, credentials: HTTPAuthorizationCredentials | None,
             raise Refused(status.HTTP_401_UNAUTHORIZED, "missing bearer token")
         account = find_by_token(engine, credentials.credentials)
         if account is None:
-            raise Refused(status.HTTP_401_UNAUTHORIZED, "invalid or revoked token")
+            raise Refused(status.HTTP_401_UNAUTHORIZED, "invalid, expired or revoked token")
         return account, None
     if cookie:
         session = sessions.find(engine, cookie, limits)

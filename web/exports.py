@@ -1,16 +1,25 @@
 """CSV exports of the problems, engagement and pages tabs (stdlib ``csv``).
 
-One header row, then one row per entry of the tab's list, in the tab's order.
-Text cells that a spreadsheet would run as a formula (starting with ``=``,
-``+``, ``-``, ``@``, a tab or a carriage return) get a leading ``'``: names,
-e-mails and paths come from the tracked sites, so anyone can choose them.
+One header row, then one row per entry of the tab's list, in the tab's order. Every
+cell is quoted. Names, e-mails and paths come from the tracked sites, so anyone can
+choose them: text a spreadsheet could run as a formula gets a ``'`` before its first
+sign. That is text whose first character other than blanks (spaces, tabs, line breaks,
+invisible characters) and double quotes is ``=``, ``+``, ``-``, ``@`` or a look-alike
+of one (the full-width forms U+FF1D, U+FF0B, U+FF0D, U+FF20, small and superscript
+forms, the minus sign, dashes), or that starts with a tab or carriage return; and the
+same after each ``,`` ``;`` tab ``|`` or line break inside a cell, since a spreadsheet
+told to split lines on one of those would make a cell of what follows
+(``x;=HYPERLINK(...)`` becomes ``x;'=HYPERLINK(...)``). Numbers stay numbers, negative
+ones included.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Final, Literal
 
 ExportKind = Literal["problems", "engagement", "pages"]
@@ -27,7 +36,41 @@ COLUMNS: Final[Mapping[ExportKind, tuple[str, ...]]] = {
     "pages": ("path", "views", "unique_users", "avg_time", "avg_scroll", "avg_load"),
 }
 _USER_FIELDS: Final = frozenset({"name", "email"})
-_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+#: Characters a spreadsheet may be told to split a line on: what follows starts a cell.
+SEPARATORS: Final = frozenset(",;\t|\n\r")
+_SIGNS: Final = frozenset("=+-@")
+#: Look-alikes NFKC does not fold into a sign: the minus sign, modifier and heavy signs.
+_MORE_SIGNS: Final = frozenset("\u2212\u02d6\u02d7\u2795\u2796")
+#: OWASP's list: a cell starting with these is defused whatever follows.
+_BAD_FIRST: Final = ("\t", "\r")
+
+
+@lru_cache(maxsize=4096)      # bounded: the text is anybody's
+def is_formula_sign(char: str) -> bool:
+    """``=``, ``+``, ``-``, ``@`` or a character a spreadsheet may take for one."""
+    return (char in _SIGNS or char in _MORE_SIGNS or unicodedata.category(char) == "Pd"
+            or unicodedata.normalize("NFKC", char)[:1] in _SIGNS)
+
+
+@lru_cache(maxsize=4096)      # bounded: the text is anybody's
+def is_blank(char: str) -> bool:
+    """Whitespace, a control or an invisible character: skipped before a formula's sign."""
+    return char.isspace() or unicodedata.category(char)[0] in "CZ"
+
+
+def defuse(text: str) -> str:
+    """``text`` with a ``'`` before each sign that would start a formula (module doc)."""
+    out: list[str] = ["'"] if text.startswith(_BAD_FIRST) else []
+    cell_start = not out
+    for char in text:
+        # Quotes are skipped too: a spreadsheet splitting the raw line may drop them.
+        if cell_start and not is_blank(char) and char != '"':
+            if is_formula_sign(char):
+                out.append("'")
+            cell_start = False
+        out.append(char)
+        cell_start = cell_start or char in SEPARATORS
+    return "".join(out)
 
 
 def safe_cell(value: Any) -> str | int | float:
@@ -38,8 +81,7 @@ def safe_cell(value: Any) -> str | int | float:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return value
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return defuse(str(value))
 
 
 def _cells(kind: ExportKind, row: Mapping[str, Any]) -> list[str | int | float]:
@@ -55,9 +97,9 @@ def export_rows(kind: ExportKind, document: Mapping[str, Any]) -> list[list[str 
 
 
 def export_csv(kind: ExportKind, document: Mapping[str, Any]) -> str:
-    """The CSV text of ``kind`` (RFC 4180 quoting, ``\\r\\n`` line ends)."""
+    """The CSV text of ``kind`` (every cell quoted, ``\\r\\n`` line ends)."""
     out = io.StringIO()
-    csv.writer(out).writerows(export_rows(kind, document))
+    csv.writer(out, quoting=csv.QUOTE_ALL).writerows(export_rows(kind, document))
     return out.getvalue()
 
 

@@ -19,6 +19,7 @@ from starlette.types import Scope
 from insights.keys import Keys
 from insights.settings import Settings
 from web.sessions import Limits
+from web.socket_quota import SocketQuota
 from web.throttle import Policy
 
 TEMPLATES: Final = Path(__file__).parent / "templates"
@@ -36,6 +37,7 @@ class WebState:
     origins: frozenset[str]
     live_interval_s: float
     templates: Jinja2Templates
+    sockets: SocketQuota
     secure_cookies: bool | None = None
     #: Password checks at once (each takes tens of MiB and a core for a moment).
     verifications: threading.BoundedSemaphore = field(
@@ -54,6 +56,7 @@ def build_state(settings: Settings) -> WebState:
                           if o.strip()),
         live_interval_s=settings.live_interval_ms / 1000,
         templates=Jinja2Templates(directory=TEMPLATES),
+        sockets=SocketQuota(settings.web_max_sockets, settings.web_max_sockets_per_session),
         secure_cookies=settings.web_secure_cookies,
     )
 

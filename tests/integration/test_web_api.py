@@ -213,4 +213,5 @@ def test_without_a_reader_the_app_serves_the_redis_read_model(
         tabs, 200)
     assert tabs["problems"].json()["problem_users"] == []
     assert tabs["overview"].json()["filter_type"] == "all"
-    assert export.text.splitlines() == ["name,email,score,sessions,page_views,wow,status"]
+    assert export.text.splitlines() == [
+        '"name","email","score","sessions","page_views","wow","status"']

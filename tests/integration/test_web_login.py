@@ -269,3 +269,35 @@ def test_sockets_credentials_are_rechecked_for_end_revocation_and_role(
         assert still_allowed(engine, held, limits) == set()
     finally:
         engine.dispose()
+
+
+HOSTILE_INPUTS = [
+    ("nul\x00@corp.io", PASSWORD), ("office@corp.io", "pass\x00word-long-enough"),
+    ("\x00", "\x00"), ("office@corp.io\x1b[2J", PASSWORD), ("a\u2028b@corp.io", PASSWORD),
+    ("x" * 5000 + "@corp.io", PASSWORD), ("office@corp.io", "p" * 5000),
+]
+
+
+@pytest.mark.parametrize(("email", "password"), HOSTILE_INPUTS)
+def test_control_characters_and_odd_input_get_the_normal_refusal(
+        client: TestClient, manager: str, email: str, password: str) -> None:
+    token = form_token(client.get("/login").text)
+    response = client.post("/login", data={"email": email, "password": password,
+                                           "csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 401
+    assert "Wrong e-mail or password." in response.text
+    # The form still works for the right password afterwards.
+    assert log_in(client, manager).status_code == 303
+
+
+@pytest.mark.parametrize("raw", [b"%00", b"%FF%FE", b"%ED%A0%80", b"%C0%80", b"\xff"])
+def test_undecodable_form_bytes_get_the_normal_refusal(client: TestClient, manager: str,
+                                                       raw: bytes) -> None:
+    for field in (b"email", b"password"):
+        token = form_token(client.get("/login").text)
+        other = b"password=x" if field == b"email" else b"email=office%40corp.io"
+        body = field + b"=" + raw + b"&" + other + b"&csrf_token=" + token.encode()
+        response = client.post("/login", content=body, follow_redirects=False, headers={
+            "content-type": "application/x-www-form-urlencoded"})
+        assert response.status_code == 401, (field, raw, response.status_code, response.text[-600:])
+        assert "Wrong e-mail or password." in response.text

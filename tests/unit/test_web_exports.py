@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from web.exports import COLUMNS, export_csv, export_filename, export_rows, safe_cell
 
@@ -79,3 +83,64 @@ def test_an_empty_tab_gives_the_header_only() -> None:
 
 def test_filename() -> None:
     assert export_filename("engagement", "month") == "insights_engagement_month.csv"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("  =1+1", "  '=1+1"), ("\u00a0\u200b+1", "\u00a0\u200b'+1"), ("\n@x", "\n'@x"),
+    ("\uff1dSUM(A1)", "'\uff1dSUM(A1)"), ("\uff0b1", "'\uff0b1"), ("\uff0d1", "'\uff0d1"),
+    ("\uff20x", "'\uff20x"), ("\ufe66x", "'\ufe66x"), ("\u2212 1", "'\u2212 1"),
+    ("\u207c1", "'\u207c1"), ("\u2013x", "'\u2013x"),
+    ('x;=HYPERLINK("http://e.vil")', 'x;\'=HYPERLINK("http://e.vil")'),
+    ("a, -1", "a, '-1"), ("a\t@b", "a\t'@b"), ("a|+b", "a|'+b"), ("a\r\n=b", "a\r\n'=b"),
+    ("\t=x", "'\t'=x"), ('"=1', '"\'=1'), ('a;" -1', 'a;" \'-1'),
+])
+def test_leading_blanks_look_alikes_and_split_cells_are_defused(text: str,
+                                                                expected: str) -> None:
+    assert safe_cell(text) == expected
+
+
+@pytest.mark.parametrize("value", ["a;b", "x@y.io", "1-2", "a = b", "/p?q=1", "\u00e9t\u00e9"])
+def test_signs_inside_a_cell_are_kept(value: str) -> None:
+    assert safe_cell(value) == value
+
+
+def test_every_cell_is_quoted() -> None:
+    text = export_csv("pages", {"top_pages": [
+        {"path": "/a", "views": 9, "unique_users": 2, "avg_time": None, "avg_scroll": 1.5,
+         "avg_load": 300}]})
+    assert text.splitlines()[1] == '"/a","9","2","","1.5","300"'
+
+
+# Generous on purpose: any dash, anything NFKC folds into a sign, the minus sign.
+def _starts_a_formula(segment: str) -> bool:
+    text = segment.lstrip("".join(c for c in set(segment) if c == '"' or c.isspace()
+                                  or unicodedata.category(c)[0] in "CZ"))
+    first = text[:1]
+    return bool(first) and (unicodedata.normalize("NFKC", first)[:1] in "=+-@"
+                            or unicodedata.category(first) == "Pd" or first == "\u2212")
+
+
+_SPLIT = re.compile(r"[,;\t|\r\n]")
+_HOSTILE = st.text(alphabet=st.one_of(
+    st.sampled_from("=+-@'\"\t\r\n ,;|\u00a0\u200b\u3000\ufeff\uff1d\uff0b\uff0d\uff20"
+                    "\ufe62\ufe63\ufe66\ufe6b\u207a\u207b\u207c\u2212\u2013\u2014xA1("),
+    st.characters()), max_size=40)
+
+
+@given(names=st.lists(_HOSTILE, max_size=4), emails=st.lists(_HOSTILE, max_size=4))
+def test_no_cell_starts_a_formula_however_the_line_is_split(names: list[str],
+                                                            emails: list[str]) -> None:
+    rows = [{"user": {"id": n, "name": name, "email": email}, "score": 1, "sessions": 2,
+             "page_views": 3, "wow": 4, "status": "active"}
+            for n, (name, email) in enumerate(zip(names, emails, strict=False))]
+    text = export_csv("engagement", {"engagement_list": rows})
+    parsed = list(csv.reader(io.StringIO(text, newline="")))
+    assert [cell for row in parsed[1:] for cell in row[:2]] == [
+        cell for row in export_rows("engagement", {"engagement_list": rows})[1:]
+        for cell in row[:2]]
+    for row in parsed[1:]:
+        for cell in row:
+            assert not any(_starts_a_formula(s) for s in _SPLIT.split(cell)), repr(cell)
+    # A spreadsheet that splits the raw text, quotes and all.
+    for segment in _SPLIT.split(text):
+        assert not _starts_a_formula(segment), repr(segment)

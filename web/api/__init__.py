@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from web import metrics
-from web.api import export, health, live, pages, tabs, users
+from web.api import docs, export, health, live, pages, tabs, users
 from web.deps import current_account
 
 
@@ -15,6 +15,7 @@ def build_router() -> APIRouter:
     router = APIRouter()
     router.include_router(health.router)
     router.include_router(pages.router)
+    router.include_router(docs.router)
     router.include_router(live.router)
     router.include_router(metrics.router)
     api = APIRouter(prefix="/api", dependencies=[Depends(current_account)])

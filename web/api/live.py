@@ -4,8 +4,9 @@ Admission, in order: a browser's ``Origin`` must be allowed (else the handshake
 is refused with 403); the request must carry a live session cookie or an API
 token (else the socket closes with 4401, which sends the page to the log-in);
 the role must see insights (4403); the view must exist (4422 for an unknown
-tab, period or filter, 4404 for an unknown user). A socket also closes with
-4401 when its session ends (logout anywhere, expiry).
+tab, period or filter, 4404 for an unknown user). A socket over the process's cap
+closes with 1013, one over its log-in's or token's cap with 4429 (``web.socket_quota``).
+A socket also closes with 4401 when its session ends (logout anywhere, expiry).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from web.auth import Refused, check_role, credential_of, identify, origin_allowe
 from web.live.hub import Hub, Subscriber, View
 from web.live.views import tab_view, user_view
 from web.reader import FILTERS, TABS
+from web.socket_quota import BUSY
 from web.state import WebState
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,15 @@ async def _serve(websocket: WebSocket, view: View, problem: str | None) -> None:
     subscriber = await _admit(websocket)
     if subscriber is None:
         return
+    try:
+        await _watch(websocket, view, problem, subscriber)
+    finally:
+        websocket.app.state.web.sockets.release(subscriber.credential)
+
+
+async def _watch(websocket: WebSocket, view: View, problem: str | None,
+                 subscriber: Subscriber) -> None:
+    """Send the view's document and each change until the socket closes."""
     if problem is not None:
         await websocket.close(BAD_VIEW, problem)
         return
@@ -99,6 +110,9 @@ async def _admit(websocket: WebSocket) -> Subscriber | None:
         await websocket.close(status.WS_1008_POLICY_VIOLATION)   # before accept: HTTP 403
         return None
     await websocket.accept()
+    if web.sockets.full():          # refused before the credentials cost a query
+        await websocket.close(BUSY.code, BUSY.reason)
+        return None
     credentials = _credentials(websocket)
     try:
         account, session = await asyncio.to_thread(
@@ -108,7 +122,13 @@ async def _admit(websocket: WebSocket) -> Subscriber | None:
     except Refused as refused:
         await websocket.close(4000 + refused.status_code, refused.reason)
         return None
-    return Subscriber(credential_of(credentials, session))
+    credential = credential_of(credentials, session)
+    over = web.sockets.take(credential)
+    if over is not None:
+        log.info("socket refused: %s", over.reason)
+        await websocket.close(over.code, over.reason)
+        return None
+    return Subscriber(credential)
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:

@@ -36,26 +36,15 @@ router = APIRouter(include_in_schema=False)
 
 LOGIN_CSRF: Final = "insights_login_csrf"
 LOGIN_FORM_S: Final = 3600
-SECURITY_HEADERS: Final = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self';"
-                               " script-src 'self'; connect-src 'self'; frame-ancestors 'none';"
-                               " form-action 'self'; base-uri 'none'",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
 WRONG: Final = "Wrong e-mail or password."
 Field = Annotated[str, Form()]
 
 
 def _page(web: WebState, request: Request, name: str, context: dict[str, Any],
           code: int = status.HTTP_200_OK) -> Response:
-    """A template rendered with the pages' security headers."""
-    response = web.templates.TemplateResponse(request, name, {"static": "/static", **context},
-                                              status_code=code)
-    response.headers.update(SECURITY_HEADERS)
-    return response
+    """A template rendered (its security headers: ``web.security_headers``)."""
+    return web.templates.TemplateResponse(request, name, {"static": "/static", **context},
+                                          status_code=code)
 
 
 def _secure(request: Request, web: WebState) -> bool:
@@ -175,7 +164,7 @@ def logout(request: Request, *, engine: EngineDep, redis_client: RedisDep, web: 
     if session is not None:
         if not _same(session.csrf_token, csrf_token):
             return Response("The form expired; reload the page and log out again.",
-                            status.HTTP_403_FORBIDDEN, headers=SECURITY_HEADERS)
+                            status.HTTP_403_FORBIDDEN)
         sessions.end(engine, session.token_hash)
         try:
             redis_client.publish(web.keys.sessions_ended, session.token_hash)

@@ -1,0 +1,4 @@
+-- An API token may expire: after expires_at it is refused like a revoked one
+-- (NULL: it lasts until revoked).
+
+ALTER TABLE api_tokens ADD COLUMN expires_at timestamptz;
