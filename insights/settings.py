@@ -83,6 +83,12 @@ class Settings(BaseSettings):
                            " much more CPU per client")
     live_interval_ms: int = Field(
         150, ge=10, description="least time between two recomputes of one live view")
+    web_redis_timeout_ms: int = Field(
+        750, ge=10, description="the web app's Redis connect and command timeout: a Redis"
+                                " silent this long makes the answer a 503")
+    web_postgres_timeout_ms: int = Field(
+        750, ge=10, description="the web app's PostgreSQL statement timeout and wait for a"
+                                " pooled connection; a server silent 250 ms longer is cut off")
 
     @field_validator("postgres_url")
     @classmethod
