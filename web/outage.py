@@ -150,7 +150,10 @@ def html_answer(request: Request, outage: Unavailable) -> Response:
     """The 503 of the pages: what is down, and a page that reloads itself."""
     from web.api.pages import SECURITY_HEADERS  # the pages' module imports the routes
 
-    context: dict[str, Any] = {"static": "/static", "part": outage.part,
+    # Reloaded by URL, not "this page": a browser takes a refresh of ``/#/problems`` to
+    # itself as a jump within the page. One leading slash: ``//host`` would leave the site.
+    again = "/" + request.url.path.lstrip("/")
+    context: dict[str, Any] = {"static": "/static", "part": outage.part, "again": again,
                                "detail": outage.detail, "retry_after": outage.retry_after_s}
     response: Response = request.app.state.web.templates.TemplateResponse(
         request, "unavailable.html", context, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
