@@ -115,7 +115,8 @@ class Guard:
     def check_quiet(self) -> None:
         """Raise :class:`Stalled` while new connections are not tried."""
         if time.monotonic() < self._quiet_until:
-            raise Stalled("PostgreSQL did not answer just now; not asked again yet")
+            raise Stalled(f"PostgreSQL did not answer within {self.deadline_s:g} s just now;"
+                          " not asked again yet")
 
     @contextlib.contextmanager
     def bounded(self, conn: psycopg2.extensions.connection) -> Iterator[None]:
