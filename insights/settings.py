@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     web_max_sockets_per_session: int = Field(
         16, ge=1, description="WebSockets one log-in session or API token may hold open on"
                               " one web process (4429 beyond)")
+    web_redis_timeout_ms: int = Field(
+        750, ge=10, description="the web app's Redis connect and command timeout: a Redis"
+                                " silent this long makes the answer a 503")
+    web_postgres_timeout_ms: int = Field(
+        750, ge=10, description="the web app's PostgreSQL statement timeout and wait for a"
+                                " pooled connection; a server silent 250 ms longer is cut off")
 
     @field_validator("postgres_url")
     @classmethod

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from fastapi.testclient import TestClient
-from httpx2 import Response
+from httpx2 import Client, Response
 
 from web.accounts import Role, set_password
 from web.engine import create_engine
@@ -30,8 +29,9 @@ def form_token(page: str) -> str:
     return found.group(1)
 
 
-def log_in(client: TestClient, email: str, password: str = PASSWORD) -> Response:
-    """Open the log-in form and post it, as a browser would (redirect not followed)."""
+def log_in(client: Client, email: str, password: str = PASSWORD) -> Response:
+    """Open the log-in form and post it, as a browser would (redirect not followed); any
+    client: the in-process ``TestClient`` or one talking to a real server."""
     token = form_token(client.get("/login").text)
     return client.post("/login", data={"email": email, "password": password,
                                        "csrf_token": token}, follow_redirects=False)

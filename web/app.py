@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Final
 
-import redis
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from insights.settings import Settings
+from web import outage
 from web.api import build_router
 from web.auth import still_allowed
-from web.engine import create_engine, server_urls
+from web.engine import connect_redis, create_engine, server_urls
 from web.live.hub import Hub
 from web.live.listener import listen, watch_credentials
 from web.live.views import Views
@@ -52,8 +52,8 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pg_url, redis_url = server_urls(settings)
-        engine = create_engine(pg_url)
-        redis_client = redis.Redis.from_url(redis_url)
+        engine = create_engine(pg_url, timeout_s=settings.web_postgres_timeout_ms / 1000)
+        redis_client = connect_redis(redis_url, settings.web_redis_timeout_ms / 1000)
         tabs: RedisTabs | None = None
         tasks: list[asyncio.Task[None]] = []
         try:
@@ -65,7 +65,8 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
                                     keys=web.keys, clock=app.state.clock)
             hub = app.state.hub = Hub(app.state.views, web.live_interval_s)
             app.state.metrics = build_registry(hub)
-            tasks = [asyncio.create_task(listen(redis_url, web.keys, hub)),
+            tasks = [asyncio.create_task(listen(redis_url, web.keys, hub,
+                                                settings.web_redis_timeout_ms / 1000)),
                      asyncio.create_task(watch_credentials(hub, _allowed(engine, web),
                                                            CREDENTIALS_S))]
             log.info("web app ready")
@@ -84,6 +85,7 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
                   version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(build_router())
     install(app, settings)     # body, time and concurrency bounds; security headers
+    outage.install(app)
     app.mount("/static", Assets(directory=STATIC, check_dir=False), name="static")
     return app
 

@@ -1,12 +1,23 @@
-"""The SQLAlchemy engine of the web app (psycopg2, pooled, sessions in UTC)."""
+"""The web app's server connections: the SQLAlchemy engine (psycopg2, pooled, sessions in
+UTC) and the Redis clients, both bounded in time when the app asks for it."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import redis
 import sqlalchemy
+from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
 from insights import endpoints
 from insights.settings import Settings
+from web.deadlines import Guard
+
+#: How much longer than ``statement_timeout`` a call may wait before its connection is
+#: taken as stalled: a slow query is cancelled by the server first (the connection
+#: stays usable); only a server that says nothing at all is cut off.
+STALL_MARGIN_S = 0.25
 
 
 def postgres_url(settings: Settings) -> str:
@@ -25,13 +36,38 @@ def server_urls(settings: Settings) -> tuple[str, str]:
     return urls.postgres_url, urls.redis_url
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> Engine:
+def create_engine(url: str, *, pool_size: int = 10, timeout_s: float | None = None) -> Engine:
     """A pooled engine on ``url``; every connection's session time zone is UTC.
 
     UTC matters for the SQL that extracts hours and dates from ``timestamptz``.
+    With ``timeout_s`` (the web app's), statements are cancelled by the server after
+    it, a free pooled connection is waited for that long, and a server that sends
+    nothing for ``timeout_s`` + :data:`STALL_MARGIN_S` (connecting included) is cut
+    off (``web.deadlines``): no call waits longer.
     """
     sa_url = make_url(url).set(drivername="postgresql+psycopg2")
-    return sqlalchemy.create_engine(
+    options = "-c timezone=UTC"
+    extra: dict[str, Any] = {}
+    if timeout_s is not None:
+        options += f" -c statement_timeout={max(1, round(timeout_s * 1000))}"
+        extra["pool_timeout"] = timeout_s
+    engine = sqlalchemy.create_engine(
         sa_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-        connect_args={"options": "-c timezone=UTC", "connect_timeout": 5},
+        connect_args={"options": options, "connect_timeout": 5}, **extra,
     )
+    if timeout_s is not None:
+        guard = Guard(timeout_s + STALL_MARGIN_S)
+
+        @event.listens_for(engine, "do_connect")
+        def _connect(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+            return guard.connect(*cargs, **cparams)
+
+    return engine
+
+
+def connect_redis(url: str, timeout_s: float) -> redis.Redis:
+    """A Redis client (answering bytes) that gives up connecting, and waiting for any
+    answer, after ``timeout_s``; one attempt per command (a retry would only double the
+    wait on a stalled server; a pooled connection the server closed is replaced on
+    checkout)."""
+    return redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import http.server
 import shutil
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from insights.settings import Settings
-from tests.services import environment
+from tests.web_server import WebServer, free_port
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
@@ -53,50 +48,6 @@ def artifacts() -> Path:
     """Where screenshots go (``test-artifacts/e2e``, kept by CI)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"web app exited:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"web app not answering at {url}:\n{log.read_text()[-3000:]}")
-
-
-class WebServer:
-    """``insights serve`` as a child process on a fixed port, to be restarted."""
-
-    def __init__(self, settings: Settings, log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._env = environment(settings.model_copy(update={"live_interval_ms": 100}))
-        self._log = log
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> WebServer:
-        with self._log.open("ab") as out:
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "insights", "serve", "--port", str(self.port)],
-                env=self._env, stdout=out, stderr=subprocess.STDOUT)
-        _wait_http(f"{self.url}/healthz", self._process, self._log)
-        return self
-
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            self._process.wait(30)
 
 
 @pytest.fixture

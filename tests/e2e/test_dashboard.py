@@ -17,11 +17,11 @@ from playwright.sync_api import Browser, Page
 
 from insights.producer import Emitter
 from insights.settings import Settings
-from tests.e2e.conftest import WebServer
 from tests.factories import event
 from tests.read_model import simulate, wait_ingested
 from tests.services import ConsumerProcess
 from tests.web_clients import PASSWORD, make_account
+from tests.web_server import WebServer
 from web.accounts import Role
 from web.reader import TABS
 

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from web.live.hub import SESSION_ENDED, Hub, Subscriber, View
+from web.outage import TRY_AGAIN, Unavailable
 
 TAB: View = ("tab", "problems", "week", "all")
 
@@ -192,5 +193,44 @@ def test_the_first_computation_failing_fails_its_sockets_and_is_tried_again() ->
         with pytest.raises(ConnectionError):
             await hub.subscribe(TAB, Subscriber())
         assert await hub.subscribe(TAB, Subscriber()) == "up"
+
+    asyncio.run(scenario())
+
+
+def test_a_view_a_server_cannot_compute_closes_its_sockets_with_1013_and_the_reason() -> None:
+    async def scenario() -> None:
+        down = Unavailable("redis", "Redis is unreachable.", state="unreachable")
+        outcomes: list[str | Exception] = ["doc1", down, "doc3"]
+
+        def compute(view: View) -> str | None:
+            outcome = outcomes.pop(0)
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+
+        hub = Hub(compute, interval_s=0.0)
+        watching = [Subscriber(), Subscriber()]
+        for subscriber in watching:
+            assert await hub.subscribe(TAB, subscriber) == "doc1"
+        hub.changed(None)
+        for subscriber in watching:
+            assert await asyncio.wait_for(subscriber.closed(), 1) == TRY_AGAIN
+            assert subscriber.close_reason == "redis unreachable"
+        # Not the stale document for one arriving meanwhile: a new computation.
+        assert await hub.subscribe(TAB, Subscriber()) == "doc3"
+
+    asyncio.run(scenario())
+
+
+def test_an_outage_closes_every_socket_with_1013() -> None:
+    async def scenario() -> None:
+        hub = Hub(Counting(), interval_s=0.0)
+        watching = [Subscriber("s1"), Subscriber()]
+        await hub.subscribe(TAB, watching[0])
+        await hub.subscribe(("user", "5"), watching[1])
+        assert hub.outage(Unavailable("postgres", "down", state="timeout")) == 2
+        for subscriber in watching:
+            assert await asyncio.wait_for(subscriber.closed(), 1) == TRY_AGAIN
+            assert subscriber.close_reason == "postgres timeout"
 
     asyncio.run(scenario())

@@ -6,7 +6,9 @@ token (else the socket closes with 4401, which sends the page to the log-in);
 the role must see insights (4403); the view must exist (4422 for an unknown
 tab, period or filter, 4404 for an unknown user). A socket over the process's cap
 closes with 1013, one over its log-in's or token's cap with 4429 (``web.socket_quota``).
-A socket also closes with 4401 when its session ends (logout anywhere, expiry).
+A socket also closes with 4401 when its session ends (logout anywhere, expiry), and
+with 1013 "try again later" when a server its view needs is down (the reason names
+it: ``redis unreachable``, ``postgres timeout``...).
 """
 
 from __future__ import annotations
@@ -19,14 +21,18 @@ from typing import Any, Final
 
 from fastapi import APIRouter, WebSocket, status
 from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.engine import Engine
 from starlette.websockets import WebSocketDisconnect
 
 from scoring.windows import PERIODS
-from web import sessions
+from web import outage, sessions
+from web.accounts import Account
 from web.auth import Refused, check_role, credential_of, identify, origin_allowed
 from web.live.hub import Hub, Subscriber, View
 from web.live.views import tab_view, user_view
+from web.outage import TRY_AGAIN, Unavailable
 from web.reader import FILTERS, TABS
+from web.sessions import Limits, Session
 from web.socket_quota import BUSY
 from web.state import WebState
 
@@ -93,6 +99,9 @@ async def _watch(websocket: WebSocket, view: View, problem: str | None,
         await _pump(websocket, subscriber)
     except WebSocketDisconnect:
         pass
+    except Unavailable as down:
+        with contextlib.suppress(Exception):
+            await websocket.close(TRY_AGAIN, down.reason)
     except Exception:
         # The servers behind the view failed (Redis restarting...): the page retries.
         log.exception("live view %s failed", "/".join(view))
@@ -116,11 +125,14 @@ async def _admit(websocket: WebSocket) -> Subscriber | None:
     credentials = _credentials(websocket)
     try:
         account, session = await asyncio.to_thread(
-            identify, websocket.app.state.engine, credentials,
+            _identify, websocket.app.state.engine, credentials,
             websocket.cookies.get(sessions.COOKIE), web.session_limits)
         check_role(account)
     except Refused as refused:
         await websocket.close(4000 + refused.status_code, refused.reason)
+        return None
+    except Unavailable as down:
+        await websocket.close(TRY_AGAIN, down.reason)
         return None
     credential = credential_of(credentials, session)
     over = web.sockets.take(credential)
@@ -129,6 +141,13 @@ async def _admit(websocket: WebSocket) -> Subscriber | None:
         await websocket.close(over.code, over.reason)
         return None
     return Subscriber(credential)
+
+
+def _identify(engine: Engine, credentials: HTTPAuthorizationCredentials | None,
+              cookie: str | None, limits: Limits) -> tuple[Account, Session | None]:
+    """``web.auth.identify``, with PostgreSQL being down raised as ``Unavailable``."""
+    with outage.translated():
+        return identify(engine, credentials, cookie, limits)
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:
@@ -165,7 +184,7 @@ async def _pump(websocket: WebSocket, subscriber: Subscriber) -> None:
             # Retrieved, so one that failed as it was cancelled is not reported as lost.
             task.add_done_callback(_retrieve)
     if closer in done:
-        await websocket.close(closer.result(), "session ended: log in again")
+        await websocket.close(closer.result(), subscriber.close_reason)
     for task in tasks:
         if task in done and task.exception() is not None:
             # Sending to a client that went away: nothing to do but forget it.

@@ -61,9 +61,10 @@ def _same(expected: str, given: str) -> bool:
 
 
 @router.get("/")
-def dashboard(request: Request, engine: EngineDep, web: WebDep,
+def dashboard(request: Request, engine: EngineDep, redis_client: RedisDep, web: WebDep,
               cookie: SessionCookie = None) -> Response:
-    """The dashboard for a live session whose role may see insights."""
+    """The dashboard for a live session whose role may see insights; 503 (``web.outage``)
+    while PostgreSQL or Redis is down, rather than a page that cannot show anything."""
     session = sessions.find(engine, cookie, web.session_limits) if cookie else None
     if session is None:
         return RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
@@ -71,6 +72,7 @@ def dashboard(request: Request, engine: EngineDep, web: WebDep,
                "account_role": session.account.role}
     if not session.account.may_see_insights():
         return _page(web, request, "forbidden.html", context, status.HTTP_403_FORBIDDEN)
+    redis_client.ping()
     return _page(web, request, "dashboard.html", context)
 
 

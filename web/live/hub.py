@@ -10,6 +10,10 @@ when it differs from the last one sent, is offered to every subscriber.
 Each subscriber has a one-slot mailbox: a newer document replaces one not yet
 sent, so a slow client gets the newest state late and never stalls the others
 or makes the hub buffer for it.
+
+A view that cannot be computed because a server is down (``web.outage.Unavailable``)
+closes its sockets with 1013 "try again later" and the part that is down: the page
+says so and reconnects, rather than showing numbers that stopped moving.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Final
+
+from web.outage import TRY_AGAIN, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,7 @@ class Subscriber:
     def __init__(self, credential: str | None = None) -> None:
         self.credential = credential
         self.close_code: int | None = None
+        self.close_reason = ""
         self._mailbox: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
         self._closed = asyncio.Event()
 
@@ -56,9 +63,9 @@ class Subscriber:
         """The next document to send (waits for one)."""
         return await self._mailbox.get()
 
-    def close(self, code: int) -> None:
-        """Ask the socket to close with ``code``."""
-        self.close_code = code
+    def close(self, code: int, reason: str = "") -> None:
+        """Ask the socket to close with ``code`` (and a short ``reason``)."""
+        self.close_code, self.close_reason = code, reason
         self._closed.set()
 
     async def closed(self) -> int:
@@ -137,9 +144,24 @@ class Hub:
         for watched in self._views.values():
             for subscriber in watched.subscribers:
                 if subscriber.credential is not None and subscriber.credential in credentials:
-                    subscriber.close(SESSION_ENDED)
+                    subscriber.close(SESSION_ENDED, "session ended: log in again")
                     closed += 1
         return closed
+
+    def outage(self, outage: Unavailable) -> int:
+        """A part every view needs is down: close every socket with 1013 and its reason
+        (they reconnect; their next document is computed anew). How many were closed."""
+        closed = 0
+        for watched in self._views.values():
+            closed += self._suspend(watched, outage)
+        return closed
+
+    @staticmethod
+    def _suspend(watched: _Watched, outage: Unavailable) -> int:
+        watched.last = None          # a socket arriving meanwhile gets a fresh computation
+        for subscriber in watched.subscribers:
+            subscriber.close(TRY_AGAIN, outage.reason)
+        return len(watched.subscribers)
 
     def credentials(self) -> set[str]:
         """The credentials holding open sockets."""
@@ -160,6 +182,10 @@ class Hub:
             watched.dirty = False
             try:
                 document = await self._compute_now(view)
+            except Unavailable as outage:
+                log.info("live view %s: %s; its sockets close", "/".join(view), outage.reason)
+                self._suspend(watched, outage)
+                return
             except Exception as error:
                 # A failing read (Redis restarting, say) keeps the last state on screen
                 # and is tried again, less often.

@@ -14,6 +14,7 @@ from scoring.windows import Period
 from web.formats import encode
 from web.freshness import read_freshness
 from web.live.hub import View
+from web.outage import translated
 from web.profile import build_profile
 from web.reader import Filter, Tab, TabReader
 from web.tabs.store import Store
@@ -43,7 +44,12 @@ class Views:
         self._redis, self._keys, self._clock = client, keys, clock
 
     def __call__(self, view: View) -> str | None:
-        """The view's document as of now, with its freshness; None for an unknown user."""
+        """The view's document as of now, with its freshness; None for an unknown user.
+        A server being down is raised as ``web.outage.Unavailable``."""
+        with translated():
+            return self._compute(view)
+
+    def _compute(self, view: View) -> str | None:
         now = self._clock().astimezone(UTC)
         if view[0] == "tab":
             _, tab, period, filter_ = view

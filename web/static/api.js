@@ -5,15 +5,20 @@ const LOGIN_URL = '/login';
 // Close codes the server uses for "your session ended" and "not allowed".
 const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_FORBIDDEN = 4403;
+// "Try again later": a server behind the view is down; the reason names it
+// ("redis unreachable", "postgres timeout", "read model rebuilding").
+const CLOSE_TRY_AGAIN = 1013;
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
 
 window.__insightsMessages = window.__insightsMessages || 0;
 
 export class HttpError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, unavailable = []) {
     super(`HTTP ${status}${detail ? `: ${detail}` : ''}`);
     this.status = status;
     this.detail = detail;
+    // A 503's parts that are down ("redis", "postgres", "read model").
+    this.unavailable = unavailable;
   }
 }
 
@@ -39,13 +44,17 @@ export async function getJSON(url, { signal } = {}) {
   }
   if (!response.ok) {
     let detail = '';
+    let unavailable = [];
     try {
       const body = await response.json();
       detail = typeof body.detail === 'string' ? body.detail : '';
+      if (Array.isArray(body.unavailable)) {
+        unavailable = body.unavailable.filter((part) => typeof part === 'string');
+      }
     } catch {
       /* not JSON: the status says enough */
     }
-    throw new HttpError(response.status, detail);
+    throw new HttpError(response.status, detail, unavailable);
   }
   return response.json();
 }
@@ -62,7 +71,9 @@ function wsURL(path) {
  * us straight away keeps backing off).
  *
  * onState(state, info) gets 'connecting' | 'open' | 'closed', with
- * info.retrying (an earlier attempt failed) and info.retryInMs.
+ * info.retrying (an earlier attempt failed) and info.retryInMs; after a close
+ * with 1013 ("try again later": a server is down), info.outage is its reason
+ * (e.g. "redis unreachable").
  * onTerminal(code) is called for a 4xxx close other than 4401/4403 (e.g.
  * "no such user"), after which it does not reconnect.
  * onProbe() is called when a connection closed without ever opening: the
@@ -153,16 +164,17 @@ export class LiveSocket {
         this.onTerminal(event.code, event.reason);
         return;
       }
-      this._scheduleReconnect(!opened);
+      const outage = event.code === CLOSE_TRY_AGAIN ? event.reason || 'unavailable' : null;
+      this._scheduleReconnect(!opened, outage);
     };
   }
 
-  _scheduleReconnect(neverOpened) {
+  _scheduleReconnect(neverOpened, outage = null) {
     // ±25% jitter: after a server restart the pages do not all come back at once.
     const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
     const delay = Math.round(base * (0.75 + Math.random() * 0.5));
     this.attempt += 1;
-    this.onState('closed', { retrying: true, retryInMs: delay });
+    this.onState('closed', { retrying: true, retryInMs: delay, outage });
     if (neverOpened) this.onProbe();
     this.timer = setTimeout(() => this._connect(), delay);
   }

@@ -60,16 +60,53 @@ function tabHash(tab, period = state.period, filter = state.filter) {
   return `#/${tab}?${q}`;
 }
 
+// The reason of the last close with 1013 ("redis unreachable"...), until a socket opens.
+let outage = null;
+
+/** What is down, from a 1013 close reason or a 503's part: {what, rebuilding}. */
+function outageOf(reason) {
+  const text = String(reason || '');
+  if (text.startsWith('read model')) return { what: t('part.read_model'), rebuilding: true };
+  const part = text.split(' ')[0];
+  const known = part === 'redis' || part === 'postgres';
+  return { what: t(known ? `part.${part}` : 'part.unknown'), rebuilding: false };
+}
+
+function outageLabel(reason, retryInMs) {
+  const { what, rebuilding } = outageOf(reason);
+  const key = rebuilding ? 'conn.rebuilding' : 'conn.down';
+  return retryInMs ? t(key, { what, s: Math.round(retryInMs / 1000) }) : t(`${key}_connecting`, { what });
+}
+
+function outageShort(reason) {
+  const { what, rebuilding } = outageOf(reason);
+  return rebuilding ? t('fresh.rebuilding') : t('fresh.down', { what });
+}
+
+/** The notice over a view while a server is down (its numbers may be stale). */
+function outageNotice(reason, hasData) {
+  const { what, rebuilding } = outageOf(reason);
+  if (rebuilding) return t('error.rebuilding');
+  return t(hasData ? 'error.stale' : 'error.unavailable', { what });
+}
+
 function setConn(stateName, info = {}) {
+  if (stateName === 'open') outage = null;
+  else if ('outage' in info) outage = info.outage || null;
   els.conn.dataset.state = stateName;
+  if (outage) els.conn.dataset.outage = outage;
+  else delete els.conn.dataset.outage;
   let label = t(`conn.${stateName}`);
-  if (stateName === 'closed' && info.retryInMs) {
+  if (outage && stateName !== 'open') {
+    label = outageLabel(outage, stateName === 'closed' ? info.retryInMs : 0);
+  } else if (stateName === 'closed' && info.retryInMs) {
     label = t('conn.retry', { s: Math.round(info.retryInMs / 1000) });
   }
   els.connLabel.textContent = label;
   els.conn.title = label;
   // Down means: closed, or trying again after a failure (not the first connect).
-  freshness.setSocketDown(stateName === 'closed' || (stateName === 'connecting' && info.retrying));
+  const down = stateName === 'closed' || (stateName === 'connecting' && info.retrying);
+  freshness.setSocketDown(down || Boolean(outage), outage ? outageShort(outage) : '');
 }
 
 function syncControls(route) {
@@ -141,6 +178,11 @@ function fail(gen, err) {
     showMessage(current.container, t('error.forbidden'));
     return;
   }
+  if (err.status === 503) {
+    // A server is down: say which; the socket keeps trying and brings the data back.
+    if (!current.data) showMessage(current.container, outageNotice(err.unavailable[0], false));
+    return;
+  }
   // The socket may still bring the data; show the problem only while there is none.
   if (!current.data) showMessage(current.container, t('error.http', { status: err.status }));
 }
@@ -185,7 +227,13 @@ function mount(route, { keepData = null } = {}) {
   const probe = () => getJSON(rest).catch((err) => fail(gen, err));
   current.socket = new LiveSocket(live, {
     onMessage: (data) => apply(gen, data, 'live'),
-    onState: (s, info) => { if (current && current.gen === gen) setConn(s, info); },
+    onState: (s, info) => {
+      if (!current || current.gen !== gen) return;
+      setConn(s, info);
+      if (s === 'closed' && info.outage) {
+        showMessage(current.container, outageNotice(info.outage, Boolean(current.data)));
+      }
+    },
     onTerminal: (code) => {
       if (current && current.gen === gen && code === 4404 && isUser) {
         fail(gen, new HttpError(404, 'no such user'));

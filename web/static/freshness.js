@@ -10,6 +10,7 @@ const BAD_AFTER_S = 300;
 export function createFreshness(el) {
   let freshness = null;   // the last {newest_event_at, applied_at, lag}, or null
   let socketDown = false;
+  let downWhy = '';   // what is down, when the server said (e.g. "Redis unavailable")
 
   function render() {
     const newest = parseTime(freshness && freshness.newest_event_at);
@@ -40,7 +41,7 @@ export function createFreshness(el) {
     if (freshness && freshness.applied_at) {
       tips.push(`${t('fresh.applied')}: ${fmtDateTime(freshness.applied_at)}`);
     }
-    if (socketDown) tips.push(t('conn.closed'));
+    if (socketDown) tips.push(downWhy || t('conn.closed'));
     el.title = tips.join('\n');
   }
 
@@ -51,8 +52,9 @@ export function createFreshness(el) {
       freshness = value && typeof value === 'object' ? value : null;
       render();
     },
-    setSocketDown(down) {
+    setSocketDown(down, why = '') {
       socketDown = down;
+      downWhy = down ? why : '';
       render();
     },
     render,
