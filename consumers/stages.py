@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from consumers import writer
-from consumers.sink import SinkFactory
+from consumers.sink import SinkFactory, SinkStopped
 from consumers.writer import Limits, Summary
 from insights.kafka import Partition, Record
 
@@ -78,8 +79,12 @@ class Stages:
         return any(self._inflight)
 
     def tick(self, now: datetime) -> None:
-        """Queue each sink's time-driven work behind its batch (unless one still waits)."""
+        """Queue each sink's time-driven work behind its batch (unless one still waits);
+        a sink that stopped in its last tick (``SinkStopped``) stops the consumer here."""
         if all(t.done() for t in self._ticks):
+            for done in self._ticks:
+                if isinstance(done.exception(), SinkStopped):
+                    raise cast(SinkStopped, done.exception())
             self._ticks = [pool.submit(writer.tick, now) for pool in self._pools]
 
     def shutdown(self, *, wait: bool) -> None:

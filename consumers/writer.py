@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import partial
 
 from consumers.batch import decode
-from consumers.sink import Sink, SinkFactory, SinkUnavailable, retry
+from consumers.sink import Sink, SinkFactory, SinkStopped, SinkUnavailable, retry
 from insights import logs
 from insights.contract import event_type
 from insights.kafka import Record
@@ -90,12 +90,14 @@ def write(records: list[Record], now: datetime, limits: Limits, *, count: bool) 
 def tick(now: datetime) -> int:
     """Time-driven work of the sink, if it has some (windows rolling at midnight, expired
     locks); returns how many users were re-scored. A failure is logged and skipped:
-    the next tick tries again."""
+    the next tick tries again; ``SinkStopped`` is raised for the consumer to stop."""
     timed = getattr(_sink[0], "tick", None)
     if timed is None:
         return 0
     try:
         return int(timed(now))
+    except SinkStopped:
+        raise                    # the consumer stops: an operator must act
     except SinkUnavailable as exc:
         log.warning("%s tick skipped: %s", _sink[0].name, exc)
     except Exception:

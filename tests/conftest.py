@@ -14,6 +14,7 @@ from consumers.sinks import sink_factories
 from insights import database, kafka, stack
 from insights.producer import Emitter
 from insights.settings import Settings
+from tests.redis_process import RedisProcess
 from tests.services import ConsumerProcess, admin, unique, with_database
 
 
@@ -82,6 +83,15 @@ def raw_producer(settings: Settings) -> Iterator[kafka.EventProducer]:
     producer = kafka.EventProducer(settings.kafka_bootstrap or "")
     yield producer
     producer.close()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A Redis server of the test's own, to kill, restart empty or freeze (the suite's
+    shared one keeps running for the other tests)."""
+    server = RedisProcess(tmp_path / "redis").start()
+    yield server
+    server.close()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ stopped moving says so instead of being trusted.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import redis
 
@@ -32,13 +32,25 @@ def total_lag(fields: dict[bytes, bytes], now: datetime) -> int | None:
     return sum(fresh) if fresh else None
 
 
-def read_freshness(client: redis.Redis, keys: Keys, now: datetime) -> dict[str, Any]:
+class Read(NamedTuple):
+    """The freshness of the read model, and which generation of it the keys are."""
+
+    freshness: dict[str, Any]
+    generation: str | None          # ``Keys.generation``
+    rebuilding: bool                # a rebuild's lock is held
+
+
+def read_freshness(client: redis.Redis, keys: Keys, now: datetime) -> Read:
     """``newest_event_at`` (the newest applied event's ``ts``), ``applied_at`` (the last
     batch), both RFC 3339 or None, and ``lag`` (records the consumers are behind, or
-    None)."""
+    None); with the keys' generation (``web.readmodel``), in one round trip."""
     pipe = client.pipeline(transaction=False)
     pipe.hmget(keys.freshness, ["newest", "applied"])
     pipe.hgetall(keys.lag)
-    (newest, applied), lags = pipe.execute()
-    return {"newest_event_at": _moment(newest), "applied_at": _moment(applied),
-            "lag": total_lag(lags, now)}
+    pipe.get(keys.generation)
+    pipe.exists(keys.rebuild_lock)
+    (newest, applied), lags, generation, rebuilding = pipe.execute()
+    freshness = {"newest_event_at": _moment(newest), "applied_at": _moment(applied),
+                 "lag": total_lag(lags, now)}
+    found = generation.decode() if isinstance(generation, bytes) else generation
+    return Read(freshness, found, bool(rebuilding))

@@ -76,7 +76,7 @@ def admin_headers(database_url: str) -> dict[str, str]:
 def test_healthz_needs_no_token_and_pings_both_servers(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"postgres": "ok", "redis": "ok"}
+    assert response.json() == {"postgres": "ok", "redis": "ok", "read_model": "ok"}
 
 
 def test_healthz_is_503_when_redis_is_unreachable(database_url: str) -> None:

@@ -39,13 +39,6 @@ TAB = "/api/tabs/problems"
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
-    server = RedisProcess(tmp_path / "redis").start()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def token(settings: Settings) -> str:
     engine = create_engine(settings.postgres_url or "", pool_size=1)
     try:
@@ -136,7 +129,7 @@ def test_a_stopped_redis_is_a_503_naming_it_and_the_app_recovers_when_it_is_back
     # The very next request: no restart, no waiting for a reconnect loop.
     assert app.status() == 200
     assert app.browser.get("/").status_code == 200
-    assert app.api.get("/healthz").json() == {"postgres": "ok", "redis": "ok"}
+    assert app.api.get("/healthz").json() == {"postgres": "ok", "redis": "ok", "read_model": "ok"}
 
 
 def test_a_frozen_redis_is_a_503_within_the_client_timeout_and_recovers(

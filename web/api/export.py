@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from scoring.windows import Period
-from web.deps import NowDep, ReaderDep
+from web.deps import NowDep, ReaderDep, ViewsDep
 from web.exports import ExportKind, export_csv, export_filename
 
 router = APIRouter(prefix="/export", tags=["export"])
@@ -15,11 +15,12 @@ router = APIRouter(prefix="/export", tags=["export"])
 
 @router.get("/{kind}.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}, "description": "the CSV file"}})
-def export(kind: ExportKind, reader: ReaderDep, now: NowDep,
+def export(kind: ExportKind, reader: ReaderDep, views: ViewsDep, now: NowDep,
            period: Annotated[Period, Query(description="day, week (default) or month")] = "week",
            ) -> Response:
     """The rows of the problems, engagement or pages tab with a header row."""
     document = reader.tab(kind, period, "all", now)
+    views.freshness(now)                 # read after the rows: were they the read model?
     return Response(
         export_csv(kind, document), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f"attachment; filename={export_filename(kind, period)}"},

@@ -16,21 +16,26 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from web import outage
-from web.deps import EngineDep, RedisDep
+from web.deps import EngineDep, NowDep, RedisDep, ViewsDep
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", responses={503: {"description": "a server is down"}})
-async def health(engine: EngineDep, redis_client: RedisDep,
+async def health(engine: EngineDep, redis_client: RedisDep, views: ViewsDep, now: NowDep,
                  response: Response) -> dict[str, str]:
     """``ok`` per server that answers, else what is wrong with it (``unreachable``,
-    ``timeout``, ``busy``, ``error``); 503 with ``Retry-After`` when any is not ok."""
+    ``timeout``, ``busy``, ``error``), and ``read_model``: ``ok``, or ``rebuilding`` when
+    Redis does not hold the read model PostgreSQL vouches for (``web.readmodel``); 503
+    with ``Retry-After`` when any is not ok."""
     postgres, redis_state = await asyncio.gather(
         asyncio.to_thread(_check, "postgres", lambda: _select_one(engine)),
         asyncio.to_thread(_check, "redis", lambda: _ping(redis_client)))
     checks = {"postgres": postgres, "redis": redis_state}
+    if postgres == redis_state == "ok":
+        checks["read_model"] = await asyncio.to_thread(
+            _check, "read model", lambda: views.freshness(now))
     if any(value != "ok" for value in checks.values()):
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         response.headers["Retry-After"] = str(outage.RETRY_AFTER_S)
@@ -38,7 +43,7 @@ async def health(engine: EngineDep, redis_client: RedisDep,
     return checks
 
 
-def _check(name: str, probe: Callable[[], None]) -> str:
+def _check(name: str, probe: Callable[[], object]) -> str:
     try:
         probe()
     except Exception as error:

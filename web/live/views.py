@@ -17,6 +17,7 @@ from web.live.hub import View
 from web.outage import translated
 from web.profile import build_profile
 from web.reader import Filter, Tab, TabReader
+from web.readmodel import ReadModelCheck
 from web.tabs.store import Store
 
 
@@ -42,6 +43,7 @@ class Views:
                  keys: Keys, clock: Callable[[], datetime]) -> None:
         self._reader, self._engine, self._store = reader, engine, store
         self._redis, self._keys, self._clock = client, keys, clock
+        self._check = ReadModelCheck(engine, keys.prefix)
 
     def __call__(self, view: View) -> str | None:
         """The view's document as of now, with its freshness; None for an unknown user.
@@ -63,5 +65,9 @@ class Views:
         return encode_text({**document, "freshness": self.freshness(now)})
 
     def freshness(self, now: datetime) -> dict[str, Any]:
-        """What every document carries about how fresh it is (``web.freshness``)."""
-        return read_freshness(self._redis, self._keys, now)
+        """What every document carries about how fresh it is (``web.freshness``), read
+        after the document: ``Unavailable`` when the keys it was read from are not the
+        read model PostgreSQL vouches for (``web.readmodel``)."""
+        read = read_freshness(self._redis, self._keys, now)
+        self._check.check(read.generation, rebuilding=read.rebuilding)
+        return read.freshness
