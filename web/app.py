@@ -45,7 +45,7 @@ def _utc_now() -> datetime:
 
 def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
                clock: Callable[[], datetime] | None = None) -> FastAPI:
-    """The read API of ``api.md``; ``tab_reader`` defaults to the Redis-backed one
+    """The read API of ``docs/api.md``; ``tab_reader`` defaults to the Redis-backed one
     (profiles always read the Redis read model), ``clock`` (aware datetimes) to the
     system clock in UTC."""
 

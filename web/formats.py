@@ -1,4 +1,4 @@
-"""How the API writes times, days (``api.md``: RFC 3339 in UTC, days ``YYYY-MM-DD``) and
+"""How the API writes times, days (``docs/api.md``: RFC 3339 in UTC, days ``YYYY-MM-DD``) and
 its JSON documents."""
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def window_counts(store: Store, user_id: int, email: str | None, today: date) ->
 
 def build_profile(engine: Engine, store: Store, user_id: int, now: datetime
                   ) -> dict[str, Any] | None:
-    """The profile document of ``api.md``; None when ``user_id`` is not a tracked user."""
+    """The profile document of ``docs/api.md``; None when ``user_id`` is not a tracked user."""
     # One snapshot for every query: the parts of a profile agree while events stream in.
     with engine.connect().execution_options(isolation_level="REPEATABLE READ",
                                             postgresql_readonly=True) as conn:

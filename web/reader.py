@@ -16,7 +16,7 @@ FILTERS: tuple[Filter, ...] = ("all", "logged", "anonymous")
 
 
 class TabReader(Protocol):
-    """Computes a tab's JSON (``api.md``) as of ``now`` (UTC)."""
+    """Computes a tab's JSON (``docs/api.md``) as of ``now`` (UTC)."""
 
     def tab(self, tab: Tab, period: str, filter_: Filter, now: datetime) -> dict[str, Any]:
         """The tab's document; ``period`` is ``day``, ``week`` or ``month`` (already checked)."""

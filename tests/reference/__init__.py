@@ -1,7 +1,7 @@
 """An independent SQL statement of the reference dashboard's semantics: a test oracle.
 
 Given the PostgreSQL tables the pipeline writes, it computes the JSON the API must
-return for every tab, period, filter and user profile (``api.md``, ``semantics.md``
+return for every tab, period, filter and user profile (``docs/api.md``, ``semantics.md``
 and the reference dashboard), with its own plain SQL over psycopg2. "Now" is always
 a parameter (an aware datetime), never the clock; windows are ``>= start`` only.
 

@@ -1,4 +1,4 @@
-"""``GET /api/tabs/{tab}``: one dashboard tab's JSON (``api.md``), from the tab reader."""
+"""``GET /api/tabs/{tab}``: one dashboard tab's JSON (``docs/api.md``), from the tab reader."""
 
 from __future__ import annotations
 
