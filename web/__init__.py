@@ -1,1 +1,1 @@
-"""The read side: a FastAPI app serving the tabs, user profiles and CSV exports (``docs/api.md``)."""
+"""The read side: a FastAPI app serving the tabs, user profiles and CSV exports (docs/api.md)."""
