@@ -71,10 +71,12 @@ def sink_steps(accepted: list[Accepted]) -> None:
 
 
 def test_the_strategies_reach_every_verdict() -> None:
-    """A guard on the generator: valid events and each decoder reason are all drawn."""
+    """A guard on the generator: valid events and each decoder reason are all drawn
+    (derandomized: a rare reason must not make it flaky)."""
     seen: set[str] = set()
 
-    @settings(max_examples=600, deadline=None, database=None, suppress_health_check=[
+    @settings(max_examples=600, deadline=None, database=None, derandomize=True,
+              suppress_health_check=[
         HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
     @given(fuzz.messages())
     def draw(message: Message) -> None:
