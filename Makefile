@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser test lint unit demo bench bench-read bench-live stack-down clean
+.PHONY: install browser test lint unit chaos demo bench bench-read bench-live stack-down clean
 
 install: $(STAMP)
 
@@ -33,6 +33,12 @@ lint: install
 ## unit: the tests that need no servers
 unit: install
 	$(BIN)/pytest tests/unit
+
+## chaos: the fuzz tests at a large size (200 examples of up to 40 adversarial messages through
+## a real consumer, 20,000 batches in process), the poison corpus and the slow fault tests
+chaos: install
+	INSIGHTS_FUZZ_EXAMPLES=200 INSIGHTS_FUZZ_MESSAGES=40 INSIGHTS_FUZZ_UNIT_EXAMPLES=20000 \
+	  $(BIN)/pytest -m "slow or chaos"
 
 ## demo: embedded stack + consumer + web app + traffic simulator, until Ctrl-C
 demo: install

@@ -11,12 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from insights.kafka import EventProducer
 from insights.producer import Emitter
 from insights.settings import Settings
 from tests.factories import event
 from tests.poison import POISON
 from tests.services import ConsumerProcess, query, redis_records, scalar, stored_records, wait_for
+
+pytestmark = pytest.mark.chaos
 
 
 def test_the_consumer_survives_every_poison_and_applies_the_rest_once(
