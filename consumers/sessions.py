@@ -27,7 +27,10 @@ from typing import NamedTuple
 
 import msgspec
 
+from insights.keys import WINDOW_SPANS
 from scoring.paths import length_bucket
+
+LONGEST_WINDOW = max(WINDOW_SPANS.values())
 
 Contribution = tuple[str, int, str]
 """(sorted-set kind, day number, member)."""
@@ -87,8 +90,11 @@ def _paths(found: Counter[Contribution], views: Sequence[View]) -> None:
         found["pvs", v.day, v.path] += 1
         if i and v.day != views[i - 1].day:
             # The session goes on across midnight: windows starting on a day in
-            # (previous view's day, this day] see it begin here.
-            for start in range(views[i - 1].day + 1, v.day + 1):
+            # (previous view's day, this day] see it begin here. Only starts up to the
+            # longest window (+1 for a ts a little ahead of midnight) before this view
+            # are ever read: one view from 1970 must not write 20,000 days of keys.
+            earliest = max(views[i - 1].day + 1, v.day - LONGEST_WINDOW - 1)
+            for start in range(earliest, v.day + 1):
                 found["entryc", start, v.path] += 1
                 found["lenc", start, length_bucket(len(views) - i)] += 1
         if i + 1 < len(views) and views[i + 1].path != v.path:

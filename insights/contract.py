@@ -23,7 +23,9 @@ EventId = Annotated[str, Meta(min_length=1, max_length=64)]
 UserId = Annotated[int, Meta(ge=0, le=2**63 - 1)]
 Count = Annotated[int, Meta(ge=0, le=2**31 - 1)]
 Percent = Annotated[int, Meta(ge=0, le=100)]
-Path = Annotated[str, Meta(min_length=1, max_length=2048, pattern="^/")]
+# A path has no control characters (a browser sends them percent-encoded): a tab
+# would split the paths tab's "from<TAB>to" transition pairs in the wrong place.
+Path = Annotated[str, Meta(min_length=1, max_length=2048, pattern="^/[^\x00-\x1f\x7f]*$")]
 Text = Annotated[str, Meta(max_length=4096)]
 Name = Annotated[str, Meta(min_length=1, max_length=256)]
 Device = Literal["desktop", "mobile", "tablet"]

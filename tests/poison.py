@@ -61,6 +61,9 @@ POISON: Final[list[tuple[str, bytes, str]]] = [
     ("negative count", msgspec.json.encode({
         "event_id": "poison-s", "type": "session_end", "ts": TS, "session_id": "s",
         "duration_seconds": -1}), "invalid_value"),
+    ("a tab in a path (it split the paths tab's transition pairs)", msgspec.json.encode({
+        "event_id": "poison-p", "type": "pageview", "ts": TS, "pageview_id": "poison-v",
+        "path": "/a\tb"}), "invalid_value"),
     ("count beyond integer", msgspec.json.encode({
         "event_id": "poison-c", "type": "session_end", "ts": TS, "session_id": "s",
         "clicks_count": 2**31}), "invalid_value"),
