@@ -113,8 +113,9 @@ class ReadModelSink:
         behind = [field for field, (_, mine), value in zip(fields, written, stored, strict=True)
                   if int(value or -1) < mine]
         if behind:
-            log.error("the Redis read model went back (offsets of %s below what this "
-                      "consumer stored): Redis lost writes", ", ".join(behind))
+            log.error("the Redis read model went back: the offsets of %d partitions (%s%s) "
+                      "are below what this consumer stored; Redis lost writes", len(behind),
+                      ", ".join(behind[:3]), ", ..." if len(behind) > 3 else "")
             self._verified = None
         return replies[0] == self._verified and not behind
 
