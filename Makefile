@@ -29,6 +29,7 @@ test: lint browser
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## unit: the tests that need no servers
 unit: install

@@ -27,8 +27,9 @@ import msgspec
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import results
-from insights import contract, database, endpoints, kafka, logs
-from insights.kafka import EventConsumer, EventProducer, Rebalance
+from insights import database, endpoints, logs
+from insights.events import contract, kafka
+from insights.events.kafka import EventConsumer, EventProducer, Rebalance
 from insights.settings import Settings
 from tests.factories import stream
 from tests.services import (

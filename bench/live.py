@@ -40,9 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import results
 from bench.latency import ApiServer, create_token, percentiles
-from insights import database, endpoints, kafka, logs
-from insights.keys import Keys
-from insights.producer import Emitter
+from insights import database, endpoints, logs
+from insights.events import kafka
+from insights.events.producer import Emitter
+from insights.readmodel.keys import Keys
 from insights.settings import Settings
 from scoring.windows import day_number
 from tests.factories import event, stream

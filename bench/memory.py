@@ -13,7 +13,7 @@ from typing import Any
 import redis
 
 CHUNK = 1000
-# Key kinds by what follows "PREFIX:" (see ``insights.keys``), most specific first.
+# Key kinds by what follows "PREFIX:" (see ``insights.readmodel.keys``), most specific first.
 KINDS = (("{u:", "user day counters"), ("{e:", "e-mail day counters"),
          ("{g}:s:", "session snapshots"), ("{g}:v:", "lone page views"),
          ("{g}:h:", "HyperLogLogs"), ("{g}:", "site day aggregates"), ("{r}:", "rankings"),

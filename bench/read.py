@@ -43,8 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import latency, memory, reference_approach
 from bench.read_report import report
 from bench.traffic import Shape, Traffic
-from insights import contract, database, endpoints, kafka, logs
-from insights.kafka import EventProducer
+from insights import database, endpoints, logs
+from insights.events import contract, kafka
+from insights.events.kafka import EventProducer
 from insights.settings import Settings
 from insights.stack import StackUrls
 from tests.reference.windows import Windows

@@ -1,6 +1,6 @@
 """Compact seeded traffic for the read benchmark: many users, a month of sessions, exactly N events.
 
-The simulator in ``insights.traffic`` is realistic but sends hundreds of events
+The simulator in ``insights.simulator.traffic`` is realistic but sends hundreds of events
 per user and month, far more than 5,000,000 events allow at 100,000 users. This
 generator spends a fixed budget instead: a ``user_upsert`` for every user, then
 sessions over the last ``days`` days by a share of them (heavy-tailed activity,

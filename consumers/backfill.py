@@ -25,9 +25,10 @@ from consumers.batch import Accepted, Item
 from consumers.redis import RedisSink
 from consumers.rollups import Touched
 from consumers.scores import KEEP_DAYS
-from insights import contract, generation
 from insights.database import Connection
-from insights.kafka import Record
+from insights.events import contract
+from insights.events.kafka import Record
+from insights.readmodel import generation
 
 log = logging.getLogger(__name__)
 BATCH = 2000

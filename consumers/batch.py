@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
-from insights import contract
-from insights.kafka import Partition, Record
+from insights.events import contract
+from insights.events.kafka import Partition, Record
 
 
 class Accepted(NamedTuple):

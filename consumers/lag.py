@@ -13,8 +13,8 @@ from collections.abc import Mapping
 
 import redis
 
-from insights.kafka import Partition
-from insights.keys import Keys
+from insights.events.kafka import Partition
+from insights.readmodel.keys import Keys
 
 log = logging.getLogger(__name__)
 EVERY_S = 1.0

@@ -26,7 +26,7 @@ from consumers.metrics import Metrics
 from consumers.sink import Sink, SinkFactory, SinkStopped, retry
 from consumers.stages import Batch, Stages
 from consumers.writer import Limits, Summary
-from insights.kafka import EventConsumer, Partition, Rebalance
+from insights.events.kafka import EventConsumer, Partition, Rebalance
 from insights.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class Pipeline:
             records = consumer.poll(timeout_s=min(linger, 0.5) if self._pending.records else 0.5,
                                     max_records=max(1, self._pending.room()))
         except Exception:
-            # Undecodable batches arrive as records (insights.undecodable); what is left is
+            # Undecodable batches arrive as records (insights.events.undecodable); what is left is
             # the client's or the broker's trouble: keep the consumer up and try again.
             self.metrics.poll_errors.inc()
             log.exception("polling Kafka failed; trying again in %.1f s", POLL_RETRY_S)

@@ -32,7 +32,6 @@ from consumers.batch import Accepted, Item, Rejected, next_offsets, unprocessabl
 from consumers.copy import Json, encode
 from consumers.rows import Row
 from consumers.sink import SinkUnavailable, WriteResult, isolate
-from insights.contract import Event, PageLeave, PageView, SessionStart, event_type
 from insights.database import (
     Connection,
     array_literal,
@@ -40,7 +39,8 @@ from insights.database import (
     refused_data,
     storable_text,
 )
-from insights.kafka import Partition
+from insights.events.contract import Event, PageLeave, PageView, SessionStart, event_type
+from insights.events.kafka import Partition
 
 log = logging.getLogger(__name__)
 Cursor = psycopg2.extensions.cursor

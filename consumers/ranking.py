@@ -1,9 +1,9 @@
 """Re-scoring users: what the rankings store for each.
 
 Rankings are sorted sets of absolute scores, recomputed from the user's whole
-state (PostgreSQL row + Redis day counters, ``insights.userstate``) whenever a
+state (PostgreSQL row + Redis day counters, ``insights.readmodel.userstate``) whenever a
 batch touches the user and again when the windows roll at midnight. Writing a
-score twice is harmless; ``insights/lua/rank.lua`` keeps a slower writer from
+score twice is harmless; ``insights/readmodel/lua/rank.lua`` keeps a slower writer from
 overwriting a newer score.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from insights.userstate import UserRow, UserSums, problem_counts
+from insights.readmodel.userstate import UserRow, UserSums, problem_counts
 from scoring.engagement import engagement_score
 from scoring.problems import problem_score
 from scoring.windows import PERIODS, day_number

@@ -2,7 +2,7 @@
 
 ``ReadModelSink`` is the sink the pipeline runs for Redis. Before each batch and
 each tick it makes sure the keys are the read model PostgreSQL vouches for
-(``insights.generation``): one Redis round trip when nothing changed. A Redis
+(``insights.readmodel.generation``): one Redis round trip when nothing changed. A Redis
 that lost its data (restarted empty, flushed, failed over to an empty replica,
 or to one that missed writes: its stored offsets went back) is found while
 running, not only at start. Then, by ``Settings.redis_rebuild``, the read model
@@ -26,10 +26,10 @@ from consumers import backfill
 from consumers.batch import Item, next_offsets
 from consumers.redis import SINK, RedisSink
 from consumers.sink import SinkStopped, SinkUnavailable, WriteResult
-from insights import generation
 from insights.database import Connection, connect
-from insights.generation import Found, State
-from insights.kafka import Partition
+from insights.events.kafka import Partition
+from insights.readmodel import generation
+from insights.readmodel.generation import Found, State
 
 log = logging.getLogger(__name__)
 

@@ -35,12 +35,12 @@ from consumers.batch import Accepted, Item, Rejected, next_offsets, unprocessabl
 from consumers.scores import TTL_S, Scores
 from consumers.sink import SinkUnavailable, WriteResult, isolate
 from consumers.snapshots import Snapshots
-from insights import contract
 from insights.database import Connection, array_literal, connect, storable_text
-from insights.kafka import Partition
-from insights.keys import LAYOUT, Keys
-from insights.redisdb import Client, Scripts, merge_window_hlls, roll_windows
-from insights.redisdb import connect as redis_connect
+from insights.events import contract
+from insights.events.kafka import Partition
+from insights.readmodel.keys import LAYOUT, Keys
+from insights.readmodel.redisdb import Client, Scripts, merge_window_hlls, roll_windows
+from insights.readmodel.redisdb import connect as redis_connect
 from scoring.pages import DEFAULT_SECTIONS, SectionMap
 from scoring.windows import day_number
 

@@ -6,7 +6,7 @@ again for the (user, day) pairs the batch touched gives absolute values: a
 replayed batch, an out-of-order ``session_end`` or a ``js_error`` that came
 before its session all end as the same numbers, with nothing to double.
 
-Metrics (``insights.userstate.USER_METRICS``, per day = days since 1970-01-01, UTC):
+Metrics (``insights.readmodel.userstate.USER_METRICS``, per day = days since 1970-01-01, UTC):
 ``s`` sessions started, ``cl`` their clicks, ``du`` their seconds, ``pv`` page
 views, ``sp`` slow page views (> 3000 ms), ``je`` JS errors of the user's
 sessions (by the error's day), ``cv`` conversions, ``sq`` searches, ``pr``
@@ -20,9 +20,9 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from insights import contract as c
 from insights.database import Connection, array_literal
-from insights.userstate import USER_METRICS
+from insights.events import contract as c
+from insights.readmodel.userstate import USER_METRICS
 from scoring.windows import day_number, from_day_number, midnight
 
 _DAY = "(({col} AT TIME ZONE 'UTC')::date - DATE '1970-01-01')"

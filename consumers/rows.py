@@ -17,7 +17,7 @@ from typing import Final
 from msgspec import UNSET
 
 from consumers.copy import Json, Value
-from insights import contract as c
+from insights.events import contract as c
 
 Row = tuple[Value, ...]
 

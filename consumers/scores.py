@@ -6,7 +6,7 @@ day only for a later reading and answers each user's window sums, from which
 ``consumers.ranking`` computes what ``rank.lua`` stores.
 
 Counter hashes are stored and read with one script call per hash-tag group
-(``insights.keys.COUNTER_GROUPS``), all in one pipeline.
+(``insights.readmodel.keys.COUNTER_GROUPS``), all in one pipeline.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import msgspec
 import psycopg2
 
 from consumers import ranking, rollups
-from insights import userstate
 from insights.database import Connection
-from insights.keys import Keys
-from insights.redisdb import Client, CounterCall, Scripts, counter_sums
+from insights.readmodel import userstate
+from insights.readmodel.keys import Keys
+from insights.readmodel.redisdb import Client, CounterCall, Scripts, counter_sums
 from scoring.windows import day_number
 
 KEEP_DAYS = 62        # days kept: the month window and the month before it (wow) + slack

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from consumers.batch import Accepted, Item, Rejected
-from insights.kafka import Partition
+from insights.events.kafka import Partition
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -3,7 +3,7 @@
 A batch touches a session when it holds one of its page views or page leaves.
 The session's views (with their leaves) are read back from the write-through
 tables, compared with the snapshot Redis kept, and only the change of their
-contributions (``consumers.sessions``) is applied, by ``sessions.lua``, with a
+contributions (``consumers.journeys``) is applied, by ``sessions.lua``, with a
 compare-and-set on the snapshot. A replay finds nothing changed; two consumers
 racing on one session (a rebalance) cannot both apply the same change.
 """
@@ -19,11 +19,11 @@ from typing import Any, cast
 
 import msgspec
 
-from consumers.sessions import View, contributions, decode, difference, encode
-from insights import contract as c
+from consumers.journeys import View, contributions, decode, difference, encode
 from insights.database import Connection, array_literal
-from insights.keys import WINDOWED_KINDS, Keys
-from insights.redisdb import Client, Scripts
+from insights.events import contract as c
+from insights.readmodel.keys import WINDOWED_KINDS, Keys
+from insights.readmodel.redisdb import Client, Scripts
 from scoring.pages import SectionMap, sections_of
 from scoring.windows import PERIODS, day_number
 

@@ -20,7 +20,7 @@ from typing import cast
 from consumers import writer
 from consumers.sink import SinkFactory, SinkStopped
 from consumers.writer import Limits, Summary
-from insights.kafka import Partition, Record
+from insights.events.kafka import Partition, Record
 
 
 @dataclass(frozen=True)

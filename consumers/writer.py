@@ -23,8 +23,8 @@ from functools import partial
 from consumers.batch import decode
 from consumers.sink import Sink, SinkFactory, SinkStopped, SinkUnavailable, retry
 from insights import logs
-from insights.contract import event_type
-from insights.kafka import Record
+from insights.events.contract import event_type
+from insights.events.kafka import Record
 
 log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1

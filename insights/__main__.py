@@ -1,5 +1,5 @@
 """``python -m insights`` is the ``insights`` command."""
 
-from insights.cli import main
+from insights.cli.app import main
 
 main()

@@ -11,8 +11,9 @@ import pytest
 
 from consumers.pipeline import Pipeline
 from consumers.sinks import sink_factories
-from insights import database, kafka, stack
-from insights.producer import Emitter
+from insights import database, stack
+from insights.events import kafka
+from insights.events.producer import Emitter
 from insights.settings import Settings
 from tests.redis_process import RedisProcess
 from tests.services import ConsumerProcess, admin, unique, with_database

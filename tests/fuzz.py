@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from hypothesis import strategies as st
 
-from insights import contract, payload
+from insights.events import contract, payload
 from insights.settings import TOPIC_KINDS
 from tests.fuzz_text import (
     MARK,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Final, NamedTuple
 
-from insights import payload
+from insights.events import payload
 
 UID_LENGTH: Final = 32
 #: Stands in a string for bytes spliced in after the text is written (``Swap``).

@@ -14,10 +14,10 @@ import redis
 from consumers.redis import RedisSink
 from consumers.rollups import Touched
 from insights.database import connect
-from insights.keys import Keys
-from insights.producer import Emitter
+from insights.events.producer import Emitter
+from insights.readmodel.keys import Keys
 from insights.settings import Settings
-from insights.traffic import Population, TrafficModel
+from insights.simulator.traffic import Population, TrafficModel
 from scoring.pages import DEFAULT_SECTIONS
 from scoring.windows import PERIODS
 from tests import reference

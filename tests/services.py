@@ -16,7 +16,7 @@ import redis
 from sqlalchemy.engine import make_url
 
 from insights.database import connect
-from insights.keys import Keys
+from insights.readmodel.keys import Keys
 from insights.settings import Settings
 
 

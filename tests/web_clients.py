@@ -6,9 +6,9 @@ import re
 
 from httpx2 import Client, Response
 
-from web.accounts import Role, set_password
+from web.auth.accounts import Role, set_password
+from web.auth.passwords import hash_password
 from web.engine import create_engine
-from web.passwords import hash_password
 
 PASSWORD = "correct horse battery"
 

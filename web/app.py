@@ -23,14 +23,14 @@ from sqlalchemy.engine import Engine
 from insights.settings import Settings
 from web import outage
 from web.api import build_router
-from web.auth import still_allowed
+from web.auth.identity import still_allowed
 from web.engine import connect_redis, create_engine, server_urls
 from web.live.hub import Hub
 from web.live.listener import listen, watch_credentials
 from web.live.views import Views
 from web.metrics import build_registry
 from web.reader import TabReader
-from web.server_limits import install
+from web.server.limits import install
 from web.state import STATIC, Assets, WebState, build_state
 from web.tabs import RedisTabs, build_reader
 

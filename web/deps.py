@@ -15,9 +15,9 @@ from fastapi import Cookie, Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.engine import Engine
 
-from web import sessions
-from web.accounts import Account
-from web.auth import authenticate, bearer_scheme
+from web.auth import sessions
+from web.auth.accounts import Account
+from web.auth.identity import authenticate, bearer_scheme
 from web.live.views import Views
 from web.reader import TabReader
 from web.state import WebState

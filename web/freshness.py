@@ -11,7 +11,7 @@ from typing import Any, Final, NamedTuple
 
 import redis
 
-from insights.keys import Keys
+from insights.readmodel.keys import Keys
 
 #: A partition's lag measured longer ago than this is not counted (its consumer
 #: stopped reporting: it lost the partition or died).
@@ -43,7 +43,7 @@ class Read(NamedTuple):
 def read_freshness(client: redis.Redis, keys: Keys, now: datetime) -> Read:
     """``newest_event_at`` (the newest applied event's ``ts``), ``applied_at`` (the last
     batch), both RFC 3339 or None, and ``lag`` (records the consumers are behind, or
-    None); with the keys' generation (``web.readmodel``), in one round trip."""
+    None); with the keys' generation (``web.readcheck``), in one round trip."""
     pipe = client.pipeline(transaction=False)
     pipe.hmget(keys.freshness, ["newest", "applied"])
     pipe.hgetall(keys.lag)

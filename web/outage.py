@@ -155,7 +155,7 @@ def html_answer(request: Request, outage: Unavailable) -> Response:
                                "detail": outage.detail, "retry_after": outage.retry_after_s}
     response: Response = request.app.state.web.templates.TemplateResponse(
         request, "unavailable.html", context, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
-    response.headers.update(headers(outage))     # security headers: web.security_headers
+    response.headers.update(headers(outage))     # security headers: web.server.security_headers
     return response
 
 

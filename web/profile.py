@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Row
 from sqlalchemy.engine import Engine
 
-from insights.userstate import OPEN_END
+from insights.readmodel.userstate import OPEN_END
 from scoring.components import as_json
 from scoring.engagement import (
     EngagementCounts,

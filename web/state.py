@@ -16,11 +16,11 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 from starlette.types import Scope
 
-from insights.keys import Keys
+from insights.readmodel.keys import Keys
 from insights.settings import Settings
-from web.sessions import Limits
-from web.socket_quota import SocketQuota
-from web.throttle import Policy
+from web.auth.sessions import Limits
+from web.auth.throttle import Policy
+from web.server.socket_quota import SocketQuota
 
 TEMPLATES: Final = Path(__file__).parent / "templates"
 STATIC: Final = Path(__file__).parent / "static"

@@ -16,7 +16,7 @@ from insights.settings import Settings
 from tests.redis_process import RedisProcess
 from tests.web_clients import PASSWORD, make_account
 from tests.web_server import WebServer
-from web.accounts import Role
+from web.auth.accounts import Role
 
 MANAGER = "office@corp.io"
 

@@ -15,9 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from insights import stack
-from insights.keys import Keys
-from insights.redisdb import CounterCall, Scripts, counter_sums
-from insights.userstate import USER_METRICS, script_days, script_queries, script_session_errors
+from insights.readmodel.keys import Keys
+from insights.readmodel.redisdb import CounterCall, Scripts, counter_sums
+from insights.readmodel.userstate import (
+    USER_METRICS,
+    script_days,
+    script_queries,
+    script_session_errors,
+)
 from tests.services import unique
 
 TODAY = 20_000

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from insights import stack
-from insights.producer import Emitter
+from insights.events.producer import Emitter
 from insights.settings import Settings
 from tests.factories import stream
 from tests.oracle import assert_exactly

@@ -34,8 +34,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from consumers import rows
-from insights import contract
-from insights.kafka import EventProducer
+from insights.events import contract
+from insights.events.kafka import EventProducer
 from insights.settings import Settings
 from tests import fuzz
 from tests.factories import event

@@ -19,8 +19,8 @@ from consumers import aggregates, rows
 from consumers.batch import Item, decode
 from consumers.postgres import PostgresSink
 from consumers.readmodel import ReadModelSink
-from insights.contract import Search
-from insights.kafka import Record
+from insights.events.contract import Search
+from insights.events.kafka import Record
 from insights.settings import Settings
 from tests.factories import event
 from tests.services import query, redis_records, scalar

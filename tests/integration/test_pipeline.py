@@ -9,8 +9,8 @@ import msgspec
 import pytest
 
 from consumers.pipeline import Pipeline
-from insights.kafka import EventProducer
-from insights.producer import Emitter, InvalidEvent
+from insights.events.kafka import EventProducer
+from insights.events.producer import Emitter, InvalidEvent
 from insights.settings import Settings
 from tests.factories import event
 from tests.services import admin_db, query, scalar, stored_records, wait_for

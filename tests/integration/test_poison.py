@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from insights.kafka import EventProducer
-from insights.producer import Emitter
+from insights.events.kafka import EventProducer
+from insights.events.producer import Emitter
 from insights.settings import Settings
 from tests.factories import event
 from tests.poison import POISON

@@ -20,8 +20,8 @@ import msgspec
 from confluent_kafka import Producer
 
 from consumers.pipeline import Pipeline
-from insights import contract
-from insights.kafka import EventConsumer, Rebalance
+from insights.events import contract
+from insights.events.kafka import EventConsumer, Rebalance
 from insights.settings import Settings
 from tests.factories import Event, event
 from tests.services import (

@@ -18,7 +18,7 @@ from consumers import backfill
 from consumers.pipeline import Pipeline
 from consumers.redis import RedisSink
 from insights.database import connect
-from insights.producer import Emitter
+from insights.events.producer import Emitter
 from insights.settings import Settings
 from tests.read_model import (
     assert_same,

@@ -20,10 +20,11 @@ import redis
 from consumers.batch import Accepted, Item
 from consumers.postgres import PostgresSink
 from consumers.redis import RedisSink
-from insights import contract, stack
+from insights import stack
 from insights.database import connect
-from insights.kafka import Record
-from insights.keys import Keys
+from insights.events import contract
+from insights.events.kafka import Record
+from insights.readmodel.keys import Keys
 from scoring.pages import DEFAULT_SECTIONS
 from scoring.windows import day_number
 from tests import reference

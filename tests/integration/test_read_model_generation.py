@@ -15,11 +15,12 @@ from typer.testing import CliRunner
 from consumers.batch import Item, decode
 from consumers.postgres import PostgresSink
 from consumers.readmodel import ReadModelLost, ReadModelSink
-from insights import generation, stack
-from insights.cli import app as cli
+from insights import stack
+from insights.cli.app import app as cli
 from insights.database import connect
-from insights.kafka import Record
-from insights.keys import LAYOUT, Keys
+from insights.events.kafka import Record
+from insights.readmodel import generation
+from insights.readmodel.keys import LAYOUT, Keys
 from insights.settings import Settings
 from tests.factories import event
 from tests.read_model import assert_same, documents

@@ -192,7 +192,7 @@ def test_server_that_never_answers_names_port_and_log(
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    code = "from insights.stack.cli import app; app()"
+    code = "from insights.cli.stack import app; app()"
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,

@@ -18,8 +18,8 @@ from sqlalchemy import text
 
 from insights import stack
 from insights.settings import Settings
-from web.accounts import Role, create_token, hash_token, revoke_tokens
 from web.app import create_app
+from web.auth.accounts import Role, create_token, hash_token, revoke_tokens
 from web.engine import create_engine
 from web.formats import rfc3339
 from web.reader import Filter, Tab

@@ -12,11 +12,11 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from insights import stack
-from insights.cli import app as cli
+from insights.cli.app import app as cli
 from insights.settings import Settings
 from tests.services import admin, unique, with_database
-from web.accounts import hash_token, live_tokens
 from web.app import create_app
+from web.auth.accounts import hash_token, live_tokens
 from web.engine import create_engine
 from web.reader import Filter, Tab
 

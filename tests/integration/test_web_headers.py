@@ -1,4 +1,4 @@
-"""Security headers on every kind of response, set once by ``web.security_headers``:
+"""Security headers on every kind of response, set once by ``web.server.security_headers``:
 the page, ``/docs``, ``/openapi.json``, the API's JSON and CSV, refusals; HSTS over HTTPS."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 
 from insights import stack
 from insights.settings import Settings
-from web.accounts import Role, create_token
 from web.app import create_app
+from web.auth.accounts import Role, create_token
 from web.engine import create_engine
 from web.reader import Filter, Tab
-from web.security_headers import HSTS, SECURITY_HEADERS
+from web.server.security_headers import HSTS, SECURITY_HEADERS
 
 
 class _Reader:

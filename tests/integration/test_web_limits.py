@@ -26,7 +26,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from insights.settings import Settings
 from tests.services import environment
-from web.accounts import Role, create_token
+from web.auth.accounts import Role, create_token
 from web.engine import create_engine
 
 TIMEOUT_S = 30.0            # any wait on the server: a hang fails instead of blocking

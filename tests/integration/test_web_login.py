@@ -10,10 +10,10 @@ from sqlalchemy import text
 
 from insights.settings import Settings
 from tests.web_clients import PASSWORD, form_token, log_in, make_account
-from web.accounts import Role
 from web.app import create_app
+from web.auth.accounts import Role
+from web.auth.sessions import COOKIE
 from web.engine import create_engine
-from web.sessions import COOKIE
 
 MakeClient = Callable[..., TestClient]
 
@@ -145,7 +145,7 @@ def test_an_idle_session_ends(client: TestClient, manager: str, settings: Settin
 
 
 def test_api_tokens_keep_working_beside_sessions(client: TestClient, settings: Settings) -> None:
-    from web.accounts import create_token
+    from web.auth.accounts import create_token
 
     engine = create_engine(settings.postgres_url or "", pool_size=1)
     try:
@@ -200,8 +200,8 @@ def test_concurrent_attempts_cannot_slip_under_the_limit(settings: Settings) -> 
 
     import redis
 
-    from insights.keys import Keys
-    from web.throttle import Policy, Throttle
+    from insights.readmodel.keys import Keys
+    from web.auth.throttle import Policy, Throttle
 
     client = redis.Redis.from_url(settings.redis_url or "")
     throttle = Throttle(client, Keys(settings.redis_prefix), Policy(per_email=3, per_ip=100))
@@ -249,9 +249,9 @@ def test_sockets_credentials_are_rechecked_for_end_revocation_and_role(
         client: TestClient, manager: str, settings: Settings) -> None:
     from datetime import timedelta
 
-    from web.accounts import create_token, hash_token, revoke_tokens
-    from web.auth import still_allowed
-    from web.sessions import Limits
+    from web.auth.accounts import create_token, hash_token, revoke_tokens
+    from web.auth.identity import still_allowed
+    from web.auth.sessions import Limits
 
     url = settings.postgres_url or ""
     log_in(client, manager)

@@ -22,14 +22,14 @@ import redis
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from insights.keys import Keys
+from insights.readmodel.keys import Keys
 from insights.settings import Settings
 from tests.proxy import Proxy
 from tests.redis_process import RedisProcess
 from tests.services import wait_for
 from tests.web_clients import log_in, make_account
 from tests.web_server import WebServer
-from web.accounts import Role, create_token
+from web.auth.accounts import Role, create_token
 from web.engine import create_engine
 
 #: The requirement: an answer within 2 s, whatever the servers do.

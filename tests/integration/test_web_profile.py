@@ -20,8 +20,8 @@ from insights.database import connect
 from insights.settings import Settings
 from tests.read_model import count_in_redis
 from tests.services import unique
-from web.accounts import Role, create_token
 from web.app import create_app
+from web.auth.accounts import Role, create_token
 from web.engine import create_engine
 from web.reader import Filter, Tab
 

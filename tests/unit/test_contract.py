@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from insights import contract, payload
-from insights.contract import Invalid, decode
+from insights.events import contract, payload
+from insights.events.contract import Invalid, decode
 from tests.poison import POISON
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 from consumers import aggregates, batch, copy, rollups, rows, snapshots
 from consumers.batch import Accepted, Rejected
-from insights import contract
-from insights.kafka import Record
-from insights.keys import Keys
+from insights.events import contract
+from insights.events.kafka import Record
+from insights.readmodel.keys import Keys
 from scoring.pages import DEFAULT_SECTIONS
 from tests import fuzz
 from tests.fuzz_text import Message

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from insights.generation import Found, State, judge
-from insights.keys import LAYOUT
+from insights.readmodel.generation import Found, State, judge
+from insights.readmodel.keys import LAYOUT
 
 NOW, OLD = str(LAYOUT), str(LAYOUT - 1)
 

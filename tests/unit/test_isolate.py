@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from consumers.batch import Item, Rejected, unprocessable
 from consumers.sink import SinkUnavailable, WriteResult, isolate
-from insights.kafka import Record
+from insights.events.kafka import Record
 
 
 def items(count: int) -> list[Item]:

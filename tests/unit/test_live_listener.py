@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from insights.keys import Keys
+from insights.readmodel.keys import Keys
 from web.live.hub import Hub, Subscriber, View
 from web.live.listener import changed_users, dispatch
 

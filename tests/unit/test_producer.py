@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from insights import contract
-from insights.producer import InvalidEvent, encode
+from insights.events import contract
+from insights.events.producer import InvalidEvent, encode
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from consumers.ranking import rank_values
-from insights.userstate import UserRow, UserSums
+from insights.readmodel.userstate import UserRow, UserSums
 from scoring.windows import day_number
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from consumers import rows
-from insights import contract as c
+from insights.events import contract as c
 
 T0 = datetime(2026, 11, 20, 8, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumers.sessions import LONGEST_WINDOW, View, contributions, decode, difference, encode
+from consumers.journeys import LONGEST_WINDOW, View, contributions, decode, difference, encode
 from scoring.pages import DEFAULT_SECTIONS, sections_of
 from scoring.paths import length_bucket
 

@@ -15,12 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from insights import contract, kafka, simulate_cli
-from insights.producer import InvalidEvent
+from insights.cli import simulate as simulate_cli
+from insights.events import contract, kafka
+from insights.events.producer import InvalidEvent
 from insights.settings import Settings
-from insights.simulate import TokenBucket, run
-from insights.traffic import BAD_REASONS, Population, TrafficModel, break_event
-from insights.traffic.visits import LOCK_AFTER
+from insights.simulator.runner import TokenBucket, run
+from insights.simulator.traffic import BAD_REASONS, Population, TrafficModel, break_event
+from insights.simulator.traffic.visits import LOCK_AFTER
 
 Event = dict[str, Any]
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from web.socket_quota import SERVER_BUSY, TOO_MANY_FOR_CREDENTIAL, SocketQuota
+from web.server.socket_quota import SERVER_BUSY, TOO_MANY_FOR_CREDENTIAL, SocketQuota
 
 
 def test_each_credential_gets_its_share_and_the_process_its_total() -> None:

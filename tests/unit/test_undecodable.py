@@ -16,7 +16,7 @@ from kafka.record.memory_records import MemoryRecordsBuilder
 from kafka.record.util import calc_crc32c
 from kafka.structs import TopicPartition
 
-from insights.undecodable import TolerantPartitionRecords, Undecodable
+from insights.events.undecodable import TolerantPartitionRecords, Undecodable
 
 TP = TopicPartition("t", 0)
 GZIP, NONE = 1, 0

@@ -1,7 +1,7 @@
 """``GET /docs``: the interactive OpenAPI page, Swagger UI served by the app (no CDN).
 
 FastAPI's own page starts Swagger UI with an inline script, which the
-Content-Security-Policy every response carries (``web.security_headers``) forbids;
+Content-Security-Policy every response carries (``web.server.security_headers``) forbids;
 this page loads the same start from ``/static/swagger-init.js``.
 """
 

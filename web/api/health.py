@@ -27,7 +27,7 @@ async def health(engine: EngineDep, redis_client: RedisDep, views: ViewsDep, now
                  response: Response) -> dict[str, str]:
     """``ok`` per server that answers, else what is wrong with it (``unreachable``,
     ``timeout``, ``busy``, ``error``), and ``read_model``: ``ok``, or ``rebuilding`` when
-    Redis does not hold the read model PostgreSQL vouches for (``web.readmodel``); 503
+    Redis does not hold the read model PostgreSQL vouches for (``web.readcheck``); 503
     with ``Retry-After`` when any is not ok."""
     postgres, redis_state = await asyncio.gather(
         asyncio.to_thread(_check, "postgres", lambda: _select_one(engine)),

@@ -5,7 +5,7 @@ is refused with 403); the request must carry a live session cookie or an API
 token (else the socket closes with 4401, which sends the page to the log-in);
 the role must see insights (4403); the view must exist (4422 for an unknown
 tab, period or filter, 4404 for an unknown user). A socket over the process's cap
-closes with 1013, one over its log-in's or token's cap with 4429 (``web.socket_quota``).
+closes with 1013, one over its log-in's or token's cap with 4429 (``web.server.socket_quota``).
 A socket also closes with 4401 when its session ends (logout anywhere, expiry), and
 with 1013 "try again later" when a server its view needs is down (the reason names
 it: ``redis unreachable``, ``postgres timeout``...).
@@ -25,15 +25,16 @@ from sqlalchemy.engine import Engine
 from starlette.websockets import WebSocketDisconnect
 
 from scoring.windows import PERIODS
-from web import outage, sessions
-from web.accounts import Account
-from web.auth import Refused, check_role, credential_of, identify, origin_allowed
+from web import outage
+from web.auth import sessions
+from web.auth.accounts import Account
+from web.auth.identity import Refused, check_role, credential_of, identify, origin_allowed
+from web.auth.sessions import Limits, Session
 from web.live.hub import Hub, Subscriber, View
 from web.live.views import tab_view, user_view
 from web.outage import TRY_AGAIN, Unavailable
 from web.reader import FILTERS, TABS
-from web.sessions import Limits, Session
-from web.socket_quota import BUSY
+from web.server.socket_quota import BUSY
 from web.state import WebState
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,7 @@ async def _admit(websocket: WebSocket) -> Subscriber | None:
 
 def _identify(engine: Engine, credentials: HTTPAuthorizationCredentials | None,
               cookie: str | None, limits: Limits) -> tuple[Account, Session | None]:
-    """``web.auth.identify``, with PostgreSQL being down raised as ``Unavailable``."""
+    """``web.auth.identity.identify``, with PostgreSQL being down raised as ``Unavailable``."""
     with outage.translated():
         return identify(engine, credentials, cookie, limits)
 

@@ -5,7 +5,7 @@
   forms (logout) post their session's own token.
 - A wrong e-mail, a wrong password and an account without one get the same
   answer after the same work; failures are throttled per e-mail and per
-  address (``web.throttle``) with the same answer whether the account exists.
+  address (``web.auth.throttle``) with the same answer whether the account exists.
 - The session cookie is HttpOnly, SameSite=Lax, and Secure when the page came
   over HTTPS. Logout ends the session in PostgreSQL and announces it, so its
   sockets close in every web process.
@@ -24,12 +24,12 @@ from fastapi.responses import RedirectResponse
 from redis import RedisError
 from sqlalchemy.engine import Engine
 
-from web import sessions
-from web.accounts import Account, find_for_login, update_password_hash
+from web.auth import sessions
+from web.auth.accounts import Account, find_for_login, update_password_hash
+from web.auth.passwords import needs_rehash, rehash, verify
+from web.auth.throttle import Throttle
 from web.deps import EngineDep, RedisDep, SessionCookie, WebDep
-from web.passwords import needs_rehash, rehash, verify
 from web.state import WebState
-from web.throttle import Throttle
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -42,7 +42,7 @@ Field = Annotated[str, Form()]
 
 def _page(web: WebState, request: Request, name: str, context: dict[str, Any],
           code: int = status.HTTP_200_OK) -> Response:
-    """A template rendered (its security headers: ``web.security_headers``)."""
+    """A template rendered (its security headers: ``web.server.security_headers``)."""
     return web.templates.TemplateResponse(request, name, {"static": "/static", **context},
                                           status_code=code)
 

@@ -42,7 +42,7 @@ RETRY_S: Final = 1.0
 class Subscriber:
     """One socket's mailbox (the newest document not yet sent) and its close signal.
 
-    ``credential`` says what lets it stay open (``web.auth.credential_of``): ``s:HASH``
+    ``credential`` says what lets it stay open (``web.auth.identity.credential_of``): ``s:HASH``
     for a log-in session, ``t:HASH`` for an API token, None for none to re-check.
     """
 

@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 from redis.asyncio.client import PubSub
 
-from insights.keys import Keys
+from insights.readmodel.keys import Keys
 from web import outage
 from web.live.hub import Hub
 

@@ -9,15 +9,15 @@ from typing import Any, cast
 import redis
 from sqlalchemy.engine import Engine
 
-from insights.keys import Keys
+from insights.readmodel.keys import Keys
 from scoring.windows import Period
 from web.formats import encode
 from web.freshness import read_freshness
 from web.live.hub import View
 from web.outage import translated
 from web.profile import build_profile
+from web.readcheck import ReadModelCheck
 from web.reader import Filter, Tab, TabReader
-from web.readmodel import ReadModelCheck
 from web.tabs.store import Store
 
 
@@ -67,7 +67,7 @@ class Views:
     def freshness(self, now: datetime) -> dict[str, Any]:
         """What every document carries about how fresh it is (``web.freshness``), read
         after the document: ``Unavailable`` when the keys it was read from are not the
-        read model PostgreSQL vouches for (``web.readmodel``)."""
+        read model PostgreSQL vouches for (``web.readcheck``)."""
         read = read_freshness(self._redis, self._keys, now)
         self._check.check(read.generation, rebuilding=read.rebuilding)
         return read.freshness

@@ -8,8 +8,8 @@ from typing import Any
 import redis
 from sqlalchemy.engine import Engine
 
-from insights.keys import Keys
-from insights.redisdb import Client
+from insights.readmodel.keys import Keys
+from insights.readmodel.redisdb import Client
 from insights.settings import Settings
 from scoring.pages import DEFAULT_SECTIONS, SectionMap
 from scoring.windows import parse_period

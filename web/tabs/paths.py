@@ -1,7 +1,7 @@
 """The paths tab: entry and exit pages, transitions, drop-off and session lengths.
 
 Sums of the per-day sorted sets the session snapshots keep
-(``consumers.sessions``); ``entryc``/``lenc`` of the window's first day add the
+(``consumers.journeys``); ``entryc``/``lenc`` of the window's first day add the
 sessions that began before the window and go on inside it.
 """
 

@@ -7,10 +7,10 @@ from contextlib import closing, contextmanager
 from datetime import date, timedelta
 from typing import Any, cast
 
-from insights import userstate
-from insights.keys import Keys
-from insights.redisdb import Client, CounterCall, Scripts, counter_sums, roll_windows
-from insights.userstate import ALERT_METRICS, USER_METRICS, Query, UserRow
+from insights.readmodel import userstate
+from insights.readmodel.keys import Keys
+from insights.readmodel.redisdb import Client, CounterCall, Scripts, counter_sums, roll_windows
+from insights.readmodel.userstate import ALERT_METRICS, USER_METRICS, Query, UserRow
 from scoring.windows import Period, day_number, period_start
 
 SCRATCH_TTL_S = 30

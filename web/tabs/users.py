@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from insights.userstate import (
+from insights.readmodel.userstate import (
     OPEN_END,
     Query,
     UserRow,
@@ -19,7 +19,7 @@ from insights.userstate import (
     alert_queries,
     problem_counts,
 )
-from insights.userstate import user_queries as score_queries
+from insights.readmodel.userstate import user_queries as score_queries
 from scoring.components import as_json
 from scoring.engagement import engagement_components, engagement_score, status, wow
 from scoring.problems import problem_components, problem_score

@@ -1,0 +1,133 @@
+"""The ``insights`` command: stack, db, topics, consume, simulate, demo, serve, token,
+user."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from insights import database, endpoints, logs
+from insights.cli.demo import demo
+from insights.cli.simulate import simulate
+from insights.cli.stack import app as stack_app
+from insights.cli.web import serve, token_app, user_app
+from insights.events import kafka
+from insights.settings import Settings
+from insights.stack import StackUrls
+
+if TYPE_CHECKING:
+    from consumers.lag import LagReport
+
+log = logging.getLogger(__name__)
+console = Console(stderr=True)
+
+app = typer.Typer(help="Live user insights: Kafka -> PostgreSQL + Redis -> dashboard.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(stack_app, name="stack")
+app.add_typer(token_app, name="token")
+app.add_typer(user_app, name="user")
+app.command()(simulate)
+app.command()(demo)
+app.command()(serve)
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    logs.configure(settings.log_level)
+    return settings
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the pending migrations in sql/ (idempotent)."""
+    settings = _settings()
+    urls = endpoints.resolve(settings)
+    applied = database.upgrade(urls.postgres_url)
+    console.print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+
+
+@app.command()
+def topics(
+    partitions: Annotated[int | None, typer.Option(help="partitions for new topics")] = None,
+) -> None:
+    """Create the contract's topics that do not exist yet."""
+    settings = _settings()
+    urls = endpoints.resolve(settings)
+    created = kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(),
+                                  partitions or settings.partitions)
+    console.print(f"created: {', '.join(created)}" if created else "topics exist")
+
+
+@app.command()
+def consume() -> None:
+    """Consume all topics into PostgreSQL and Redis until SIGTERM/SIGINT (then finish the batch)."""
+    from consumers.pipeline import Pipeline
+    from consumers.sinks import sink_factories
+
+    settings = _settings()
+    urls = endpoints.resolve(settings)
+    kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(), settings.partitions)
+    database.upgrade(urls.postgres_url)
+    report = _lag_report(settings, urls) if settings.redis_sink else None
+    pipeline = Pipeline(settings, urls.kafka_bootstrap, sink_factories(settings, urls),
+                        report_lag=report)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, pipeline.stop)
+    try:
+        code = pipeline.run()
+    finally:
+        if report is not None:
+            report.close()
+    raise typer.Exit(code)
+
+
+def _lag_report(settings: Settings, urls: StackUrls) -> LagReport:
+    import redis
+
+    from consumers.lag import LagReport
+    from insights.readmodel.keys import Keys
+
+    # Short timeouts: a hung Redis must not hold up the poll loop (the report is skipped).
+    client = redis.Redis.from_url(urls.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    return LagReport(client, Keys(settings.redis_prefix))
+
+
+@app.command()
+def backfill() -> None:
+    """Rebuild the Redis read model from PostgreSQL (consumers may keep running)."""
+    from contextlib import closing
+    from datetime import UTC, datetime
+
+    from rich.progress import Progress
+
+    from consumers import backfill as rebuild
+    from consumers.redis import RedisSink
+
+    settings = _settings()
+    urls = endpoints.resolve(settings)
+    database.upgrade(urls.postgres_url)
+    now = datetime.now(UTC)
+    sink = RedisSink(urls.redis_url, urls.postgres_url, settings.redis_prefix, settings.sections)
+    try:
+        with closing(database.connect(urls.postgres_url)) as conn, \
+                Progress(console=console) as bar:
+            task = bar.add_task("replaying stored events", total=rebuild.count(conn, now))
+            replayed = rebuild.rebuild(sink, conn, now, lambda n: bar.advance(task, n))
+    except rebuild.RebuildBusy as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(1) from None
+    finally:
+        sink.close()
+    console.print(f"rebuilt Redis under {settings.redis_prefix!r} from {replayed} events")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,120 @@
+"""The read model's generation: which build of the Redis keys PostgreSQL vouches for.
+
+PostgreSQL records, per key prefix, the generation of the last complete build of
+the Redis read model (table ``read_models``); Redis holds the generation of the
+keys it has (``Keys.generation``). While the two match, the keys are that build,
+kept up to date by the consumers. A Redis that lost its data (restarted empty,
+flushed, failed over to an empty replica) holds no generation, or another one:
+the consumers then rebuild the read model or stop with the command that does,
+and the web app answers "rebuilding" instead of serving wrong numbers.
+
+``judge`` is the decision, a pure function; the SQL and Redis reads are below it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Final
+
+import psycopg2.extensions
+
+from insights.readmodel.keys import LAYOUT, Keys
+
+EXPECTED_SQL: Final = "SELECT generation FROM read_models WHERE prefix = %s"
+_RECORD_SQL: Final = """
+INSERT INTO read_models (prefix, generation) VALUES (%s, %s)
+ON CONFLICT (prefix) DO UPDATE SET generation = EXCLUDED.generation, built_at = now()"""
+_HAS_EVENTS_SQL: Final = "SELECT EXISTS (SELECT 1 FROM sink_offsets WHERE sink = 'postgres')"
+#: What to run when the read model must be rebuilt by hand.
+REBUILD_COMMAND: Final = "insights backfill"
+
+
+class State(Enum):
+    """What the keys under a prefix are, next to what PostgreSQL vouches for."""
+
+    READY = "ready"       # the generation PostgreSQL vouches for
+    FRESH = "fresh"       # nothing anywhere yet: start a new generation
+    ADOPT = "adopt"       # a read model from before generations existed: keep it
+    LOST = "lost"         # not the read model PostgreSQL vouches for: rebuild it
+
+
+@dataclass(frozen=True)
+class Found:
+    """What Redis and PostgreSQL hold for one prefix."""
+
+    expected: str | None          # PostgreSQL's generation
+    generation: str | None        # Redis's
+    layout: str | None            # Redis's key layout version
+    redis_has_offsets: bool       # the Redis sink stored offsets under the prefix
+    postgres_has_events: bool     # the PostgreSQL sink applied anything
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: State
+    detail: str = ""
+
+
+def judge(found: Found) -> Verdict:
+    """Whether the keys can be used as they are, started afresh, or must be rebuilt."""
+    layout_ok = found.layout in (None, str(LAYOUT))
+    if found.generation is not None and found.generation == found.expected:
+        if layout_ok:
+            return Verdict(State.READY)
+        return Verdict(State.LOST, f"the keys have layout {found.layout}; this version "
+                                   f"writes {LAYOUT}")
+    if found.expected is None and found.generation is None:
+        if not found.redis_has_offsets and not found.postgres_has_events:
+            return Verdict(State.FRESH)
+        if found.redis_has_offsets and found.layout == str(LAYOUT):
+            return Verdict(State.ADOPT)
+        if not found.redis_has_offsets:
+            return Verdict(State.LOST, "PostgreSQL holds events but Redis has no read model "
+                                       "of them")
+        return Verdict(State.LOST, f"the keys have layout {found.layout or 1}; this version "
+                                   f"writes {LAYOUT}")
+    if found.generation is None:
+        return Verdict(State.LOST, "Redis has lost the read model (restarted empty, flushed "
+                                   "or failed over): its generation is gone")
+    vouched = found.expected or "none"
+    return Verdict(State.LOST, f"Redis holds generation {found.generation}, PostgreSQL "
+                               f"vouches for {vouched}")
+
+
+def new_generation() -> str:
+    """A fresh generation id."""
+    return uuid.uuid4().hex
+
+
+def read_postgres(conn: psycopg2.extensions.connection, prefix: str) -> tuple[str | None, bool]:
+    """PostgreSQL's generation for ``prefix`` and whether its sink applied anything."""
+    with conn.cursor() as cur:
+        cur.execute(EXPECTED_SQL, (prefix,))
+        row = cur.fetchone()
+        cur.execute(_HAS_EVENTS_SQL)
+        has_events = bool(cur.fetchone()[0])  # type: ignore[index]
+    conn.commit()
+    return (row[0] if row else None), has_events
+
+
+def record(conn: psycopg2.extensions.connection, prefix: str, generation: str) -> None:
+    """Vouch for ``generation`` as the read model under ``prefix`` (committed)."""
+    with conn.cursor() as cur:
+        cur.execute(_RECORD_SQL, (prefix, generation))
+    conn.commit()
+
+
+def read_redis(client: Any, keys: Keys) -> tuple[str | None, str | None, bool]:
+    """Redis's generation, layout and whether offsets are stored, in one round trip."""
+    pipe = client.pipeline(transaction=False)
+    pipe.get(keys.generation)
+    pipe.get(keys.layout)
+    pipe.exists(keys.offsets)
+    generation, layout, offsets = pipe.execute()
+    return _text(generation), _text(layout), bool(offsets)
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
