@@ -1,4 +1,5 @@
-"""Test helpers over the real servers: databases, topics, a consumer process, waiting."""
+"""Helpers over the real servers, for tests and benchmarks: databases, unique names,
+admin statements, a consumer process, counts of applied records, waiting."""
 
 from __future__ import annotations
 
