@@ -27,12 +27,8 @@ import msgspec
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import results
-from insights import database, endpoints, logs
-from insights.events import contract, kafka
-from insights.events.kafka import EventConsumer, EventProducer, Rebalance
-from insights.settings import Settings
-from tests.factories import stream
-from tests.services import (
+from harness.factories import stream
+from harness.services import (
     admin,
     environment,
     redis_records,
@@ -40,6 +36,10 @@ from tests.services import (
     unique,
     with_database,
 )
+from insights import database, endpoints, logs
+from insights.events import contract, kafka
+from insights.events.kafka import EventConsumer, EventProducer, Rebalance
+from insights.settings import Settings
 
 log = logging.getLogger("bench.ingest")
 RESULTS = Path(__file__).resolve().parent / "results"

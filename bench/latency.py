@@ -27,9 +27,9 @@ from typing import Any, NamedTuple
 import httpx2 as httpx
 import redis
 
+from harness.services import environment
 from insights.settings import Settings
 from scoring.windows import PERIODS
-from tests.services import environment
 from web.engine import create_engine
 from web.reader import FILTERS, TABS, Filter, Tab
 from web.tabs import build_reader

@@ -40,14 +40,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import results
 from bench.latency import ApiServer, create_token, percentiles
+from harness.factories import event, stream
+from harness.services import ConsumerProcess, admin, unique, with_database
 from insights import database, endpoints, logs
 from insights.events import kafka
 from insights.events.producer import Emitter
 from insights.readmodel.keys import Keys
 from insights.settings import Settings
 from scoring.windows import day_number
-from tests.factories import event, stream
-from tests.services import ConsumerProcess, admin, unique, with_database
 
 log = logging.getLogger("bench.live")
 RESULTS = results.RESULTS

@@ -43,13 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import latency, memory, reference_approach
 from bench.read_report import report
 from bench.traffic import Shape, Traffic
-from insights import database, endpoints, logs
-from insights.events import contract, kafka
-from insights.events.kafka import EventProducer
-from insights.settings import Settings
-from insights.stack import StackUrls
-from tests.reference.windows import Windows
-from tests.services import (
+from harness.reference.windows import Windows
+from harness.services import (
     admin,
     environment,
     redis_records,
@@ -57,6 +52,11 @@ from tests.services import (
     unique,
     with_database,
 )
+from insights import database, endpoints, logs
+from insights.events import contract, kafka
+from insights.events.kafka import EventProducer
+from insights.settings import Settings
+from insights.stack import StackUrls
 
 log = logging.getLogger("bench.read")
 PROGRESS_EVERY = 500_000

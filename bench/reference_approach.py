@@ -9,7 +9,7 @@ their times are a lower bound of the reference's own. Users without a
 ``user_upsert`` (``upserted_at IS NULL``) are not tracked users; JS errors join
 their session on ``session_id``; password resets are ``email_logs`` rows of type
 ``password_reset``. Pages, paths and overview are aggregate SQL in the
-reference; the SQL oracle ``tests.reference.tab`` computes them the same way.
+reference; the SQL oracle ``harness.reference.tab`` computes them the same way.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from tests import reference
-from tests.reference.queries import Connection
-from tests.reference.windows import Windows, midnight, utc_date
+from harness import reference
+from harness.reference.queries import Connection
+from harness.reference.windows import Windows, midnight, utc_date
 
 SLOW_MS = 3000
 LISTED = 50
@@ -212,7 +212,7 @@ def per_user(conn: Connection, tab: str, period: str, now: datetime, *, slice_ma
 
 
 def aggregate(conn: Connection, tab: str, period: str, filter_: str, now: datetime) -> float:
-    """Seconds for one tab by aggregate SQL (the oracle ``tests.reference.tab``)."""
+    """Seconds for one tab by aggregate SQL (the oracle ``harness.reference.tab``)."""
     started = time.perf_counter()
     reference.tab(conn, tab, period, filter_, now)
     return time.perf_counter() - started

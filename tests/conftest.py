@@ -11,12 +11,12 @@ import pytest
 
 from consumers.pipeline import Pipeline
 from consumers.sinks import sink_factories
+from harness.services import ConsumerProcess, admin, unique, with_database
 from insights import database, stack
 from insights.events import kafka
 from insights.events.producer import Emitter
 from insights.settings import Settings
 from tests.redis_process import RedisProcess
-from tests.services import ConsumerProcess, admin, unique, with_database
 
 
 @pytest.fixture(scope="session")

@@ -55,7 +55,7 @@ def expected_unended(events: Iterable[dict[str, Any]]) -> int:
 
 def actual_state(url: str) -> dict[str, Any]:
     """The same figures read from PostgreSQL."""
-    from tests.services import query
+    from harness.services import query
 
     counts = {table: int(query(url, f"SELECT count(*) FROM {table}")[0][0])  # type: ignore[call-overload]
               for table in TABLE_OF_TYPE.values()}
@@ -91,7 +91,7 @@ def assert_exactly(url: str, events: list[dict[str, Any]]) -> None:
 
 def _unended(url: str) -> list[tuple[object, ...]]:
     """Diagnostics: sessions left without their end, beside their stored end events."""
-    from tests.services import query
+    from harness.services import query
 
     return query(url, "SELECT u.session_id, u.event_id, l.\"partition\", l.\"offset\","
                       " s.event_id, le.\"offset\" FROM user_sessions u"

@@ -1,5 +1,5 @@
 """Helpers of the read-model tests: simulated traffic, waiting for both sinks, and
-comparing the API's documents with the SQL reference (``tests.reference``)."""
+comparing the API's documents with the SQL reference (``harness.reference``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import redis
 
 from consumers.redis import RedisSink
 from consumers.rollups import Touched
+from harness import reference
+from harness.services import redis_records, stored_records, wait_for
 from insights.database import connect
 from insights.events.producer import Emitter
 from insights.readmodel.keys import Keys
@@ -20,8 +22,6 @@ from insights.settings import Settings
 from insights.simulator.traffic import Population, TrafficModel
 from scoring.pages import DEFAULT_SECTIONS
 from scoring.windows import PERIODS
-from tests import reference
-from tests.services import redis_records, stored_records, wait_for
 from web.engine import create_engine
 from web.profile import build_profile
 from web.reader import FILTERS, TABS

@@ -11,9 +11,9 @@ import signal
 import subprocess
 from pathlib import Path
 
+from harness.services import wait_for
 from insights.stack.ports import pick_port
 from insights.stack.valkey import Valkey
-from tests.services import wait_for
 
 
 class RedisProcess:

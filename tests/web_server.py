@@ -10,8 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from harness.services import environment
 from insights.settings import Settings
-from tests.services import environment
 
 
 def free_port() -> int:

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
+from harness.factories import event
+from harness.services import ConsumerProcess
 from insights.events.producer import Emitter
 from insights.settings import Settings
-from tests.factories import event
 from tests.read_model import simulate, wait_ingested
-from tests.services import ConsumerProcess
 from tests.web_clients import PASSWORD, make_account
 from tests.web_server import WebServer
 from web.auth.accounts import Role

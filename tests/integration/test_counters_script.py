@@ -14,6 +14,7 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.services import unique
 from insights import stack
 from insights.readmodel.keys import Keys
 from insights.readmodel.redisdb import CounterCall, Scripts, counter_sums
@@ -23,7 +24,6 @@ from insights.readmodel.userstate import (
     script_queries,
     script_session_errors,
 )
-from tests.services import unique
 
 TODAY = 20_000
 QUERIES = [("pv", TODAY - 30, 10**9), ("je", TODAY - 7, 10**9), ("s", TODAY, TODAY),

@@ -16,12 +16,12 @@ from typing import Any
 import psutil
 import pytest
 
+from harness.factories import stream
+from harness.services import ConsumerProcess, stored_records, wait_for
 from insights import stack
 from insights.events.producer import Emitter
 from insights.settings import Settings
-from tests.factories import stream
 from tests.oracle import assert_exactly
-from tests.services import ConsumerProcess, stored_records, wait_for
 
 pytestmark = pytest.mark.slow
 

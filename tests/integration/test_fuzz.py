@@ -34,14 +34,14 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from consumers import rows
+from harness.factories import event
+from harness.services import ConsumerProcess, query, redis_records, stored_records, wait_for
 from insights.events import contract
 from insights.events.kafka import EventProducer
 from insights.settings import Settings
 from tests import fuzz
-from tests.factories import event
 from tests.fuzz_text import Message
 from tests.read_model import assert_same, assert_same_profile, documents, profiles
-from tests.services import ConsumerProcess, query, redis_records, stored_records, wait_for
 
 pytestmark = pytest.mark.chaos
 log = logging.getLogger(__name__)

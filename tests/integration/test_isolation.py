@@ -19,11 +19,11 @@ from consumers import aggregates, rows
 from consumers.batch import Item, decode
 from consumers.postgres import PostgresSink
 from consumers.readmodel import ReadModelSink
+from harness.factories import event
+from harness.services import query, redis_records, scalar
 from insights.events.contract import Search
 from insights.events.kafka import Record
 from insights.settings import Settings
-from tests.factories import event
-from tests.services import query, redis_records, scalar
 
 POISONED = "boom"
 

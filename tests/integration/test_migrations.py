@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.services import admin, query, unique, with_database
 from insights import database, stack
-from tests.services import admin, query, unique, with_database
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ import msgspec
 import pytest
 
 from consumers.pipeline import Pipeline
+from harness.factories import event
+from harness.services import admin_db, query, scalar, stored_records, wait_for
 from insights.events.kafka import EventProducer
 from insights.events.producer import Emitter, InvalidEvent
 from insights.settings import Settings
-from tests.factories import event
-from tests.services import admin_db, query, scalar, stored_records, wait_for
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from harness.factories import event
+from harness.services import ConsumerProcess, query, redis_records, scalar, stored_records, wait_for
 from insights.events.kafka import EventProducer
 from insights.events.producer import Emitter
 from insights.settings import Settings
-from tests.factories import event
 from tests.poison import POISON
-from tests.services import ConsumerProcess, query, redis_records, scalar, stored_records, wait_for
 
 pytestmark = pytest.mark.chaos
 

@@ -20,11 +20,8 @@ import msgspec
 from confluent_kafka import Producer
 
 from consumers.pipeline import Pipeline
-from insights.events import contract
-from insights.events.kafka import EventConsumer, Rebalance
-from insights.settings import Settings
-from tests.factories import Event, event
-from tests.services import (
+from harness.factories import Event, event
+from harness.services import (
     ConsumerProcess,
     query,
     redis_records,
@@ -32,6 +29,9 @@ from tests.services import (
     stored_records,
     wait_for,
 )
+from insights.events import contract
+from insights.events.kafka import EventConsumer, Rebalance
+from insights.settings import Settings
 
 CODECS = ("gzip", "snappy", "lz4", "zstd")
 HEADERS = [("trace-id", b"4bf92f3577b34da6"), ("empty", None), ("binary", b"\xff\x00\xfe"),

@@ -2,7 +2,7 @@
 
 A realistic history from the simulator streams through real Kafka into
 PostgreSQL and Redis; every tab, period and filter read from Redis, and every
-user's profile, must equal what ``tests.reference`` computes with SQL over the
+user's profile, must equal what ``harness.reference`` computes with SQL over the
 PostgreSQL tables.
 """
 
@@ -17,6 +17,7 @@ import pytest
 from consumers import backfill
 from consumers.pipeline import Pipeline
 from consumers.redis import RedisSink
+from harness.services import ConsumerProcess, redis_records, stored_records, unique, wait_for
 from insights.database import connect
 from insights.events.producer import Emitter
 from insights.settings import Settings
@@ -29,7 +30,6 @@ from tests.read_model import (
     simulate,
     wait_ingested,
 )
-from tests.services import ConsumerProcess, redis_records, stored_records, unique, wait_for
 
 
 def test_every_tab_equals_the_sql_reference(
@@ -118,5 +118,5 @@ def test_backfill_rebuilds_the_read_model_from_postgresql(
 
 
 def _event(type_: str, ts: datetime, **fields: object) -> dict[str, object]:
-    from tests.factories import event
+    from harness.factories import event
     return event(type_, ts, **fields)

@@ -20,6 +20,9 @@ import redis
 from consumers.batch import Accepted, Item
 from consumers.postgres import PostgresSink
 from consumers.redis import RedisSink
+from harness import reference
+from harness.factories import event
+from harness.services import unique
 from insights import stack
 from insights.database import connect
 from insights.events import contract
@@ -27,10 +30,7 @@ from insights.events.kafka import Record
 from insights.readmodel.keys import Keys
 from scoring.pages import DEFAULT_SECTIONS
 from scoring.windows import day_number
-from tests import reference
-from tests.factories import event
 from tests.read_model import assert_same
-from tests.services import unique
 from web.tabs import RedisTabs
 
 NOW = datetime.now(UTC)

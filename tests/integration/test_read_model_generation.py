@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 from consumers.batch import Item, decode
 from consumers.postgres import PostgresSink
 from consumers.readmodel import ReadModelLost, ReadModelSink
+from harness.factories import event
+from harness.services import environment, unique
 from insights import stack
 from insights.cli.app import app as cli
 from insights.database import connect
@@ -22,9 +24,7 @@ from insights.events.kafka import Record
 from insights.readmodel import generation
 from insights.readmodel.keys import LAYOUT, Keys
 from insights.settings import Settings
-from tests.factories import event
 from tests.read_model import assert_same, documents
-from tests.services import environment, unique
 
 
 @pytest.fixture

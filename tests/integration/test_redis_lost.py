@@ -20,11 +20,11 @@ from typing import Any
 import httpx2
 import pytest
 
+from harness.services import ConsumerProcess, environment, wait_for
 from insights.events.producer import Emitter
 from insights.settings import Settings
 from tests.read_model import assert_same, documents, simulate, wait_ingested
 from tests.redis_process import RedisProcess
-from tests.services import ConsumerProcess, environment, wait_for
 from tests.web_server import WebServer
 from web.auth.accounts import Role, create_token
 from web.engine import create_engine

@@ -15,8 +15,8 @@ from typing import Any
 import psycopg2
 import pytest
 
-from tests.reference import profile, tab
-from tests.reference.inserts import Rows, at
+from harness.reference import profile, tab
+from harness.reference.inserts import Rows, at
 
 NOW = at("2026-11-25 12:00")
 Conn = Any

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from harness.services import admin, unique, with_database
 from insights import stack
 from insights.cli.app import app as cli
 from insights.settings import Settings
-from tests.services import admin, unique, with_database
 from web.app import create_app
 from web.auth.accounts import hash_token, live_tokens
 from web.engine import create_engine

@@ -24,8 +24,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from harness.services import environment
 from insights.settings import Settings
-from tests.services import environment
 from web.auth.accounts import Role, create_token
 from web.engine import create_engine
 

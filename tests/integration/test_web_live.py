@@ -18,10 +18,10 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from consumers.pipeline import Pipeline
+from harness.factories import event
+from harness.services import wait_for
 from insights.events.producer import Emitter
 from insights.settings import Settings
-from tests.factories import event
-from tests.services import wait_for
 from tests.web_clients import form_token, log_in, make_account
 from web.app import create_app
 from web.auth.accounts import Role, create_token

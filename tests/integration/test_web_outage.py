@@ -22,11 +22,11 @@ import redis
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from harness.services import wait_for
 from insights.readmodel.keys import Keys
 from insights.settings import Settings
 from tests.proxy import Proxy
 from tests.redis_process import RedisProcess
-from tests.services import wait_for
 from tests.web_clients import log_in, make_account
 from tests.web_server import WebServer
 from web.auth.accounts import Role, create_token

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from harness.services import unique
 from insights import stack
 from insights.database import connect
 from insights.settings import Settings
 from tests.read_model import count_in_redis
-from tests.services import unique
 from web.app import create_app
 from web.auth.accounts import Role, create_token
 from web.engine import create_engine

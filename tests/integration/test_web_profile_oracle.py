@@ -1,4 +1,4 @@
-"""The profile route against the independent SQL oracle (``tests/reference``) on random data.
+"""The profile route against the independent SQL oracle (``harness/reference``) on random data.
 
 Times carry random microseconds, so no two events tie and every list has one
 order; equal counts are ordered by name in both (byte order).
@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from harness import reference
+from harness.reference.inserts import Rows
+from harness.services import unique
 from insights import stack
 from insights.database import connect
 from insights.settings import Settings
-from tests import reference
 from tests.read_model import count_in_redis
-from tests.reference.inserts import Rows
-from tests.services import unique
 from web.app import create_app
 from web.auth.accounts import Role, create_token
 from web.engine import create_engine

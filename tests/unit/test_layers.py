@@ -1,4 +1,5 @@
-"""The import graph follows the layers declared in pyproject.toml ([tool.importlinter])."""
+"""The import graph follows the contracts in pyproject.toml ([tool.importlinter]): the layers,
+and the development tooling (harness, bench, tests) kept apart and out of the wheel."""
 
 from __future__ import annotations
 
@@ -6,13 +7,20 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
+
+from setuptools import find_packages
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _layers() -> list[str]:
+def _contracts(kind: str) -> list[dict[str, Any]]:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
-    (contract,) = config["contracts"]
+    return [c for c in config["contracts"] if c["type"] == kind]
+
+
+def _layers() -> list[str]:
+    (contract,) = _contracts("layers")
     return list(contract["layers"])
 
 
@@ -30,3 +38,15 @@ def test_no_package_imports_a_layer_above_its_own() -> None:
                            text=True, check=False)
     assert found.returncode == 0, found.stdout + found.stderr
     assert "0 broken" in found.stdout
+
+
+def test_the_development_tooling_is_kept_apart_and_not_shipped() -> None:
+    forbidden = {(tuple(c["source_modules"]), tuple(c["forbidden_modules"]))
+                 for c in _contracts("forbidden")}
+    assert (("insights", "consumers", "scoring", "web"), ("harness", "bench", "tests")) in forbidden
+    assert (("harness",), ("tests", "bench")) in forbidden
+    assert (("bench",), ("tests",)) in forbidden
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    shipped = {name.split(".")[0]
+               for name in find_packages(ROOT, include=find["packages"]["find"]["include"])}
+    assert shipped == {"insights", "consumers", "scoring", "web"}

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tests.reference.queries import Connection, counts_by_key, fetch
-from tests.reference.scores import EngagementParts
+from harness.reference.queries import Connection, counts_by_key, fetch
+from harness.reference.scores import EngagementParts
 
 # Restricts a per-user query to one user when %(uid)s is not null.
 _ONE = "(%(uid)s::bigint IS NULL OR {col} = %(uid)s::bigint)"

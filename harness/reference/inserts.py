@@ -10,7 +10,7 @@ import itertools
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.reference.queries import Connection
+from harness.reference.queries import Connection
 
 
 def at(text: str) -> datetime:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tests.reference.queries import Connection, fetch
-from tests.reference.windows import iso
+from harness.reference.queries import Connection, fetch
+from harness.reference.windows import iso
 
 TIMELINE_MAX = 100
 KEY_PATHS = ["/", "/forum", "/chat", "/search", "/admin", "/events", "/membership"]

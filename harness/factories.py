@@ -39,8 +39,8 @@ def stream(n: int, *, users: int = 200, seed: int = 1, start: datetime | None = 
     rng = random.Random(seed)
     t0 = start or datetime.now(UTC) - timedelta(days=2)
     produced = 0
-    for uid in range(1, users + 1):
-        yield event("user_upsert", t0, user_id=uid, email=f"u{uid}@example.com", name=f"U{uid}")
+    for user in range(1, users + 1):
+        yield event("user_upsert", t0, user_id=user, email=f"u{user}@example.com", name=f"U{user}")
         produced += 1
     for s in itertools.count():
         uid = rng.randint(1, users) if rng.random() < 0.8 else None

@@ -1,4 +1,5 @@
-"""Test helpers over the real servers: databases, topics, a consumer process, waiting."""
+"""Helpers over the real servers, for tests and benchmarks: databases, unique names,
+admin statements, a consumer process, counts of applied records, waiting."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 import psycopg2
 import redis
@@ -66,9 +69,9 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None
 def stored_records(settings: Settings, sink: str = "postgres") -> int:
     """Records the sink has applied (offsets start at 0 in the test's fresh topics)."""
     assert settings.postgres_url
-    return int(scalar(settings.postgres_url,  # type: ignore[call-overload]
-                      "SELECT coalesce(sum(next_offset), 0) FROM sink_offsets WHERE sink = %s",
-                      sink))
+    return int(cast("Decimal | int", scalar(
+        settings.postgres_url,
+        "SELECT coalesce(sum(next_offset), 0) FROM sink_offsets WHERE sink = %s", sink)))
 
 
 def redis_records(settings: Settings) -> int:

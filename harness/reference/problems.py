@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.reference import activity
-from tests.reference.queries import ACTIVE, Connection, fetch, scalar, user_object
-from tests.reference.scores import problem_score
-from tests.reference.windows import Windows, iso
+from harness.reference import activity
+from harness.reference.queries import ACTIVE, Connection, fetch, scalar, user_object
+from harness.reference.scores import problem_score
+from harness.reference.windows import Windows, iso
 
 LIST_SIZE = 50
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from tests.reference import activity
-from tests.reference.queries import (
+from harness.reference import activity
+from harness.reference.queries import (
     TRACKED,
     Connection,
     counts_by_key,
@@ -16,9 +16,9 @@ from tests.reference.queries import (
     truncated_mean,
     user_object,
 )
-from tests.reference.scores import EngagementParts, engagement_score, problem_score
-from tests.reference.timeline import timeline
-from tests.reference.windows import Windows, iso, midnight, utc_date
+from harness.reference.scores import EngagementParts, engagement_score, problem_score
+from harness.reference.timeline import timeline
+from harness.reference.windows import Windows, iso, midnight, utc_date
 
 TREND_DAYS = 30
 LATEST = 10

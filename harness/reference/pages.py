@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tests.reference.queries import Connection, fetch, pct, truncated_mean
-from tests.reference.windows import Windows
+from harness.reference.queries import Connection, fetch, pct, truncated_mean
+from harness.reference.windows import Windows
 
 # The reference's section_map, in its order.
 DEFAULT_SECTIONS: dict[str, list[str]] = {

@@ -1,4 +1,5 @@
-"""An independent SQL statement of the reference dashboard's semantics: a test oracle.
+"""An independent SQL statement of the reference dashboard's semantics: a test oracle
+(the equality tests compare the API with it; ``bench/read.py`` times it).
 
 Given the PostgreSQL tables the pipeline writes, it computes the JSON the API must
 return for every tab, period, filter and user profile (``docs/api.md``, ``semantics.md``
@@ -16,14 +17,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from tests.reference.engagement import engagement_tab
-from tests.reference.overview import overview_tab
-from tests.reference.pages import DEFAULT_SECTIONS, pages_tab
-from tests.reference.paths import paths_tab
-from tests.reference.problems import problems_tab
-from tests.reference.queries import Connection
-from tests.reference.user_profile import user_profile
-from tests.reference.windows import Windows
+from harness.reference.engagement import engagement_tab
+from harness.reference.overview import overview_tab
+from harness.reference.pages import DEFAULT_SECTIONS, pages_tab
+from harness.reference.paths import paths_tab
+from harness.reference.problems import problems_tab
+from harness.reference.queries import Connection
+from harness.reference.user_profile import user_profile
+from harness.reference.windows import Windows
 
 TABS = ("problems", "engagement", "pages", "paths", "overview")
 FILTERS = ("all", "logged", "anonymous")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from tests.reference.queries import Connection, counts_by_key, fetch, pct
-from tests.reference.windows import Windows, midnight
+from harness.reference.queries import Connection, counts_by_key, fetch, pct
+from harness.reference.windows import Windows, midnight
 
 CHART_DAYS = 31
 DAY_NAMES = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.reference.queries import Connection, fetch, pct
-from tests.reference.windows import Windows
+from harness.reference.queries import Connection, fetch, pct
+from harness.reference.windows import Windows
 
 ENTRY_EXIT_TOP = 10
 TRANSITIONS_TOP = 30

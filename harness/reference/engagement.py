@@ -6,15 +6,15 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from tests.reference import activity
-from tests.reference.queries import ACTIVE, Connection, fetch, scalar, user_object
-from tests.reference.scores import (
+from harness.reference import activity
+from harness.reference.queries import ACTIVE, Connection, fetch, scalar, user_object
+from harness.reference.scores import (
     EngagementParts,
     engagement_score,
     engagement_status,
     week_over_week,
 )
-from tests.reference.windows import Windows, midnight, utc_date
+from harness.reference.windows import Windows, midnight, utc_date
 
 LIST_SIZE = 50
 SPARKLINE_DAYS = 7
