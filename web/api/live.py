@@ -29,7 +29,7 @@ from web import outage
 from web.auth import sessions
 from web.auth.accounts import Account
 from web.auth.identity import Refused, check_role, credential_of, identify, origin_allowed
-from web.auth.sessions import Limits, Session
+from web.auth.sessions import Session, SessionLimits
 from web.live.hub import Hub, Subscriber, View
 from web.live.views import tab_view, user_view
 from web.outage import TRY_AGAIN, Unavailable
@@ -145,7 +145,7 @@ async def _admit(websocket: WebSocket) -> Subscriber | None:
 
 
 def _identify(engine: Engine, credentials: HTTPAuthorizationCredentials | None,
-              cookie: str | None, limits: Limits) -> tuple[Account, Session | None]:
+              cookie: str | None, limits: SessionLimits) -> tuple[Account, Session | None]:
     """``web.auth.identity.identify``, with PostgreSQL being down raised as ``Unavailable``."""
     with outage.translated():
         return identify(engine, credentials, cookie, limits)
