@@ -4,6 +4,7 @@ after the rows' fields."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +20,7 @@ from web.documents.schema import TAB_DOCUMENTS, components
 from web.documents.site import PagesTab, TopPage
 from web.documents.users import EngagementRow, ProblemsTab, ProblemUser
 from web.exports import COLUMNS, LIST_KEYS
+from web.outage import Unavailable, json_answer
 from web.reader import TABS
 
 FASTAPI_OWN = {"HTTPValidationError", "ValidationError"}
@@ -125,3 +127,13 @@ def test_export_columns_are_fields_of_the_listed_rows(kind: Any, row: type[Any])
     listed = {"problems": ProblemsTab, "engagement": TAB_DOCUMENTS["engagement"],
               "pages": PagesTab}[kind]
     assert LIST_KEYS[kind] in listed.__struct_fields__
+
+
+def test_the_api_s_503_is_its_published_schema(openapi: dict[str, Any]) -> None:
+    response = json_answer(Unavailable("redis", "Redis does not answer; try again shortly."))
+    body = json.loads(bytes(response.body))
+    assert body == {"detail": "Redis does not answer; try again shortly.",
+                    "unavailable": ["redis"], "retry_after": 5}
+    for path in ("/api/tabs/{tab}", "/api/users/{user_id}"):
+        assert errors(answer(openapi, path, "503"), body) == []
+    assert errors(answer(openapi, "/api/tabs/{tab}", "503"), {**body, "retry_after": "5"})

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from scoring.windows import Period
 from web.deps import NowDep, ReaderDep, ViewsDep
+from web.documents.schema import UNAVAILABLE
 from web.exports import ExportKind, export_csv, export_filename
 
 router = APIRouter(prefix="/export", tags=["export"])
@@ -18,7 +19,8 @@ router = APIRouter(prefix="/export", tags=["export"])
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                              "description": "the CSV file: a header row of the columns, then"
                                             " the rows of the tab's list (ProblemUser,"
-                                            " EngagementRow or TopPage), every cell quoted"}})
+                                            " EngagementRow or TopPage), every cell quoted"},
+                       **UNAVAILABLE})
 def export(kind: ExportKind, reader: ReaderDep, views: ViewsDep, now: NowDep,
            period: Annotated[Period, Query(description="day, week (default) or month")] = "week",
            ) -> Response:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from scoring.windows import Period
 from web.deps import NowDep, ReaderDep, ViewsDep
-from web.documents.schema import answer
+from web.documents.schema import UNAVAILABLE, answer
 from web.formats import Document
 from web.reader import Filter, Tab
 
@@ -22,7 +22,8 @@ FilterQuery = Annotated[Filter, Query(alias="filter",
 
 # A plain ``def``: the reader is synchronous and runs in the threadpool.
 @router.get("/{tab}", response_class=Document,
-            responses=answer("TabDocument", "the tab's document (one schema per tab)"))
+            responses={**answer("TabDocument", "the tab's document (one schema per tab)"),
+                       **UNAVAILABLE})
 def read_tab(tab: Tab, *, reader: ReaderDep, views: ViewsDep, now: NowDep,
              period: PeriodQuery = "week", filter_: FilterQuery = "all") -> Document:
     """The tab as of now, with its ``freshness``; unknown tab, period or filter is a 422

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, status
 
 from web.deps import EngineDep, NowDep, StoreDep, ViewsDep
-from web.documents.schema import answer
+from web.documents.schema import UNAVAILABLE, answer
 from web.formats import Document
 from web.profile import build_profile
 
@@ -19,7 +19,7 @@ UserId = Annotated[int, Path(ge=-(2**63), le=2**63 - 1, description="a tracked u
 
 @router.get("/{user_id}", response_class=Document,
             responses={**answer("Profile", "the user's profile"),
-                       404: {"description": "no such tracked user"}})
+                       404: {"description": "no such tracked user"}, **UNAVAILABLE})
 def read_user(user_id: UserId, engine: EngineDep, store: StoreDep, views: ViewsDep,
               now: NowDep) -> Document:
     """The profile; 404 for an unknown id or a user no ``user_upsert`` has created yet."""

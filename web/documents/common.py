@@ -81,3 +81,12 @@ class Health(Struct, kw_only=True):
     read_model: Annotated[str | UnsetType, about(
         "ok, rebuilding when Redis does not hold the read model PostgreSQL vouches for (or"
         " what is wrong reading it); left out when a server is not ok")] = UNSET
+
+
+class ServiceUnavailable(Struct, kw_only=True):
+    """The 503 of every ``/api`` route: a server the answer needs is down or too slow, or
+    the read model is being rebuilt; ``Retry-After`` says when to try again."""
+
+    detail: Annotated[str, about("what is wrong, in English")]
+    unavailable: Annotated[list[str], about("the parts down: redis, postgres or read model")]
+    retry_after: Annotated[int, about("seconds to wait before trying again")]

@@ -16,7 +16,7 @@ from typing import Any, Final
 import msgspec
 from fastapi import FastAPI
 
-from web.documents.common import Health
+from web.documents.common import Health, ServiceUnavailable
 from web.documents.paths import PathsTab
 from web.documents.profile import Profile
 from web.documents.site import OverviewTab, PagesTab
@@ -42,7 +42,8 @@ def ref(name: str) -> dict[str, str]:
 
 def components() -> dict[str, Any]:
     """The JSON Schema of every document, by component name."""
-    _, found = msgspec.json.schema_components([*FRESH_DOCUMENTS, Health], ref_template=REF)
+    _, found = msgspec.json.schema_components([*FRESH_DOCUMENTS, Health, ServiceUnavailable],
+                                              ref_template=REF)
     for document in FRESH_DOCUMENTS:
         found[document.__name__]["required"].append("freshness")
     found["TabDocument"] = {
@@ -63,6 +64,13 @@ def answer(name: str, description: str) -> dict[int | str, dict[str, Any]]:
     """A route's ``responses``: its 200 is the JSON of the component ``name``."""
     return {200: {"description": description,
                   "content": {"application/json": {"schema": ref(name)}}}}
+
+
+#: The 503 of the ``/api`` routes (``web.outage``), for their ``responses``.
+UNAVAILABLE: Final[dict[int | str, dict[str, Any]]] = {503: {
+    "description": "a server the answer needs is down or too slow, or the read model is"
+                   " being rebuilt",
+    "content": {"application/json": {"schema": ref("ServiceUnavailable")}}}}
 
 
 def install(app: FastAPI) -> None:
