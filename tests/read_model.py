@@ -9,6 +9,7 @@ from contextlib import closing
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import redis
 
 from consumers.redis import RedisSink
@@ -80,7 +81,7 @@ def documents(settings: Settings, now: datetime) -> list[tuple[str, Any, Any]]:
             for period in PERIODS:
                 for filter_ in FILTERS if tab == "overview" else ("all",):
                     what = f"{tab}?period={period}&filter={filter_}"
-                    found.append((what, read.tab(tab, period, filter_, now),
+                    found.append((what, msgspec.to_builtins(read.tab(tab, period, filter_, now)),
                                   reference.tab(conn, tab, period, filter_, now)))
     return found
 
@@ -97,7 +98,8 @@ def profiles(settings: Settings, now: datetime) -> list[tuple[str, Any, Any]]:
                 cur.execute("SELECT id FROM users WHERE upserted_at IS NOT NULL ORDER BY id")
                 ids = [row[0] for row in cur.fetchall()]
             for uid in ids:
-                found.append((f"users/{uid}", build_profile(engine, store, uid, now),
+                found.append((f"users/{uid}",
+                              msgspec.to_builtins(build_profile(engine, store, uid, now)),
                               reference.profile(conn, uid, now)))
     finally:
         engine.dispose()

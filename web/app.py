@@ -24,6 +24,7 @@ from insights.settings import Settings
 from web import outage
 from web.api import build_router
 from web.auth.identity import still_allowed
+from web.documents import schema
 from web.engine import connect_redis, create_engine, server_urls
 from web.live.hub import Hub
 from web.live.listener import listen, watch_credentials
@@ -84,6 +85,7 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
     app = FastAPI(title="insights", summary="Live user insights: the read API",
                   version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(build_router())
+    schema.install(app)        # the documents' types in /openapi.json
     install(app, settings)     # body, time and concurrency bounds; security headers
     outage.install(app)
     app.mount("/static", Assets(directory=STATIC, check_dir=False), name="static")

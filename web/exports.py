@@ -91,7 +91,9 @@ def _cells(kind: ExportKind, row: Mapping[str, Any]) -> list[str | int | float]:
 
 
 def export_rows(kind: ExportKind, document: Mapping[str, Any]) -> list[list[str | int | float]]:
-    """The header and the rows of ``kind`` from its tab's JSON document."""
+    """The header and the rows of ``kind`` from its tab's document as JSON values
+    (``msgspec.to_builtins`` of the ``web.documents`` type: the CSV is that JSON's list,
+    cell for cell)."""
     rows: Sequence[Mapping[str, Any]] = document.get(LIST_KEYS[kind]) or []
     return [list(COLUMNS[kind]), *(_cells(kind, row) for row in rows)]
 

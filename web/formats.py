@@ -7,19 +7,21 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse
 
 _encoder = msgspec.json.Encoder()
 
 
-def encode(document: dict[str, Any]) -> bytes:
-    """A document (JSON types only: times are already strings) as JSON."""
+def encode(document: object) -> bytes:
+    """A document (a ``web.documents`` Struct, or JSON types: times are already strings) as
+    JSON."""
     return _encoder.encode(document)
 
 
-class Document(Response):
+class Document(JSONResponse):
     """A JSON response encoded by msgspec: the tabs' documents are large (50 rows with
-    their components), and FastAPI's own encoding took longer than reading them."""
+    their components), and FastAPI's own encoding took longer than reading them. (A
+    ``JSONResponse`` for OpenAPI: a route's 200 is then JSON of the schema it names.)"""
 
     media_type = "application/json"
 

@@ -7,11 +7,12 @@ stopped moving says so instead of being trusted.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
 
 import redis
 
 from insights.readmodel.keys import Keys
+from web.documents.common import Freshness
 
 #: A partition's lag measured longer ago than this is not counted (its consumer
 #: stopped reporting: it lost the partition or died).
@@ -35,7 +36,7 @@ def total_lag(fields: dict[bytes, bytes], now: datetime) -> int | None:
 class Read(NamedTuple):
     """The freshness of the read model, and which generation of it the keys are."""
 
-    freshness: dict[str, Any]
+    freshness: Freshness
     generation: str | None          # ``Keys.generation``
     rebuilding: bool                # a rebuild's lock is held
 
@@ -50,7 +51,7 @@ def read_freshness(client: redis.Redis, keys: Keys, now: datetime) -> Read:
     pipe.get(keys.generation)
     pipe.exists(keys.rebuild_lock)
     (newest, applied), lags, generation, rebuilding = pipe.execute()
-    freshness = {"newest_event_at": _moment(newest), "applied_at": _moment(applied),
-                 "lag": total_lag(lags, now)}
+    freshness = Freshness(newest_event_at=_moment(newest), applied_at=_moment(applied),
+                          lag=total_lag(lags, now))
     found = generation.decode() if isinstance(generation, bytes) else generation
     return Read(freshness, found, bool(rebuilding))

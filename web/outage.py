@@ -25,10 +25,12 @@ import psycopg2
 import redis.exceptions
 import sqlalchemy.exc
 from fastapi import FastAPI, Request, WebSocket, status
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from psycopg2 import errors as pg_errors
 
 from web.deadlines import Stalled
+from web.documents.common import ServiceUnavailable
+from web.formats import Document
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +143,9 @@ def headers(outage: Unavailable) -> dict[str, str]:
 
 def json_answer(outage: Unavailable) -> Response:
     """The 503 of the JSON API."""
-    return JSONResponse({"detail": outage.detail, "unavailable": [outage.part],
-                         "retry_after": outage.retry_after_s},
-                        status.HTTP_503_SERVICE_UNAVAILABLE, headers=headers(outage))
+    return Document(ServiceUnavailable(detail=outage.detail, unavailable=[outage.part],
+                                       retry_after=outage.retry_after_s),
+                    status.HTTP_503_SERVICE_UNAVAILABLE, headers=headers(outage))
 
 
 def html_answer(request: Request, outage: Unavailable) -> Response:

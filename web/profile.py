@@ -20,7 +20,6 @@ from sqlalchemy import Connection, Row
 from sqlalchemy.engine import Engine
 
 from insights.readmodel.userstate import OPEN_END
-from scoring.components import as_json
 from scoring.engagement import (
     EngagementCounts,
     avg_sessions_week,
@@ -32,6 +31,19 @@ from scoring.pages import truncated_mean
 from scoring.problems import ProblemCounts, problem_components, problem_score
 from scoring.ratios import bar_pct
 from scoring.windows import day_number, last_days, midnight, month_start, period_start
+from web.documents.common import components_of
+from web.documents.profile import (
+    BrowserCount,
+    DeviceCount,
+    FavPage,
+    HourBar,
+    JsErrorItem,
+    Profile,
+    ProfileUser,
+    SearchItem,
+    SlowPageItem,
+    TrendData,
+)
 from web.formats import day, rfc3339, rfc3339_or_none
 from web.profile_queries import fetch_grouped, fetch_latest, fetch_totals, fetch_user
 from web.tabs.store import Store
@@ -69,7 +81,7 @@ def window_counts(store: Store, user_id: int, email: str | None, today: date) ->
 
 
 def build_profile(engine: Engine, store: Store, user_id: int, now: datetime
-                  ) -> dict[str, Any] | None:
+                  ) -> Profile | None:
     """The profile document of ``docs/api.md``; None when ``user_id`` is not a tracked user."""
     # One snapshot for every query: the parts of a profile agree while events stream in.
     with engine.connect().execution_options(isolation_level="REPEATABLE READ",
@@ -81,10 +93,28 @@ def build_profile(engine: Engine, store: Store, user_id: int, now: datetime
                          now)
 
 
+@dataclass(frozen=True)
+class Activity:
+    """The month window's favourite pages, devices, browsers and hours."""
+
+    fav_pages: list[FavPage]
+    devices: list[DeviceCount]
+    browsers: list[BrowserCount]
+    hourly_bars: list[HourBar]
+
+
+@dataclass(frozen=True)
+class History:
+    """The latest js errors, slow pages and searches, all time."""
+
+    js_errors: list[JsErrorItem]
+    slow_pages: list[SlowPageItem]
+    search_queries: list[SearchItem]
+
+
 def _assemble(conn: Connection, user: Row[Any], counts: WindowCounts, now: datetime
-              ) -> dict[str, Any]:
+              ) -> Profile:
     today = now.date()
-    month = midnight(month_start(today))
     totals = fetch_totals(conn, user.id)
     engagement = counts.engagement
     is_locked = user.locked_until is not None and user.locked_until > now
@@ -94,49 +124,52 @@ def _assemble(conn: Connection, user: Row[Any], counts: WindowCounts, now: datet
     latest = {kind: fetch_latest(conn, kind, user.id, user.email, n)
               for kind, n in LIMITS.items()}
     created = user.created_at.date() if user.created_at is not None else None
-    return {
-        "user": _user(user),
-        "engagement_score": engagement_score(engagement),
-        "engagement_components": as_json(engagement_components(engagement)),
-        "problem_score": problem_score(problems),
-        "problem_components": as_json(problem_components(problems)),
-        "timeline": build_timeline(latest),
-        **_activity(conn, user.id, month),
-        "trend_data": _trend(counts.trend, today),
-        **_history(conn, user.id, latest),
-        "password_resets": counts.password_resets,
-        "security_alerts_count": counts.security_alerts,
-        "avg_sessions_week": avg_sessions_week(totals.total_sessions, created, today),
-        "avg_session_duration": truncated_mean(int(totals.duration_sum),
-                                               totals.duration_count),
-    }
+    activity = _activity(conn, user.id, midnight(month_start(today)))
+    history = _history(conn, user.id, latest)
+    return Profile(
+        user=_user(user),
+        engagement_score=engagement_score(engagement),
+        engagement_components=components_of(engagement_components(engagement)),
+        problem_score=problem_score(problems),
+        problem_components=components_of(problem_components(problems)),
+        timeline=build_timeline(latest),
+        fav_pages=activity.fav_pages, devices=activity.devices, browsers=activity.browsers,
+        hourly_bars=activity.hourly_bars,
+        trend_data=_trend(counts.trend, today),
+        js_errors=history.js_errors, slow_pages=history.slow_pages,
+        search_queries=history.search_queries,
+        password_resets=counts.password_resets,
+        security_alerts_count=counts.security_alerts,
+        avg_sessions_week=avg_sessions_week(totals.total_sessions, created, today),
+        avg_session_duration=truncated_mean(int(totals.duration_sum), totals.duration_count),
+    )
 
 
-def _user(user: Row[Any]) -> dict[str, Any]:
-    return {
-        "id": user.id, "name": user.name, "email": user.email, "role": user.role,
-        "company": user.company, "created_at": rfc3339_or_none(user.created_at),
-        "last_login": rfc3339_or_none(user.last_login), "is_active": user.is_active,
-        "locked_until": rfc3339_or_none(user.locked_until),
-        "failed_login_attempts": user.failed_login_attempts,
-    }
+def _user(user: Row[Any]) -> ProfileUser:
+    return ProfileUser(
+        id=user.id, name=user.name, email=user.email, role=user.role,
+        company=user.company, created_at=rfc3339_or_none(user.created_at),
+        last_login=rfc3339_or_none(user.last_login), is_active=user.is_active,
+        locked_until=rfc3339_or_none(user.locked_until),
+        failed_login_attempts=user.failed_login_attempts,
+    )
 
 
-def _activity(conn: Connection, user_id: int, month: datetime) -> dict[str, Any]:
+def _activity(conn: Connection, user_id: int, month: datetime) -> Activity:
     """Favourite pages, devices, browsers (top 5) and hours of the month window."""
     fav = fetch_grouped(conn, "fav_pages", user_id, month)
     top = fav[0][1] if fav else 1
     hours = dict(fetch_grouped(conn, "hours", user_id, month))
     busiest = max(hours.values(), default=1)
-    return {
-        "fav_pages": [{"path": path, "count": n, "bar_pct": bar_pct(n, top)} for path, n in fav],
-        "devices": [{"type": device, "count": n}
-                    for device, n in _ranked(fetch_grouped(conn, "devices", user_id, month))],
-        "browsers": [{"name": browser, "count": n} for browser, n in
-                     _ranked(fetch_grouped(conn, "browsers", user_id, month))[:BROWSERS_TOP]],
-        "hourly_bars": [{"hour": hour, "count": hours.get(hour, 0),
-                         "pct": bar_pct(hours.get(hour, 0), busiest)} for hour in range(24)],
-    }
+    return Activity(
+        fav_pages=[FavPage(path=path, count=n, bar_pct=bar_pct(n, top)) for path, n in fav],
+        devices=[DeviceCount(type=device, count=n)
+                 for device, n in _ranked(fetch_grouped(conn, "devices", user_id, month))],
+        browsers=[BrowserCount(name=browser, count=n) for browser, n in
+                  _ranked(fetch_grouped(conn, "browsers", user_id, month))[:BROWSERS_TOP]],
+        hourly_bars=[HourBar(hour=hour, count=hours.get(hour, 0),
+                             pct=bar_pct(hours.get(hour, 0), busiest)) for hour in range(24)],
+    )
 
 
 def _ranked(counts: list[tuple[str | None, int]]) -> list[tuple[str, int]]:
@@ -145,23 +178,23 @@ def _ranked(counts: list[tuple[str | None, int]]) -> list[tuple[str, int]]:
     return sorted(named, key=lambda pair: (-pair[1], pair[0]))
 
 
-def _trend(per_day: list[tuple[int, int]], today: date) -> dict[str, list[Any]]:
+def _trend(per_day: list[tuple[int, int]], today: date) -> TrendData:
     """Daily trend points (``sessions*3 + views``, max 30) of the last 30 days, oldest first."""
-    return {
-        "labels": [day(d) for d in last_days(today, TREND_DAYS)],
-        "scores": [daily_trend_score(sessions, views) for sessions, views in per_day],
-    }
+    return TrendData(
+        labels=[day(d) for d in last_days(today, TREND_DAYS)],
+        scores=[daily_trend_score(sessions, views) for sessions, views in per_day],
+    )
 
 
-def _history(conn: Connection, user_id: int, latest: dict[str, Any]) -> dict[str, Any]:
+def _history(conn: Connection, user_id: int, latest: dict[str, Any]) -> History:
     """The latest js errors, slow pages and searches, all time."""
     errors = fetch_latest(conn, "js_errors", user_id, None, HISTORY_LIMIT)
     slow = fetch_latest(conn, "slow_pages", user_id, None, HISTORY_LIMIT)
-    return {
-        "js_errors": [{"message": r.message, "source": r.source, "line": r.line,
-                       "occurred_at": rfc3339(r.time)} for r in errors],
-        "slow_pages": [{"path": r.path, "load_time_ms": r.load_time_ms,
-                        "viewed_at": rfc3339(r.time)} for r in slow],
-        "search_queries": [{"query": r.query, "searched_at": rfc3339(r.time)}
-                           for r in latest["searches"][:HISTORY_LIMIT]],
-    }
+    return History(
+        js_errors=[JsErrorItem(message=r.message, source=r.source, line=r.line,
+                               occurred_at=rfc3339(r.time)) for r in errors],
+        slow_pages=[SlowPageItem(path=r.path, load_time_ms=r.load_time_ms,
+                                 viewed_at=rfc3339(r.time)) for r in slow],
+        search_queries=[SearchItem(query=r.query, searched_at=rfc3339(r.time))
+                        for r in latest["searches"][:HISTORY_LIMIT]],
+    )

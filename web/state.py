@@ -18,7 +18,7 @@ from starlette.types import Scope
 
 from insights.readmodel.keys import Keys
 from insights.settings import Settings
-from web.auth.sessions import Limits
+from web.auth.sessions import SessionLimits
 from web.auth.throttle import Policy
 from web.server.socket_quota import SocketQuota
 
@@ -32,7 +32,7 @@ class WebState:
     """Policies taken from the settings, and the templates."""
 
     keys: Keys
-    session_limits: Limits
+    session_limits: SessionLimits
     login_policy: Policy
     origins: frozenset[str]
     live_interval_s: float
@@ -48,8 +48,8 @@ def build_state(settings: Settings) -> WebState:
     """The app's shared state from its settings."""
     return WebState(
         keys=Keys(settings.redis_prefix),
-        session_limits=Limits(idle=timedelta(minutes=settings.session_idle_minutes),
-                              lifetime=timedelta(hours=settings.session_lifetime_hours)),
+        session_limits=SessionLimits(idle=timedelta(minutes=settings.session_idle_minutes),
+                                     lifetime=timedelta(hours=settings.session_lifetime_hours)),
         login_policy=Policy(settings.login_failures_per_email, settings.login_failures_per_ip,
                             settings.login_window_s),
         origins=frozenset(o.strip().rstrip("/") for o in settings.web_origins.split(",")

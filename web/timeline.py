@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from scoring.pages import is_key_page
+from web.documents.profile import TimelineIcon, TimelineItem, TimelineType
 from web.formats import rfc3339
 
 #: How many of each kind are read (all time), and how many items are kept in all.
@@ -22,7 +23,7 @@ def _or_unknown(value: object) -> str:
 
 
 # kind -> (type, icon, description of a row)
-_DESCRIBE: Final[Mapping[str, tuple[str, str, Callable[[Any], str]]]] = {
+_DESCRIBE: Final[Mapping[str, tuple[TimelineType, TimelineIcon, Callable[[Any], str]]]] = {
     "sessions": ("login", "key",
                  lambda r: f"Session ({_or_unknown(r.device_type)}, {_or_unknown(r.browser)})"),
     "views": ("pageview", "eye", lambda r: f"Visited: {r.path}"),
@@ -34,19 +35,19 @@ _DESCRIBE: Final[Mapping[str, tuple[str, str, Callable[[Any], str]]]] = {
 }
 
 
-def build_timeline(latest: Mapping[str, Sequence[Any]]) -> list[dict[str, str]]:
-    """Timeline items ``{"type", "icon", "time", "desc"}``, newest first, at most 100.
+def build_timeline(latest: Mapping[str, Sequence[Any]]) -> list[TimelineItem]:
+    """Timeline items (type, icon, time, desc), newest first, at most 100.
 
     ``latest`` maps each kind of :data:`LIMITS` to its newest rows (each with a
     ``time``); views that are not key pages are left out.
     """
-    entries: list[tuple[datetime, dict[str, str]]] = []
+    entries: list[tuple[datetime, TimelineItem]] = []
     for kind, (type_, icon, describe) in _DESCRIBE.items():
         for row in latest.get(kind, ()):
             if kind == "views" and not is_key_page(row.path):
                 continue
-            entries.append((row.time, {"type": type_, "icon": icon, "time": rfc3339(row.time),
-                                       "desc": describe(row)}))
+            entries.append((row.time, TimelineItem(type=type_, icon=icon,
+                                                   time=rfc3339(row.time), desc=describe(row))))
     # Stable sort: items at the same instant keep the order of the kinds above.
     entries.sort(key=lambda entry: entry[0], reverse=True)
     return [item for _, item in entries[:TIMELINE_MAX]]

@@ -19,6 +19,10 @@ def test_swagger_ui_renders_the_api_under_the_csp(browser: Browser, web_url: str
     page.wait_for_selector("#operations-tabs-read_tab_api_tabs__tab__get", timeout=15000)
     assert page.locator(".opblock").count() >= 4
     assert page.locator(".info .title").inner_text().startswith("insights")
+    # The documents' types are listed with the operations (web.documents.schema).
+    models = page.locator("section.models").inner_text()
+    assert [name for name in ("TabDocument", "ProblemsTab", "Profile", "LiveDocument",
+                              "Freshness") if name not in models] == [], models[:300]
     violations = [m for m in messages if "Content Security Policy" in m]
     assert violations == [] and errors == []
     page.close()

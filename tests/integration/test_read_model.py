@@ -30,6 +30,8 @@ from tests.read_model import (
     simulate,
     wait_ingested,
 )
+from web.documents.schema import TabDocument
+from web.documents.users import EngagementRow, EngagementTab, ProblemsTab, ProblemUser
 
 
 def test_every_tab_equals_the_sql_reference(
@@ -79,10 +81,10 @@ def test_scores_fall_when_a_user_goes_quiet_across_midnight(
     run_pipeline(settings)
     wait_ingested(settings, 6)
     read = reader(settings)
-    today = read.tab("engagement", "month", "all", now)["engagement_list"]
-    assert [(r["user"]["id"], r["score"]) for r in today] == [(7, 7)]   # 1 session*3 + 4 views
-    problems = read.tab("problems", "month", "all", now)["problem_users"]
-    assert [(r["user"]["id"], r["score"]) for r in problems] == [(7, 8)]  # 4 slow pages * 2
+    today = engagement_list(read.tab("engagement", "month", "all", now))
+    assert [(r.user.id, r.score) for r in today] == [(7, 7)]   # 1 session*3 + 4 views
+    problems = problem_users(read.tab("problems", "month", "all", now))
+    assert [(r.user.id, r.score) for r in problems] == [(7, 8)]  # 4 slow pages * 2
 
     tomorrow = now + timedelta(days=1)
     assert settings.redis_url and settings.postgres_url
@@ -91,8 +93,8 @@ def test_scores_fall_when_a_user_goes_quiet_across_midnight(
         assert sink.tick(tomorrow) >= 1          # the day roll re-scores ranked users
     finally:
         sink.close()
-    assert read.tab("engagement", "month", "all", tomorrow)["engagement_list"] == []
-    assert read.tab("problems", "month", "all", tomorrow)["problem_users"] == []
+    assert engagement_list(read.tab("engagement", "month", "all", tomorrow)) == []
+    assert problem_users(read.tab("problems", "month", "all", tomorrow)) == []
     ranked = read.store.redis.zrange(read.store.keys.engagement, 0, -1)
     assert ranked == []
 
@@ -120,3 +122,13 @@ def test_backfill_rebuilds_the_read_model_from_postgresql(
 def _event(type_: str, ts: datetime, **fields: object) -> dict[str, object]:
     from harness.factories import event
     return event(type_, ts, **fields)
+
+
+def engagement_list(document: TabDocument) -> list[EngagementRow]:
+    assert isinstance(document, EngagementTab)
+    return document.engagement_list
+
+
+def problem_users(document: TabDocument) -> list[ProblemUser]:
+    assert isinstance(document, ProblemsTab)
+    return document.problem_users

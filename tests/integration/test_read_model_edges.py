@@ -56,7 +56,8 @@ class Sinks:
         self.redis.write(batch)
 
     def check(self, tab: str, period: str = "week", now: datetime = NOW) -> dict[str, Any]:
-        got = self.tabs.tab(tab, period, "all", now)  # type: ignore[arg-type]
+        got: dict[str, Any] = msgspec.to_builtins(
+            self.tabs.tab(tab, period, "all", now))  # type: ignore[arg-type]
         with closing(connect(self.url)) as conn:
             assert_same(f"{tab}?period={period}", got,
                         reference.tab(conn, tab, period, "all", now))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +16,7 @@ from insights.cli.app import app as cli
 from insights.settings import Settings
 from web.app import create_app
 from web.auth.accounts import hash_token, live_tokens
+from web.documents.users import ProblemsTab
 from web.engine import create_engine
 from web.reader import Filter, Tab
 
@@ -24,8 +24,9 @@ from web.reader import Filter, Tab
 class _EmptyReader:
     """A tab reader with nothing in any tab: these tests are about the token only."""
 
-    def tab(self, tab: Tab, period: str, filter_: Filter, now: datetime) -> dict[str, Any]:
-        return {}
+    def tab(self, tab: Tab, period: str, filter_: Filter, now: datetime) -> ProblemsTab:
+        return ProblemsTab(locked_accounts=0, failed_logins=0, password_resets=0, js_errors=0,
+                           problem_users=[])
 
 
 @pytest.fixture

@@ -15,14 +15,16 @@ from insights import stack
 from insights.settings import Settings
 from web.app import create_app
 from web.auth.accounts import Role, create_token
+from web.documents.users import ProblemsTab
 from web.engine import create_engine
 from web.reader import Filter, Tab
 from web.server.security_headers import HSTS, SECURITY_HEADERS
 
 
 class _Reader:
-    def tab(self, tab: Tab, period: str, filter_: Filter, now: datetime) -> dict[str, Any]:
-        return {"problem_users": [{"user": {"id": 1, "name": "A", "email": "a@b.c"}}]}
+    def tab(self, tab: Tab, period: str, filter_: Filter, now: datetime) -> ProblemsTab:
+        return ProblemsTab(locked_accounts=0, failed_logins=0, password_resets=0, js_errors=0,
+                           problem_users=[])
 
 
 @pytest.fixture

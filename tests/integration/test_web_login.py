@@ -251,13 +251,13 @@ def test_sockets_credentials_are_rechecked_for_end_revocation_and_role(
 
     from web.auth.accounts import create_token, hash_token, revoke_tokens
     from web.auth.identity import still_allowed
-    from web.auth.sessions import Limits
+    from web.auth.sessions import SessionLimits
 
     url = settings.postgres_url or ""
     log_in(client, manager)
     session = f"s:{hash_token(client.cookies[COOKIE])}"
     engine = create_engine(url, pool_size=1)
-    limits = Limits(idle=timedelta(hours=1), lifetime=timedelta(days=1))
+    limits = SessionLimits(idle=timedelta(hours=1), lifetime=timedelta(days=1))
     try:
         token, _ = create_token(engine, "script@corp.io", Role.ADMIN)
         held = {session, f"t:{hash_token(token)}", "t:unknown", "s:unknown"}

@@ -22,6 +22,7 @@ from insights.settings import Settings
 from tests.read_model import count_in_redis
 from web.app import create_app
 from web.auth.accounts import Role, create_token
+from web.documents.schema import TabDocument
 from web.engine import create_engine
 from web.reader import Filter, Tab
 
@@ -142,7 +143,7 @@ def client(database_url: str, stack_urls: stack.StackUrls, clock: list[datetime]
 class _NoTabs:
     """The profile does not read tabs; this reader fails the test if it is called."""
 
-    def tab(self, tab: Tab, period: str, filter_: Filter, now: datetime) -> dict[str, Any]:
+    def tab(self, tab: Tab, period: str, filter_: Filter, now: datetime) -> TabDocument:
         raise AssertionError(f"the profile route read the {tab} tab")
 
 

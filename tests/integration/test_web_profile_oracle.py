@@ -23,6 +23,7 @@ from insights.settings import Settings
 from tests.read_model import count_in_redis
 from web.app import create_app
 from web.auth.accounts import Role, create_token
+from web.documents.schema import TabDocument
 from web.engine import create_engine
 from web.reader import Filter, Tab
 
@@ -79,7 +80,7 @@ def _activity(rows: Rows, rng: random.Random, uid: int) -> None:
 
 
 class _NoTabs:
-    def tab(self, tab: Tab, period: str, filter_: Filter, now: datetime) -> dict[str, Any]:
+    def tab(self, tab: Tab, period: str, filter_: Filter, now: datetime) -> TabDocument:
         raise AssertionError(f"the profile route read the {tab} tab")
 
 

@@ -7,23 +7,24 @@ import threading
 
 import pytest
 
-from web.live.hub import SESSION_ENDED, Hub, Subscriber, View
+from web.live.hub import SESSION_ENDED, Hub, Subscriber
+from web.live.watched import WatchedDocument, WatchedProfile, WatchedTab
 from web.outage import TRY_AGAIN, Unavailable
 
-TAB: View = ("tab", "problems", "week", "all")
+TAB: WatchedDocument = WatchedTab("problems", "week", "all")
 
 
 class Counting:
     """A view computation returning "VIEW#N", N counting its calls per view."""
 
     def __init__(self) -> None:
-        self.calls: dict[View, int] = {}
+        self.calls: dict[WatchedDocument, int] = {}
         self.lock = threading.Lock()
 
-    def __call__(self, view: View) -> str | None:
+    def __call__(self, view: WatchedDocument) -> str | None:
         with self.lock:
             self.calls[view] = self.calls.get(view, 0) + 1
-            return None if view == ("user", "404") else f"{'/'.join(view)}#{self.calls[view]}"
+            return None if view == WatchedProfile(404) else f"{view}#{self.calls[view]}"
 
 
 async def _settle(seconds: float = 0.05) -> None:
@@ -85,7 +86,7 @@ def test_profiles_recompute_only_for_their_changed_users() -> None:
     async def scenario() -> None:
         compute = Counting()
         hub = Hub(compute, interval_s=0.0)
-        ann, bo = ("user", "1"), ("user", "2")
+        ann, bo = WatchedProfile(1), WatchedProfile(2)
         for view in (ann, bo, TAB):
             await hub.subscribe(view, Subscriber())
         hub.changed([2, 7])
@@ -117,11 +118,11 @@ def test_unknown_user_gives_none_and_last_unsubscribe_forgets_the_view() -> None
         compute = Counting()
         hub = Hub(compute, interval_s=0.0)
         subscriber = Subscriber()
-        assert await hub.subscribe(("user", "404"), subscriber) is None
-        hub.unsubscribe(("user", "404"), subscriber)
+        assert await hub.subscribe(WatchedProfile(404), subscriber) is None
+        hub.unsubscribe(WatchedProfile(404), subscriber)
         hub.changed(None)
         await _settle()
-        assert compute.calls == {("user", "404"): 1}
+        assert compute.calls == {WatchedProfile(404): 1}
         assert hub.watchers() == 0
 
     asyncio.run(scenario())
@@ -146,7 +147,7 @@ def test_a_failing_computation_keeps_the_last_document_and_tries_again() -> None
     async def scenario() -> None:
         calls = []
 
-        def flaky(view: View) -> str | None:
+        def flaky(view: WatchedDocument) -> str | None:
             calls.append(view)
             if len(calls) == 2:
                 raise ConnectionError("Redis restarting")
@@ -183,7 +184,7 @@ def test_the_first_computation_failing_fails_its_sockets_and_is_tried_again() ->
     async def scenario() -> None:
         outcomes = iter([ConnectionError("down"), "up"])
 
-        def compute(view: View) -> str | None:
+        def compute(view: WatchedDocument) -> str | None:
             outcome = next(outcomes)
             if isinstance(outcome, Exception):
                 raise outcome
@@ -202,7 +203,7 @@ def test_a_view_a_server_cannot_compute_closes_its_sockets_with_1013_and_the_rea
         down = Unavailable("redis", "Redis is unreachable.", state="unreachable")
         outcomes: list[str | Exception] = ["doc1", down, "doc3"]
 
-        def compute(view: View) -> str | None:
+        def compute(view: WatchedDocument) -> str | None:
             outcome = outcomes.pop(0)
             if isinstance(outcome, Exception):
                 raise outcome
@@ -227,7 +228,7 @@ def test_an_outage_closes_every_socket_with_1013() -> None:
         hub = Hub(Counting(), interval_s=0.0)
         watching = [Subscriber("s1"), Subscriber()]
         await hub.subscribe(TAB, watching[0])
-        await hub.subscribe(("user", "5"), watching[1])
+        await hub.subscribe(WatchedProfile(5), watching[1])
         assert hub.outage(Unavailable("postgres", "down", state="timeout")) == 2
         for subscriber in watching:
             assert await asyncio.wait_for(subscriber.closed(), 1) == TRY_AGAIN

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import msgspec
+
 from web.timeline import TIMELINE_MAX, build_timeline
 
 T0 = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
@@ -25,7 +27,7 @@ def test_each_kind_is_described_and_sorted_newest_first() -> None:
         "resets": [_at(60)],
         "alerts": [_at(1, alert_type="brute_force", severity=None)],
     }
-    assert build_timeline(latest) == [
+    assert msgspec.to_builtins(build_timeline(latest)) == [
         {"type": "problem", "icon": "shield", "time": "2026-03-15T11:59:00Z",
          "desc": "Alert: brute_force (?)"},
         {"type": "search", "icon": "search", "time": "2026-03-15T11:55:00Z",
@@ -48,7 +50,7 @@ def test_at_most_100_items_the_newest_kept() -> None:
     sessions = [_at(minute, device_type="mobile", browser="Chrome") for minute in range(40)]
     timeline = build_timeline({"views": views, "sessions": sessions})
     assert len(timeline) == TIMELINE_MAX
-    times = [item["time"] for item in timeline]
+    times = [item.time for item in timeline]
     assert times == sorted(times, reverse=True)
     # The 20 oldest of the 120 are the views of minutes 60..79.
     assert times[-1] == (T0 - timedelta(minutes=59)).isoformat().replace("+00:00", "Z")

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import msgspec
 from fastapi import APIRouter, Query, Response
 
 from scoring.windows import Period
 from web.deps import NowDep, ReaderDep, ViewsDep
+from web.documents.schema import UNAVAILABLE
 from web.exports import ExportKind, export_csv, export_filename
 
 router = APIRouter(prefix="/export", tags=["export"])
 
 
 @router.get("/{kind}.csv", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}, "description": "the CSV file"}})
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                             "description": "the CSV file: a header row of the columns, then"
+                                            " the rows of the tab's list (ProblemUser,"
+                                            " EngagementRow or TopPage), every cell quoted"},
+                       **UNAVAILABLE})
 def export(kind: ExportKind, reader: ReaderDep, views: ViewsDep, now: NowDep,
            period: Annotated[Period, Query(description="day, week (default) or month")] = "week",
            ) -> Response:
@@ -22,6 +28,6 @@ def export(kind: ExportKind, reader: ReaderDep, views: ViewsDep, now: NowDep,
     document = reader.tab(kind, period, "all", now)
     views.freshness(now)                 # read after the rows: were they the read model?
     return Response(
-        export_csv(kind, document), media_type="text/csv; charset=utf-8",
+        export_csv(kind, msgspec.to_builtins(document)), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f"attachment; filename={export_filename(kind, period)}"},
     )

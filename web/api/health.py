@@ -11,20 +11,26 @@ import logging
 from collections.abc import Callable
 
 import redis
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, status
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from web import outage
 from web.deps import EngineDep, NowDep, RedisDep, ViewsDep
+from web.documents.common import Health
+from web.documents.schema import answer, ref
+from web.formats import Document
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", responses={503: {"description": "a server is down"}})
-async def health(engine: EngineDep, redis_client: RedisDep, views: ViewsDep, now: NowDep,
-                 response: Response) -> dict[str, str]:
+@router.get("/healthz", response_class=Document, responses={
+    **answer("Health", "every server and the read model are ok"),
+    503: {"description": "a server or the read model is not ok",
+          "content": {"application/json": {"schema": ref("Health")}}}})
+async def health(engine: EngineDep, redis_client: RedisDep, views: ViewsDep, now: NowDep
+                 ) -> Document:
     """``ok`` per server that answers, else what is wrong with it (``unreachable``,
     ``timeout``, ``busy``, ``error``), and ``read_model``: ``ok``, or ``rebuilding`` when
     Redis does not hold the read model PostgreSQL vouches for (``web.readcheck``); 503
@@ -32,15 +38,15 @@ async def health(engine: EngineDep, redis_client: RedisDep, views: ViewsDep, now
     postgres, redis_state = await asyncio.gather(
         asyncio.to_thread(_check, "postgres", lambda: _select_one(engine)),
         asyncio.to_thread(_check, "redis", lambda: _ping(redis_client)))
-    checks = {"postgres": postgres, "redis": redis_state}
+    checks = Health(postgres=postgres, redis=redis_state)
     if postgres == redis_state == "ok":
-        checks["read_model"] = await asyncio.to_thread(
+        checks.read_model = await asyncio.to_thread(
             _check, "read model", lambda: views.freshness(now))
-    if any(value != "ok" for value in checks.values()):
+    response = Document(checks, headers={"Cache-Control": "no-store"})
+    if checks.read_model != "ok":        # also when it was not read: a server is not ok
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         response.headers["Retry-After"] = str(outage.RETRY_AFTER_S)
-    response.headers["Cache-Control"] = "no-store"
-    return checks
+    return response
 
 
 def _check(name: str, probe: Callable[[], object]) -> str:

@@ -29,9 +29,9 @@ from web import outage
 from web.auth import sessions
 from web.auth.accounts import Account
 from web.auth.identity import Refused, check_role, credential_of, identify, origin_allowed
-from web.auth.sessions import Limits, Session
-from web.live.hub import Hub, Subscriber, View
-from web.live.views import tab_view, user_view
+from web.auth.sessions import Session, SessionLimits
+from web.live.hub import Hub, Subscriber
+from web.live.watched import WatchedDocument, WatchedProfile, WatchedTab
 from web.outage import TRY_AGAIN, Unavailable
 from web.reader import FILTERS, TABS
 from web.server.socket_quota import BUSY
@@ -48,21 +48,27 @@ USER_ID: Final = re.compile(r"-?[0-9]{1,19}")
 @router.websocket("/ws/tabs/{tab}")
 async def tab_socket(websocket: WebSocket, tab: str) -> None:
     """The tab's document (as ``GET /api/tabs/{tab}``) on connect and whenever it changes."""
-    period = websocket.query_params.get("period", "week")
-    filter_ = websocket.query_params.get("filter", "all")
-    # Close reasons are short and fixed: a control frame holds 123 bytes of reason.
-    problem = ("unknown tab" if tab not in TABS else
-               f"period: one of {', '.join(PERIODS)}" if period not in PERIODS else
-               f"filter: one of {', '.join(FILTERS)}" if filter_ not in FILTERS else None)
-    await _serve(websocket, tab_view(tab, period, filter_), problem)
+    await _serve(websocket, watched_tab(tab, websocket.query_params.get("period", "week"),
+                                        websocket.query_params.get("filter", "all")))
 
 
 @router.websocket("/ws/users/{user_id}")
 async def user_socket(websocket: WebSocket, user_id: str) -> None:
     """The user's profile (as ``GET /api/users/{id}``) on connect and whenever it changes."""
     parsed = parse_user_id(user_id)
-    await _serve(websocket, user_view(parsed or 0),
-                 None if parsed is not None else "not a user id")
+    await _serve(websocket, "not a user id" if parsed is None else WatchedProfile(parsed))
+
+
+def watched_tab(tab: str, period: str, filter_: str) -> WatchedTab | str:
+    """The tab a socket asks for, or why it cannot be watched (its close reason: short and
+    fixed, a control frame holds 123 bytes of reason)."""
+    if tab not in TABS:
+        return "unknown tab"
+    if period not in PERIODS:
+        return f"period: one of {', '.join(PERIODS)}"
+    if filter_ not in FILTERS:
+        return f"filter: one of {', '.join(FILTERS)}"
+    return WatchedTab(tab, period, filter_)
 
 
 def parse_user_id(text: str) -> int | None:
@@ -73,22 +79,23 @@ def parse_user_id(text: str) -> int | None:
     return value if -(2**63) <= value < 2**63 else None
 
 
-async def _serve(websocket: WebSocket, view: View, problem: str | None) -> None:
-    """Admit, check the view, then send its document and each change until closed."""
+async def _serve(websocket: WebSocket, view: WatchedDocument | str) -> None:
+    """Admit, check the view (a ``str`` is why it cannot be watched), then send its
+    document and each change until closed."""
     subscriber = await _admit(websocket)
     if subscriber is None:
         return
     try:
-        await _watch(websocket, view, problem, subscriber)
+        await _watch(websocket, view, subscriber)
     finally:
         websocket.app.state.web.sockets.release(subscriber.credential)
 
 
-async def _watch(websocket: WebSocket, view: View, problem: str | None,
+async def _watch(websocket: WebSocket, view: WatchedDocument | str,
                  subscriber: Subscriber) -> None:
     """Send the view's document and each change until the socket closes."""
-    if problem is not None:
-        await websocket.close(BAD_VIEW, problem)
+    if isinstance(view, str):
+        await websocket.close(BAD_VIEW, view)
         return
     hub: Hub = websocket.app.state.hub
     try:
@@ -105,7 +112,7 @@ async def _watch(websocket: WebSocket, view: View, problem: str | None,
             await websocket.close(TRY_AGAIN, down.reason)
     except Exception:
         # The servers behind the view failed (Redis restarting...): the page retries.
-        log.exception("live view %s failed", "/".join(view))
+        log.exception("live view %s failed", view)
         with contextlib.suppress(Exception):
             await websocket.close(status.WS_1011_INTERNAL_ERROR, "try again")
     finally:
@@ -145,7 +152,7 @@ async def _admit(websocket: WebSocket) -> Subscriber | None:
 
 
 def _identify(engine: Engine, credentials: HTTPAuthorizationCredentials | None,
-              cookie: str | None, limits: Limits) -> tuple[Account, Session | None]:
+              cookie: str | None, limits: SessionLimits) -> tuple[Account, Session | None]:
     """``web.auth.identity.identify``, with PostgreSQL being down raised as ``Unavailable``."""
     with outage.translated():
         return identify(engine, credentials, cookie, limits)

@@ -1,4 +1,5 @@
-"""``GET /api/tabs/{tab}``: one dashboard tab's JSON (``docs/api.md``), from the tab reader."""
+"""``GET /api/tabs/{tab}``: one dashboard tab's document (``docs/api.md``), from the tab
+reader; its schema is the ``TabDocument`` component (``web.documents.schema``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from scoring.windows import Period
 from web.deps import NowDep, ReaderDep, ViewsDep
+from web.documents.schema import UNAVAILABLE, answer
 from web.formats import Document
 from web.reader import Filter, Tab
 
@@ -19,9 +21,13 @@ FilterQuery = Annotated[Filter, Query(alias="filter",
 
 
 # A plain ``def``: the reader is synchronous and runs in the threadpool.
-@router.get("/{tab}", response_class=Document)
+@router.get("/{tab}", response_class=Document,
+            responses={**answer("TabDocument", "the tab's document (one schema per tab)"),
+                       **UNAVAILABLE})
 def read_tab(tab: Tab, *, reader: ReaderDep, views: ViewsDep, now: NowDep,
              period: PeriodQuery = "week", filter_: FilterQuery = "all") -> Document:
     """The tab as of now, with its ``freshness``; unknown tab, period or filter is a 422
     naming the choices."""
-    return Document({**reader.tab(tab, period, filter_, now), "freshness": views.freshness(now)})
+    document = reader.tab(tab, period, filter_, now)
+    document.freshness = views.freshness(now)
+    return Document(document)

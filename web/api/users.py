@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, status
 
 from web.deps import EngineDep, NowDep, StoreDep, ViewsDep
+from web.documents.schema import UNAVAILABLE, answer
 from web.formats import Document
 from web.profile import build_profile
 
@@ -16,11 +17,14 @@ router = APIRouter(prefix="/users", tags=["users"])
 UserId = Annotated[int, Path(ge=-(2**63), le=2**63 - 1, description="a tracked user's id")]
 
 
-@router.get("/{user_id}", response_class=Document)
+@router.get("/{user_id}", response_class=Document,
+            responses={**answer("Profile", "the user's profile"),
+                       404: {"description": "no such tracked user"}, **UNAVAILABLE})
 def read_user(user_id: UserId, engine: EngineDep, store: StoreDep, views: ViewsDep,
               now: NowDep) -> Document:
     """The profile; 404 for an unknown id or a user no ``user_upsert`` has created yet."""
     profile = build_profile(engine, store, user_id, now)
     if profile is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no tracked user {user_id}")
-    return Document({**profile, "freshness": views.freshness(now)})
+    profile.freshness = views.freshness(now)
+    return Document(profile)

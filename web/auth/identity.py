@@ -54,7 +54,7 @@ def check_role(account: Account) -> Account:
 
 
 def identify(engine: Engine, credentials: HTTPAuthorizationCredentials | None,
-             cookie: str | None, limits: sessions.Limits
+             cookie: str | None, limits: sessions.SessionLimits
              ) -> tuple[Account, sessions.Session | None]:
     """The account behind a bearer token (preferred) or a session cookie, and the session.
 
@@ -76,7 +76,7 @@ def identify(engine: Engine, credentials: HTTPAuthorizationCredentials | None,
 
 
 def authenticate(engine: Engine, credentials: HTTPAuthorizationCredentials | None,
-                 cookie: str | None, limits: sessions.Limits) -> Account:
+                 cookie: str | None, limits: sessions.SessionLimits) -> Account:
     """The identified account allowed to see insights; raises HTTP 401 or 403."""
     try:
         account, _ = identify(engine, credentials, cookie, limits)
@@ -96,7 +96,8 @@ def credential_of(credentials: HTTPAuthorizationCredentials | None,
     return None
 
 
-def still_allowed(engine: Engine, held: Collection[str], limits: sessions.Limits) -> set[str]:
+def still_allowed(engine: Engine, held: Collection[str], limits: sessions.SessionLimits
+                  ) -> set[str]:
     """Which of these credentials (``credential_of``) are still alive, not revoked, and of
     a role that may see insights (a demoted account loses its sockets too)."""
     by_kind: dict[str, set[str]] = {"s": set(), "t": set()}

@@ -35,14 +35,14 @@ class Session:
 
 
 @dataclass(frozen=True)
-class Limits:
+class SessionLimits:
     """How long sessions live: ``idle`` without requests, ``lifetime`` in all."""
 
     idle: timedelta
     lifetime: timedelta
 
 
-def start(engine: Engine, account: Account, limits: Limits) -> tuple[str, Session]:
+def start(engine: Engine, account: Account, limits: SessionLimits) -> tuple[str, Session]:
     """A new session for ``account``: the cookie's token (exists nowhere else) and the session."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with engine.begin() as conn:
@@ -58,7 +58,7 @@ _LIVE = ("s.ended_at IS NULL AND s.expires_at > now()"
          " AND s.last_seen_at > now() - CAST(:idle AS interval)")
 
 
-def find(engine: Engine, token: str, limits: Limits) -> Session | None:
+def find(engine: Engine, token: str, limits: SessionLimits) -> Session | None:
     """The live session of a cookie's token (its idle clock restarted), or None."""
     with engine.begin() as conn:
         row = conn.execute(text(
@@ -74,7 +74,7 @@ def find(engine: Engine, token: str, limits: Limits) -> Session | None:
     return Session(row[0], Account(id=row[2], email=row[3], role=row[4]), row[1])
 
 
-def alive(engine: Engine, token_hashes: Collection[str], limits: Limits) -> dict[str, str]:
+def alive(engine: Engine, token_hashes: Collection[str], limits: SessionLimits) -> dict[str, str]:
     """The role of each of these sessions still alive; their idle clocks restart (they are
     the sessions of open sockets: somebody is watching)."""
     if not token_hashes:

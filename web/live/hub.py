@@ -1,11 +1,12 @@
 """The fan-out of live views: one computation per view, however many sockets watch it.
 
-A *view* is what one kind of socket shows: a tab with its period and filter, or
-one user's profile. The hub keeps the subscribers of each view. When the
-consumer announces a batch, every affected view is marked dirty; each dirty
-view is recomputed at most once per ``interval_s`` (however many batches came
-meanwhile), in a worker thread (the readers are synchronous), and the result,
-when it differs from the last one sent, is offered to every subscriber.
+A watched document (``web.live.watched``) is what one kind of socket shows: a tab
+with its period and filter, or one user's profile (a *view* below). The hub keeps
+the subscribers of each view. When the consumer announces a batch, every affected
+view is marked dirty; each dirty view is recomputed at most once per ``interval_s``
+(however many batches came meanwhile), in a worker thread (the readers are
+synchronous), and the result, when it differs from the last one sent, is offered to
+every subscriber.
 
 Each subscriber has a one-slot mailbox: a newer document replaces one not yet
 sent, so a slow client gets the newest state late and never stalls the others
@@ -25,13 +26,12 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Final
 
+from web.live.watched import WatchedDocument, WatchedProfile
 from web.outage import TRY_AGAIN, Unavailable
 
 log = logging.getLogger(__name__)
 
-#: ("tab", tab, period, filter) or ("user", id).
-View = tuple[str, ...]
-Compute = Callable[[View], str | None]
+Compute = Callable[[WatchedDocument], str | None]
 
 SESSION_ENDED: Final = 4401
 """Close code telling the page its log-in ended (it goes to the log-in page)."""
@@ -88,13 +88,13 @@ class Hub:
 
     def __init__(self, compute: Compute, interval_s: float) -> None:
         self._compute, self._interval = compute, interval_s
-        self._views: dict[View, _Watched] = {}
+        self._views: dict[WatchedDocument, _Watched] = {}
         # Since start, for the web process's metrics.
         self.computed = 0
         self.offered = 0
         self.compute_seconds = 0.0
 
-    async def subscribe(self, view: View, subscriber: Subscriber) -> str | None:
+    async def subscribe(self, view: WatchedDocument, subscriber: Subscriber) -> str | None:
         """Watch ``view``; returns its current document (None: nothing to show, say an
         unknown user). The last document sent is current enough: a newer one follows
         through the mailbox. Sockets arriving together (a restart) share one computation."""
@@ -106,7 +106,7 @@ class Hub:
             watched.first = asyncio.ensure_future(self._first(view, watched))
         return await asyncio.shield(watched.first)
 
-    async def _first(self, view: View, watched: _Watched) -> str | None:
+    async def _first(self, view: WatchedDocument, watched: _Watched) -> str | None:
         """The view's first document, awaited by every socket that came meanwhile."""
         try:
             document = await self._compute_now(view)
@@ -116,7 +116,7 @@ class Hub:
         finally:
             watched.first = None
 
-    def unsubscribe(self, view: View, subscriber: Subscriber) -> None:
+    def unsubscribe(self, view: WatchedDocument, subscriber: Subscriber) -> None:
         """Stop watching; a view nobody watches is forgotten (and its loop ends)."""
         watched = self._views.get(view)
         if watched is None:
@@ -130,9 +130,10 @@ class Hub:
     def changed(self, users: Collection[int] | None) -> None:
         """A batch was applied: every tab changed, and the profiles of ``users`` (all
         profiles when None)."""
-        wanted = None if users is None else {str(u) for u in users}
+        wanted = None if users is None else set(users)
         for view, watched in self._views.items():
-            if view[0] == "user" and wanted is not None and view[1] not in wanted:
+            if isinstance(view, WatchedProfile) and wanted is not None and (
+                    view.user_id not in wanted):
                 continue
             watched.dirty = True
             if watched.task is None or watched.task.done():
@@ -176,20 +177,20 @@ class Hub:
         """Views with subscribers."""
         return len(self._views)
 
-    async def _refresh(self, view: View, watched: _Watched) -> None:
+    async def _refresh(self, view: WatchedDocument, watched: _Watched) -> None:
         """Recompute while dirty, at most once per interval; fan out what changed."""
         while watched.dirty and self._views.get(view) is watched:
             watched.dirty = False
             try:
                 document = await self._compute_now(view)
             except Unavailable as outage:
-                log.info("live view %s: %s; its sockets close", "/".join(view), outage.reason)
+                log.info("live view %s: %s; its sockets close", view, outage.reason)
                 self._suspend(watched, outage)
                 return
             except Exception as error:
                 # A failing read (Redis restarting, say) keeps the last state on screen
                 # and is tried again, less often.
-                log.warning("live view %s not recomputed: %r", "/".join(view), error)
+                log.warning("live view %s not recomputed: %r", view, error)
                 watched.dirty = True
                 await asyncio.sleep(max(self._interval, RETRY_S))
                 continue
@@ -200,7 +201,7 @@ class Hub:
                 self.offered += len(watched.subscribers)
             await asyncio.sleep(self._interval)
 
-    async def _compute_now(self, view: View) -> str | None:
+    async def _compute_now(self, view: WatchedDocument) -> str | None:
         self.computed += 1
         started = time.perf_counter()
         try:

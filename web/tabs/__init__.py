@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import redis
 from sqlalchemy.engine import Engine
@@ -13,6 +12,7 @@ from insights.readmodel.redisdb import Client
 from insights.settings import Settings
 from scoring.pages import DEFAULT_SECTIONS, SectionMap
 from scoring.windows import parse_period
+from web.documents.schema import TabDocument
 from web.reader import Filter, Tab
 from web.tabs import paths, site, users
 from web.tabs.store import DBConnect, Store
@@ -25,7 +25,8 @@ class RedisTabs:
         self.store = Store(client, db, keys)
         self._sections = sections
 
-    def tab(self, tab: Tab, period: str, filter_: Filter, now: datetime) -> dict[str, Any]:
+    def tab(self, tab: Tab, period: str, filter_: Filter, now: datetime) -> TabDocument:
+        """The tab's document as of ``now`` (``web.reader.TabReader``)."""
         p = parse_period(period)
         if tab == "problems":
             return users.problems(self.store, p, now)

@@ -14,12 +14,14 @@ from typing import Any, cast
 from scoring.paths import DROPOFF_MIN_VIEWS, LENGTH_BUCKETS, exit_rate
 from scoring.ratios import bar_pct
 from scoring.windows import Period, day_number, period_start
+from web.documents.paths import Dropoff, PathsTab, RankedPath, SessionLength, Transition
 from web.tabs.store import Store
 
 ENTRIES, TRANSITIONS, DROPOFF = 10, 30, 20
 
 
-def paths(store: Store, period: Period, now: datetime) -> dict[str, Any]:
+def paths(store: Store, period: Period, now: datetime) -> PathsTab:
+    """The paths tab over ``period``'s window."""
     today = now.date()
     store.windows_as_of(today)
     keys, first = store.keys, day_number(period_start(period, today))
@@ -34,13 +36,13 @@ def paths(store: Store, period: Period, now: datetime) -> dict[str, Any]:
         pipe.zrange(keys.window("len", period), 0, -1, withscores=True)
         pipe.zrange(keys.day_set("lenc", first), 0, -1, withscores=True)
         entries, exits, pairs, views, lengths, continuing = (_counts(r) for r in pipe.execute())
-    return {
-        "entry_pages": _ranked(entries), "exit_pages": _ranked(exits),
-        "transitions": [{"from": pair.split("\t", 1)[0], "to": pair.split("\t", 1)[1],
-                         "count": n} for pair, n in pairs.most_common(TRANSITIONS)],
-        "dropoff": _dropoff(store, keys.window("exit", period), views),
-        "session_lengths": _lengths(lengths + continuing),
-    }
+    return PathsTab(
+        entry_pages=_ranked(entries), exit_pages=_ranked(exits),
+        transitions=[Transition(from_=pair.split("\t", 1)[0], to=pair.split("\t", 1)[1],
+                                count=n) for pair, n in pairs.most_common(TRANSITIONS)],
+        dropoff=_dropoff(store, keys.window("exit", period), views),
+        session_lengths=_lengths(lengths + continuing),
+    )
 
 
 def _counts(pairs: Any) -> Counter[str]:
@@ -48,26 +50,25 @@ def _counts(pairs: Any) -> Counter[str]:
                                                                     pairs)})
 
 
-def _ranked(counts: Counter[str]) -> list[dict[str, Any]]:
+def _ranked(counts: Counter[str]) -> list[RankedPath]:
     top = counts.most_common(ENTRIES)
     most = top[0][1] if top else 1
-    return [{"path": p, "count": n, "bar_pct": bar_pct(n, most)} for p, n in top]
+    return [RankedPath(path=p, count=n, bar_pct=bar_pct(n, most)) for p, n in top]
 
 
-def _dropoff(store: Store, exit_key: str, views: Counter[str]) -> list[dict[str, Any]]:
+def _dropoff(store: Store, exit_key: str, views: Counter[str]) -> list[Dropoff]:
     paths = list(views)
     exits: Counter[str] = Counter()
     if paths:
         scores = store.redis.zmscore(exit_key, paths)
         exits.update({p: int(n or 0) for p, n in zip(paths, scores, strict=True)})
-    rows: list[dict[str, Any]] = [
-        {"path": p, "views": n, "exits": exits[p], "exit_rate": exit_rate(exits[p], n)}
-        for p, n in views.items() if n >= DROPOFF_MIN_VIEWS]
-    rows.sort(key=lambda r: r["exit_rate"], reverse=True)
+    rows = [Dropoff(path=p, views=n, exits=exits[p], exit_rate=exit_rate(exits[p], n))
+            for p, n in views.items() if n >= DROPOFF_MIN_VIEWS]
+    rows.sort(key=lambda r: r.exit_rate, reverse=True)
     return rows[:DROPOFF]
 
 
-def _lengths(counts: Counter[str]) -> list[dict[str, Any]]:
+def _lengths(counts: Counter[str]) -> list[SessionLength]:
     present = [(b, counts[b]) for b in LENGTH_BUCKETS if counts.get(b)]
     most = max([1, *(n for _, n in present)])
-    return [{"bucket": b, "count": n, "bar_pct": bar_pct(n, most)} for b, n in present]
+    return [SessionLength(bucket=b, count=n, bar_pct=bar_pct(n, most)) for b, n in present]

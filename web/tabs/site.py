@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, cast
+from typing import NamedTuple, cast
 
 from scoring.pages import SectionMap, truncated_mean
 from scoring.ratios import bar_pct, capped_pct
@@ -18,71 +17,147 @@ from scoring.windows import (
     month_start,
     period_start,
 )
+from web.documents.site import (
+    ChartData,
+    DeviceWeeks,
+    HeatmapHour,
+    HeatmapRow,
+    IgnoredPage,
+    LoggedVsAnon,
+    OverviewTab,
+    PagesTab,
+    Section,
+    TopPage,
+)
 from web.formats import day as day_label
+from web.reader import Filter
 from web.tabs.store import Store, window_days
 
 WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
-DEVICES = ("desktop", "mobile", "tablet")
-_HOURS = [f"hr:{h}" for h in range(24)]
-_SESSIONS = {"all": 0, "logged": 1, "anonymous": 2}
 TOP_PAGES, IGNORED_MAX, IGNORED_BELOW = 50, 30, 5
 # Day sorted sets the pages tab sums over its window: views first, then the sums and
 # counts behind its averages, and the sections' time.
 _PAGE_SETS = ("pv", "ld", "ldn", "tm", "tmn", "sc", "scn", "stm", "stn")
 
 
-def overview(store: Store, filter_: str, now: datetime) -> dict[str, Any]:
+class Sessions(NamedTuple):
+    """Sessions started in a day: all of them, with a user, without one."""
+
+    all: int
+    logged: int
+    anonymous: int
+
+    def filtered(self, filter_: str) -> int:
+        """The count the overview's ``filter`` (``all``, ``logged``, ``anonymous``) asks for."""
+        return {"all": self.all, "logged": self.logged, "anonymous": self.anonymous}[filter_]
+
+
+class Devices(NamedTuple):
+    """Sessions per device type."""
+
+    desktop: int
+    mobile: int
+    tablet: int
+
+
+DEVICES = Devices._fields
+# The day hash fields the overview reads, in the order they are fetched: one layout,
+# sliced by name in ``chart_day`` and ``month_day``.
+_SESSION_FIELDS = ("ss", "sl", "sa")
+_HOUR_FIELDS = tuple(f"hr:{h}" for h in range(24))
+_DEVICE_FIELDS = tuple(f"dv:{d}" for d in DEVICES)
+CHART_FIELDS = (*_SESSION_FIELDS, "pv")
+MONTH_FIELDS = (*_SESSION_FIELDS, *_HOUR_FIELDS, *_DEVICE_FIELDS)
+
+
+class ChartDay(NamedTuple):
+    """A day of the overview's chart (``CHART_FIELDS``)."""
+
+    sessions: Sessions
+    pageviews: int
+
+
+class MonthDay(NamedTuple):
+    """A day of the overview's month window (``MONTH_FIELDS``)."""
+
+    sessions: Sessions
+    hours: tuple[int, ...]          # sessions started in each UTC hour, hour 0 first
+    devices: Devices
+
+
+def chart_day(values: Sequence[int]) -> ChartDay:
+    """The values of ``CHART_FIELDS`` by name."""
+    n = len(_SESSION_FIELDS)
+    (pageviews,) = values[n:]
+    return ChartDay(Sessions(*values[:n]), pageviews)
+
+
+def month_day(values: Sequence[int]) -> MonthDay:
+    """The values of ``MONTH_FIELDS`` by name."""
+    hours = len(_SESSION_FIELDS)
+    devices = hours + len(_HOUR_FIELDS)
+    return MonthDay(Sessions(*values[:hours]), tuple(values[hours:devices]),
+                    Devices(*values[devices:]))
+
+
+def overview(store: Store, filter_: Filter, now: datetime) -> OverviewTab:
+    """The overview tab: the chart's 31 days, and the month window's hours and devices."""
     today = now.date()
     chart = [day_number(d) for d in last_days(today, 31)]
-    values = store.day_fields(chart, ("ss", "sl", "sa", "pv"))
+    days = [chart_day(v) for v in store.day_fields(chart, CHART_FIELDS)]
     month = window_days(month_start(today), today)
-    fields = ["ss", "sl", "sa", *_HOURS, *(f"dv:{d}" for d in DEVICES)]
-    per_day = dict(zip(month, store.day_fields(month, fields), strict=True))
-    return {
-        "filter_type": filter_,
-        "chart_data": {"labels": [day_label(from_day_number(d)) for d in chart],
-                       "sessions": [v[_SESSIONS[filter_]] for v in values],
-                       "pageviews": [v[3] for v in values]},
-        "heatmap": _heatmap(per_day),
-        "logged_vs_anon": {"logged": sum(v[1] for v in per_day.values()),
-                           "anonymous": sum(v[2] for v in per_day.values())},
-        "devices": _devices(per_day),
-    }
+    per_day = {d: month_day(v)
+               for d, v in zip(month, store.day_fields(month, MONTH_FIELDS), strict=True)}
+    return OverviewTab(
+        filter_type=filter_,
+        chart_data=ChartData(labels=[day_label(from_day_number(d)) for d in chart],
+                             sessions=[d.sessions.filtered(filter_) for d in days],
+                             pageviews=[d.pageviews for d in days]),
+        heatmap=_heatmap(per_day),
+        logged_vs_anon=LoggedVsAnon(logged=sum(d.sessions.logged for d in per_day.values()),
+                                    anonymous=sum(d.sessions.anonymous
+                                                  for d in per_day.values())),
+        devices=_devices(per_day),
+    )
 
 
-def _heatmap(per_day: dict[int, list[int]]) -> list[dict[str, Any]]:
+def _heatmap(per_day: dict[int, MonthDay]) -> list[HeatmapRow]:
     grid = [[0] * 24 for _ in WEEKDAYS]
-    for day, values in per_day.items():
+    for day, counts in per_day.items():
         row = (from_day_number(day).weekday() + 1) % 7      # Monday 0 -> Sunday 0
-        for hour in range(24):
-            grid[row][hour] += values[3 + hour]
+        for hour, n in enumerate(counts.hours):
+            grid[row][hour] += n
     top = max(1, *(max(r) for r in grid))
-    return [{"name": name, "hours": [{"count": n, "intensity": bar_pct(n, top)} for n in row]}
+    return [HeatmapRow(name=name, hours=[HeatmapHour(count=n, intensity=bar_pct(n, top))
+                                         for n in row])
             for name, row in zip(WEEKDAYS, grid, strict=True)]
 
 
-def _devices(per_day: dict[int, list[int]]) -> dict[str, Any]:
-    weeks: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for day, values in sorted(per_day.items()):
-        if values[0]:
-            week = weeks[day_label(iso_week_start(from_day_number(day)))]
-            for i in range(3):
-                week[i] += values[27 + i]
+def _devices(per_day: dict[int, MonthDay]) -> DeviceWeeks:
+    weeks: dict[str, Devices] = {}
+    for day, counts in sorted(per_day.items()):
+        if counts.sessions.all:
+            week = day_label(iso_week_start(from_day_number(day)))
+            before = weeks.get(week, Devices(0, 0, 0))
+            weeks[week] = Devices(*(a + b for a, b in zip(before, counts.devices, strict=True)))
     labels = sorted(weeks)
-    return {"labels": labels, **{d: [weeks[w][i] for w in labels] for i, d in enumerate(DEVICES)}}
+    return DeviceWeeks(labels=labels, desktop=[weeks[w].desktop for w in labels],
+                       mobile=[weeks[w].mobile for w in labels],
+                       tablet=[weeks[w].tablet for w in labels])
 
 
-def pages(store: Store, sections: SectionMap, period: Period, now: datetime) -> dict[str, Any]:
+def pages(store: Store, sections: SectionMap, period: Period, now: datetime) -> PagesTab:
+    """The pages tab: sections and the most (and least) viewed paths."""
     today = now.date()
     store.windows_as_of(today)
     summed = {kind: store.keys.window(kind, period) for kind in _PAGE_SETS}
-    return {"sections": _sections(store, sections, summed, period, today),
-            "top_pages": _top_pages(store, summed, period, today),
-            "ignored_pages": _ignored(store, store.keys.window("pv", "month"))}
+    return PagesTab(sections=_sections(store, sections, summed, period, today),
+                    top_pages=_top_pages(store, summed, period, today),
+                    ignored_pages=_ignored(store, store.keys.window("pv", "month")))
 
 
 def _sections(store: Store, sections: SectionMap, summed: dict[str, str], period: Period,
-              today: date) -> list[dict[str, Any]]:
+              today: date) -> list[Section]:
     names = list(sections)
     days = window_days(period_start(period, today), today)
     views = [sum(col) for col in zip(*store.day_fields(days, [f"sv:{n}" for n in names]),
@@ -90,13 +165,11 @@ def _sections(store: Store, sections: SectionMap, summed: dict[str, str], period
     seconds = dict(zip(names, _scores(store, summed["stm"], names), strict=True))
     timed = dict(zip(names, _scores(store, summed["stn"], names), strict=True))
     uniques = store.uniques([f"s:{name}" for name in names], period, today)
-    found = [{"name": name, "views": views[i], "unique_users": uniques[i],
-              "avg_time": truncated_mean(int(seconds[name]), int(timed[name]))}
-             for i, name in enumerate(names)]
-    top = max([1, *(s["views"] for s in found)])
-    for s in found:
-        s["intensity"] = capped_pct(s["views"], top)
-    return found
+    top = max([1, *views])
+    return [Section(name=name, views=views[i], unique_users=uniques[i],
+                    avg_time=truncated_mean(int(seconds[name]), int(timed[name])),
+                    intensity=capped_pct(views[i], top))
+            for i, name in enumerate(names)]
 
 
 def _scores(store: Store, key: str, members: Sequence[str]) -> list[float]:
@@ -104,7 +177,7 @@ def _scores(store: Store, key: str, members: Sequence[str]) -> list[float]:
 
 
 def _top_pages(store: Store, summed: dict[str, str], period: Period, today: date
-               ) -> list[dict[str, Any]]:
+               ) -> list[TopPage]:
     top = cast(list[tuple[str, float]],
                store.redis.zrevrange(summed["pv"], 0, TOP_PAGES - 1, withscores=True))
     paths = [p for p, _ in top]
@@ -121,12 +194,12 @@ def _top_pages(store: Store, summed: dict[str, str], period: Period, today: date
     def mean(kind: str, i: int) -> int:
         return truncated_mean(int(sums[kind][i]), int(sums[kind + "n"][i]))
 
-    return [{"path": p, "views": int(n), "unique_users": uniques[i],
-             "avg_time": mean("tm", i), "avg_scroll": mean("sc", i), "avg_load": mean("ld", i),
-             "bar_pct": bar_pct(n, most)} for i, (p, n) in enumerate(top)]
+    return [TopPage(path=p, views=int(n), unique_users=uniques[i], avg_time=mean("tm", i),
+                    avg_scroll=mean("sc", i), avg_load=mean("ld", i), bar_pct=bar_pct(n, most))
+            for i, (p, n) in enumerate(top)]
 
 
-def _ignored(store: Store, summed_month: str) -> list[dict[str, Any]]:
+def _ignored(store: Store, summed_month: str) -> list[IgnoredPage]:
     few = cast(list[tuple[str, float]], store.redis.zrangebyscore(
         summed_month, "-inf", f"({IGNORED_BELOW}", start=0, num=IGNORED_MAX, withscores=True))
-    return [{"path": p, "views": int(n)} for p, n in few]
+    return [IgnoredPage(path=p, views=int(n)) for p, n in few]

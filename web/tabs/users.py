@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Protocol, TypeVar
 
 from insights.readmodel.userstate import (
     OPEN_END,
@@ -20,10 +20,11 @@ from insights.readmodel.userstate import (
     problem_counts,
 )
 from insights.readmodel.userstate import user_queries as score_queries
-from scoring.components import as_json
 from scoring.engagement import engagement_components, engagement_score, status, wow
 from scoring.problems import problem_components, problem_score
 from scoring.windows import Period, day_number, last_days, period_start, previous_start
+from web.documents.common import UserRef, components_of
+from web.documents.users import EngagementRow, EngagementTab, ProblemsTab, ProblemUser
 from web.formats import rfc3339_or_none
 from web.tabs.store import Store, window_days
 
@@ -31,54 +32,64 @@ LISTED = 50
 PAGE = 60          # ranked candidates re-scored at read time per round trip
 
 
-def user_ref(row: UserRow) -> dict[str, Any]:
-    return {"id": row.id, "name": row.name, "email": row.email}
+class Scored(Protocol):
+    """A listed row: ranked by its score."""
+
+    @property
+    def score(self) -> int: ...
 
 
-def problems(store: Store, period: Period, now: datetime) -> dict[str, Any]:
+Listed = TypeVar("Listed", bound=Scored)
+
+
+def user_ref(row: UserRow) -> UserRef:
+    """The user a listed row is about."""
+    return UserRef(id=row.id, name=row.name, email=row.email)
+
+
+def problems(store: Store, period: Period, now: datetime) -> ProblemsTab:
     today = now.date()
     days = window_days(period_start(period, today), today)
     totals = [sum(col) for col in zip(*store.day_fields(days, ("fl", "pr", "je")), strict=True)]
-    return {
-        "locked_accounts": store.count(store.keys.locks, f"({now.timestamp()}", "+inf"),
-        "failed_logins": totals[0], "password_resets": totals[1], "js_errors": totals[2],
-        "problem_users": _problem_rows(store, period, now),
-    }
+    return ProblemsTab(
+        locked_accounts=store.count(store.keys.locks, f"({now.timestamp()}", "+inf"),
+        failed_logins=totals[0], password_resets=totals[1], js_errors=totals[2],
+        problem_users=_problem_rows(store, period, now),
+    )
 
 
-def top(store: Store, key: str, rescore: Callable[[list[int]], list[dict[str, Any]]]
-        ) -> list[dict[str, Any]]:
+def top(store: Store, key: str, rescore: Callable[[list[int]], list[Listed]]) -> list[Listed]:
     """The best ``LISTED`` rows by score re-computed now, from a ranking of stored scores.
 
     Scores only fall with time (windows roll, locks expire) until the consumer
     re-ranks, so once the ``LISTED``-th re-computed score is at least the next
     stored one, no user further down can overtake it.
     """
-    listed: list[dict[str, Any]] = []
+    listed: list[Listed] = []
     start = 0
     while True:
         ids = [int(m) for m, _ in store.ranked_page(key, start, PAGE)]
         listed += rescore(ids)
-        listed.sort(key=lambda r: r["score"], reverse=True)
+        listed.sort(key=lambda r: r.score, reverse=True)
         start += len(ids)
         following = store.ranked_page(key, start, 1)
         if len(ids) < PAGE or not following or (
-                len(listed) >= LISTED and listed[LISTED - 1]["score"] >= following[0][1]):
+                len(listed) >= LISTED and listed[LISTED - 1].score >= following[0][1]):
             return listed[:LISTED]
 
 
-def _problem_rows(store: Store, period: Period, now: datetime) -> list[dict[str, Any]]:
+def _problem_rows(store: Store, period: Period, now: datetime) -> list[ProblemUser]:
     return top(store, store.keys.problems(period),
                lambda ids: _problem_page(store, ids, period, now))
 
 
 def _problem_page(store: Store, ids: list[int], period: Period, now: datetime
-                  ) -> list[dict[str, Any]]:
+                  ) -> list[ProblemUser]:
     rows = store.users(ids)
     sums = store.user_sums(ids, score_queries(now.date()))
     alerts = store.email_sums((r.email for r in rows.values() if r.email),
                               alert_queries(now.date()))
-    listed: list[dict[str, Any]] = []
+    listed: list[ProblemUser] = []
     for uid, row in rows.items():
         if not row.active():
             continue
@@ -86,27 +97,27 @@ def _problem_page(store: Store, ids: list[int], period: Period, now: datetime
                                 alerts.get(row.email or "", [0, 0, 0]), period, now)
         score = problem_score(counts)
         if score > 0:
-            listed.append({
-                "user": user_ref(row), "score": score, "failed_logins": counts.failed_logins,
-                "password_resets": counts.password_resets, "js_errors": counts.js_errors,
-                "slow_pages": counts.slow_pages, "security_alerts": counts.security_alerts,
-                "is_locked": counts.is_locked, "last_login": rfc3339_or_none(row.last_login),
-                "components": as_json(problem_components(counts)),
-            })
+            listed.append(ProblemUser(
+                user=user_ref(row), score=score, failed_logins=counts.failed_logins,
+                password_resets=counts.password_resets, js_errors=counts.js_errors,
+                slow_pages=counts.slow_pages, security_alerts=counts.security_alerts,
+                is_locked=counts.is_locked, last_login=rfc3339_or_none(row.last_login),
+                components=components_of(problem_components(counts)),
+            ))
     return listed
 
 
-def engagement(store: Store, period: Period, now: datetime) -> dict[str, Any]:
+def engagement(store: Store, period: Period, now: datetime) -> EngagementTab:
     today, keys = now.date(), store.keys
     active = store.uniques(["users"], period, today)[0]
     first_of_month = day_number(today.replace(day=1))
-    return {
-        "active_7d": int(active),
-        "at_risk": store.count(keys.logins, day_number(today) - 30, day_number(today) - 8),
-        "dormant": store.count(keys.logins, "-inf", day_number(today) - 31),
-        "new_this_month": store.count(keys.created, first_of_month, "+inf"),
-        "engagement_list": _engagement_rows(store, period, now),
-    }
+    return EngagementTab(
+        active_7d=int(active),
+        at_risk=store.count(keys.logins, day_number(today) - 30, day_number(today) - 8),
+        dormant=store.count(keys.logins, "-inf", day_number(today) - 31),
+        new_this_month=store.count(keys.created, first_of_month, "+inf"),
+        engagement_list=_engagement_rows(store, period, now),
+    )
 
 
 def _list_queries(period: Period, today: date) -> list[Query]:
@@ -117,18 +128,18 @@ def _list_queries(period: Period, today: date) -> list[Query]:
             *[("pv", day_number(d), day_number(d)) for d in last_days(today, 7)]]
 
 
-def _engagement_rows(store: Store, period: Period, now: datetime) -> list[dict[str, Any]]:
+def _engagement_rows(store: Store, period: Period, now: datetime) -> list[EngagementRow]:
     return top(store, store.keys.engagement, lambda ids: _engagement_page(store, ids, period,
                                                                           now))
 
 
 def _engagement_page(store: Store, ids: list[int], period: Period, now: datetime
-                     ) -> list[dict[str, Any]]:
+                     ) -> list[EngagementRow]:
     today = now.date()
     rows = store.users(ids)
     sums = store.user_sums(ids, _list_queries(period, today))
     n = len(score_queries(today))
-    listed: list[dict[str, Any]] = []
+    listed: list[EngagementRow] = []
     for uid, row in rows.items():
         values = sums[uid]
         counts = UserSums.parse(values[:n]).engagement
@@ -137,11 +148,11 @@ def _engagement_page(store: Store, ids: list[int], period: Period, now: datetime
         if not row.listed() or (sessions == 0 and score == 0):
             continue
         last_login = row.last_login.date() if row.last_login else None
-        listed.append({
-            "user": user_ref(row), "score": score, "sessions": sessions, "page_views": views,
-            "wow": wow(views, before), "status": status(last_login, today, score),
-            "sparkline": values[n + 3:], "components": as_json(engagement_components(counts)),
-        })
+        listed.append(EngagementRow(
+            user=user_ref(row), score=score, sessions=sessions, page_views=views,
+            wow=wow(views, before), status=status(last_login, today, score),
+            sparkline=values[n + 3:], components=components_of(engagement_components(counts)),
+        ))
     return listed
 
 

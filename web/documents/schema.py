@@ -1,0 +1,87 @@
+"""The documents' JSON Schema, published in the app's OpenAPI (``/openapi.json``).
+
+``msgspec.json.schema_components`` writes a component per declared type (with each
+field's description); :func:`install` merges them into FastAPI's schema once, and the
+routes point their answers at them (:func:`answer`). Two components are unions:
+``TabDocument`` (the answer of ``GET /api/tabs/{tab}``, one per tab) and
+``LiveDocument`` (each message of the ``/ws`` sockets; WebSockets are not OpenAPI
+paths, so it is only a component, cited by ``docs/api.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import msgspec
+from fastapi import FastAPI
+
+from web.documents.common import Health, ServiceUnavailable
+from web.documents.paths import PathsTab
+from web.documents.profile import Profile
+from web.documents.site import OverviewTab, PagesTab
+from web.documents.users import EngagementTab, ProblemsTab
+
+TabDocument = ProblemsTab | EngagementTab | PagesTab | PathsTab | OverviewTab
+#: What a live socket sends: a tab's document or a profile, as its ``GET`` route.
+LiveDocument = TabDocument | Profile
+#: The document of each tab (``web.reader.TABS``).
+TAB_DOCUMENTS: Final[Mapping[str, type[TabDocument]]] = {
+    "problems": ProblemsTab, "engagement": EngagementTab, "pages": PagesTab,
+    "paths": PathsTab, "overview": OverviewTab,
+}
+#: The documents served with their ``freshness`` (filled in after the document is read).
+FRESH_DOCUMENTS: Final = (*TAB_DOCUMENTS.values(), Profile)
+REF: Final = "#/components/schemas/{name}"
+
+
+def ref(name: str) -> dict[str, str]:
+    """A reference to the component ``name``."""
+    return {"$ref": REF.format(name=name)}
+
+
+def components() -> dict[str, Any]:
+    """The JSON Schema of every document, by component name."""
+    _, found = msgspec.json.schema_components([*FRESH_DOCUMENTS, Health, ServiceUnavailable],
+                                              ref_template=REF)
+    for document in FRESH_DOCUMENTS:
+        found[document.__name__]["required"].append("freshness")
+    found["TabDocument"] = {
+        "title": "TabDocument",
+        "description": "The document of GET /api/tabs/{tab}: "
+                       + ", ".join(f"{tab}: {t.__name__}" for tab, t in TAB_DOCUMENTS.items()),
+        "oneOf": [ref(t.__name__) for t in TAB_DOCUMENTS.values()]}
+    found["LiveDocument"] = {
+        "title": "LiveDocument",
+        "description": "Each text frame of WS /ws/tabs/{tab} (the tab's TabDocument) and"
+                       " WS /ws/users/{id} (the Profile): the whole document of the matching"
+                       " GET, freshness included, on connect and after each change.",
+        "oneOf": [ref("TabDocument"), ref("Profile")]}
+    return found
+
+
+def answer(name: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """A route's ``responses``: its 200 is the JSON of the component ``name``."""
+    return {200: {"description": description,
+                  "content": {"application/json": {"schema": ref(name)}}}}
+
+
+#: The 503 of the ``/api`` routes (``web.outage``), for their ``responses``.
+UNAVAILABLE: Final[dict[int | str, dict[str, Any]]] = {503: {
+    "description": "a server the answer needs is down or too slow, or the read model is"
+                   " being rebuilt",
+    "content": {"application/json": {"schema": ref("ServiceUnavailable")}}}}
+
+
+def install(app: FastAPI) -> None:
+    """Make ``app.openapi`` FastAPI's schema with the documents' components merged in."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(components())
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
