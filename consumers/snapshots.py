@@ -14,12 +14,12 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 import msgspec
 
-from consumers.journeys import View, contributions, decode, difference, encode
+from consumers.journeys import PageVisit, contributions, decode, difference, encode
 from insights.database import Connection, array_literal
 from insights.events import contract as c
 from insights.readmodel.keys import WINDOWED_KINDS, Keys
@@ -43,7 +43,7 @@ SELECT pageview_id, session_id FROM page_views WHERE pageview_id = ANY(%s::text[
 
 
 @dataclass
-class Touched:
+class TouchedSessions:
     """Sessions and session-less views whose snapshots a batch may change."""
 
     sessions: set[str] = field(default_factory=set)
@@ -51,8 +51,9 @@ class Touched:
     leaves: set[str] = field(default_factory=set)   # views of leaves: found by pageview_id
 
 
-def touched(events: Iterable[c.Event]) -> Touched:
-    t = Touched()
+def touched_sessions(events: Iterable[c.Event]) -> TouchedSessions:
+    """The sessions and session-less views whose snapshots ``events`` may change."""
+    t = TouchedSessions()
     for e in events:
         if isinstance(e, c.PageView):
             (t.sessions if e.session_id is not None else t.lone).add(
@@ -63,7 +64,7 @@ def touched(events: Iterable[c.Event]) -> Touched:
     return t
 
 
-def resolve_leaves(conn: Connection, t: Touched) -> None:
+def resolve_leaves(conn: Connection, t: TouchedSessions) -> None:
     """Move the leaves' views into ``t.sessions`` / ``t.lone``."""
     if t.leaves:
         with conn.cursor() as cur:
@@ -74,16 +75,16 @@ def resolve_leaves(conn: Connection, t: Touched) -> None:
 
 
 def read_views(conn: Connection, sessions: Iterable[str], lone: Iterable[str]
-               ) -> dict[tuple[bool, str], list[View]]:
+               ) -> dict[tuple[bool, str], list[PageVisit]]:
     """(in a session, owner id) -> its views now, from the write-through tables."""
-    views: dict[tuple[bool, str], list[View]] = {}
+    views: dict[tuple[bool, str], list[PageVisit]] = {}
     with conn.cursor() as cur:
         for sql, ids, in_session in ((_SESSION_VIEWS, list(sessions), True),
                                      (_LONE_VIEWS, list(lone), False)):
             if ids:
                 cur.execute(sql, (array_literal(ids),))
                 for owner, *view in cur.fetchall():
-                    views.setdefault((in_session, owner), []).append(View(*view))
+                    views.setdefault((in_session, owner), []).append(PageVisit(*view))
     return views
 
 
@@ -106,20 +107,20 @@ class Snapshots:
             found = self._cache[path] = sections_of(path, self._sections)
         return found
 
-    def apply(self, conn: Connection, events: Sequence[c.Event]) -> int:
+    def apply(self, conn: Connection, events: Sequence[c.Event], now: datetime) -> int:
         """Bring the snapshots of the sessions ``events`` touched up to date.
 
         Each attempt reads the snapshots first and PostgreSQL after, so the views
         it applies are at least as new as what the snapshot holds; a snapshot
         changed meanwhile (another consumer, during a rebalance) is tried again.
         """
-        t = touched(events)
+        t = touched_sessions(events)
         resolve_leaves(conn, t)
         owners = [(True, s) for s in t.sessions] + [(False, v) for v in t.lone]
         for _ in range(ATTEMPTS):
             if not owners:
                 return 0
-            owners = self._attempt(conn, owners)
+            owners = self._attempt(conn, owners, day_number(now.date()))
             if owners:
                 log.info("%d session snapshots changed meanwhile; reading again", len(owners))
         raise RuntimeError(f"session snapshots kept changing under us: {owners[:5]}")
@@ -140,7 +141,7 @@ class Snapshots:
         in_session, name = owner
         return self._keys.session(name) if in_session else self._keys.lone_view(name)
 
-    def _attempt(self, conn: Connection, owners: list[tuple[bool, str]]
+    def _attempt(self, conn: Connection, owners: list[tuple[bool, str]], today: int
                  ) -> list[tuple[bool, str]]:
         """Apply what changed; returns the owners whose snapshot moved under us."""
         olds = cast(list[str | None], self._client.mget([self._key(o) for o in owners]))
@@ -167,6 +168,5 @@ class Snapshots:
         ops = [[index, member, delta, day, window]
                for (index, member, day, window), delta in sums.items() if delta]
         payload = msgspec.json.encode([[s for _, s in snaps], ops]).decode()
-        today = day_number(datetime.now(UTC).date())
         stale = self._scripts.sessions(keys=list(names), args=[TTL_S, payload, today])
         return [snaps[n - 1][0] for n in stale]

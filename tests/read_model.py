@@ -11,8 +11,8 @@ from typing import Any
 
 import redis
 
-from consumers.redis import RedisSink
-from consumers.rollups import Touched
+from consumers.projection import RedisProjection
+from consumers.rollups import TouchedUsers
 from insights.database import connect
 from insights.events.producer import Emitter
 from insights.readmodel.keys import Keys
@@ -56,9 +56,9 @@ def count_in_redis(redis_url: str, database_url: str, prefix: str, now: datetime
     with closing(connect(database_url)) as conn, conn.cursor() as cur:
         cur.execute("SELECT id FROM users")
         ids = {row[0] for row in cur.fetchall()}
-    sink = RedisSink(redis_url, database_url, prefix)
+    sink = RedisProjection(redis_url, database_url, prefix)
     try:
-        sink.rescore(Touched(), now, ids, full=True)
+        sink.rescore(TouchedUsers(), now, ids, full=True)
     finally:
         sink.close()
 
