@@ -11,7 +11,7 @@ racing on one session (a rebalance) cannot both apply the same change.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +19,7 @@ from typing import Any, cast
 
 import msgspec
 
-from consumers.journeys import PageVisit, contributions, decode, difference, encode
+from consumers.journeys import Contribution, PageVisit, contributions, decode, encode
 from insights.database import Connection, array_literal
 from insights.events import contract as c
 from insights.readmodel.keys import WINDOWED_KINDS, Keys
@@ -53,14 +53,18 @@ class TouchedSessions:
 
 def touched_sessions(events: Iterable[c.Event]) -> TouchedSessions:
     """The sessions and session-less views whose snapshots ``events`` may change."""
-    t = TouchedSessions()
+    t, viewed = TouchedSessions(), set()
     for e in events:
         if isinstance(e, c.PageView):
+            viewed.add(e.pageview_id)
             (t.sessions if e.session_id is not None else t.lone).add(
                 e.session_id if e.session_id is not None else e.pageview_id)
         elif isinstance(e, c.PageLeave):
             # A leave's own session_id may be missing or wrong: its view decides.
             t.leaves.add(e.pageview_id)
+    # The events are those the durable write counted: a leave whose view is among them
+    # was stored on that view, whose owner is already in; only the others are looked up.
+    t.leaves -= viewed
     return t
 
 
@@ -149,8 +153,8 @@ class Snapshots:
         conn.commit()
         names: dict[str, int] = {self._keys.asof: 1}     # KEYS[1] of sessions.lua
         snaps: list[tuple[tuple[bool, str], list[Any]]] = []
-        # Summed per (key, member): the batch's sessions share entry pages, transitions...
-        sums: dict[tuple[int, str, int, int], int] = defaultdict(int)
+        # Summed over the batch first: its sessions share entry pages, transitions...
+        deltas: Counter[Contribution] = Counter()
         for owner, old in zip(owners, olds, strict=True):
             views = current.get(owner, [])
             new = encode(views)
@@ -158,15 +162,13 @@ class Snapshots:
                 continue
             key = self._key(owner)
             snaps.append((owner, [names.setdefault(key, len(names) + 1), old or "", new]))
-            before = contributions(decode(old), self._sections_of, in_session=owner[0])
-            after = contributions(views, self._sections_of, in_session=owner[0])
-            for (kind, day, member), delta in difference(before, after):
-                index = names.setdefault(self._keys.day_set(kind, day), len(names) + 1)
-                sums[index, member, day, self._window(names, kind)] += delta
+            deltas.update(contributions(views, self._sections_of, in_session=owner[0]))
+            deltas.subtract(contributions(decode(old), self._sections_of, in_session=owner[0]))
         if not snaps:
             return []
-        ops = [[index, member, delta, day, window]
-               for (index, member, day, window), delta in sums.items() if delta]
+        ops = [[names.setdefault(self._keys.day_set(kind, day), len(names) + 1), member, delta,
+                day, self._window(names, kind)]
+               for (kind, day, member), delta in deltas.items() if delta]
         payload = msgspec.json.encode([[s for _, s in snaps], ops]).decode()
         stale = self._scripts.sessions(keys=list(names), args=[TTL_S, payload, today])
         return [snaps[n - 1][0] for n in stale]
