@@ -5,7 +5,7 @@ the Kafka position the ledger recorded) and fed, in partition order, through
 the same ``RedisProjection.write`` the consumer uses, so the rebuilt keys are what a
 consumer would have built. Only events young enough to sit in a window (the
 last ``KEEP_DAYS`` days) are replayed; afterwards every partition's watermark
-and the sink's offsets are set to where PostgreSQL is, so a consumer started
+and the projection's offsets are set to where PostgreSQL is, so a consumer started
 next resumes exactly there.
 
 It deletes the keys under the prefix first and may run while consumers keep
@@ -16,6 +16,7 @@ the read model (``consumers.guard``).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
@@ -62,7 +63,7 @@ def count(conn: Connection, now: datetime) -> int:
 
 
 def stored_items(conn: Connection, now: datetime) -> Iterator[list[Item]]:
-    """The replayable events as batches of sink items, in partition and offset order."""
+    """The replayable events as batches of items, in partition and offset order."""
     with conn.cursor(name="backfill") as cur:       # server side: 5M rows never in memory
         cur.itersize = BATCH
         cur.execute(_EVENTS, (now - timedelta(days=KEEP_DAYS),))
@@ -91,7 +92,7 @@ LOCK_S = 60        # the rebuild lock's expiry, renewed at every replayed batch
 
 def rebuild(sink: RedisProjection, conn: Connection, now: datetime,
             progress: Callable[[int], None] = lambda _: None) -> int:
-    """Rebuild the read model under the sink's prefix from PostgreSQL; returns how many
+    """Rebuild the read model under the projection's prefix from PostgreSQL; returns how many
     events were replayed.
 
     Safe while consumers run: one process at a time (a lock in Redis, ``RebuildBusy``
@@ -106,7 +107,7 @@ def rebuild(sink: RedisProjection, conn: Connection, now: datetime,
         raise RebuildBusy(f"the read model under {keys.prefix!r} is being rebuilt by another "
                           "process")
     try:
-        deleted = sink.clear(keep=frozenset({keys.rebuild_lock}))
+        deleted = clear(sink, keep=frozenset({keys.rebuild_lock}))
         log.info("deleted %d keys under %r", deleted, keys.prefix)
         sink.mark_layout()
         replayed = _replay(sink, conn, now, _renewing(sink, token, progress))
@@ -122,6 +123,23 @@ def rebuild(sink: RedisProjection, conn: Connection, now: datetime,
     log.info("read model under %r rebuilt from %d events: generation %s", keys.prefix,
              replayed, built)
     return replayed
+
+
+def clear(sink: RedisProjection, keep: frozenset[str] = frozenset()) -> int:
+    """Delete every key under the projection's prefix but ``keep``; returns how many."""
+    client, deleted = sink.client(), 0
+    batch: list[str] = []
+    pattern = re.sub(r"([*?\[\]\\])", r"\\\1", sink.keys.prefix) + ":*"
+    for key in client.scan_iter(match=pattern, count=1000):
+        if key in keep:
+            continue
+        batch.append(key)
+        if len(batch) == 1000:
+            deleted += int(client.unlink(*batch))
+            batch.clear()
+    if batch:
+        deleted += int(client.unlink(*batch))
+    return deleted
 
 
 def _replay(sink: RedisProjection, conn: Connection, now: datetime,

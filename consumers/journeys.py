@@ -15,7 +15,7 @@ Sums of per-day sorted sets give that for any window start S:
 Page time and scroll averages of the pages tab come from the same views:
 ``tm``/``tmn`` and ``sc``/``scn`` (sum and count per path), ``stm``/``stn`` (time
 per section). A view's leave may arrive late, so each session (or view without
-a session) is kept as a snapshot and the sink applies the difference between
+a session) is kept as a snapshot and the projection applies the difference between
 the contributions of the old and the new snapshot, never a blind increment.
 """
 

@@ -79,14 +79,9 @@ class Pipeline:
         self.metrics.serve(self._settings.metrics_port, self._settings.metrics_host)
         self._stages = WriterProcesses(self._stages_of, self._settings.log_level,
                                        self._limits, self._wait, self._count)
-        try:
-            processes = self._stages
-            retry("projection", lambda: processes.prepare(self._clock()),
-                  self._settings.retry_max_seconds, checkpoint=self._give_up_on_second_stop)
-        except (SinkStopped, Aborted) as stopped:
-            log.error("stopped before consuming: %s", stopped or "stop requested")
-            self._stages.shutdown(wait=False)
-            return STOPPED if isinstance(stopped, SinkStopped) else 1
+        refused = self._prepare(self._stages)
+        if refused is not None:
+            return refused
         topics = list(self._settings.topics().values())
         self._consumer = EventConsumer(
             self._bootstrap, self._settings.consumer_group, topics,
@@ -113,6 +108,17 @@ class Pipeline:
             self._consumer.close()
         log.info("stopped cleanly")
         return 0
+
+    def _prepare(self, processes: WriterProcesses) -> int | None:
+        """Make the projection ready before consuming; the exit code if it never gets so."""
+        try:
+            retry("projection", lambda: processes.prepare(self._clock()),
+                  self._settings.retry_max_seconds, checkpoint=self._give_up_on_second_stop)
+        except (SinkStopped, Aborted) as stopped:
+            log.error("stopped before consuming: %s", stopped or "stop requested")
+            processes.shutdown(wait=False)
+            return STOPPED if isinstance(stopped, SinkStopped) else 1
+        return None
 
     def _step(self, consumer: EventConsumer) -> None:
         linger = self._settings.batch_linger_ms / 1000

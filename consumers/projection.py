@@ -24,7 +24,6 @@ lock expiry) is ``consumers.timed``'s.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime
@@ -206,22 +205,6 @@ class RedisProjection:
             self._scripts_().maxset(keys=[self.keys.watermarks], args=[
                 x for (t, p), o in last.items() for x in (f"{t}:{p}", o)])
 
-    def clear(self, keep: frozenset[str] = frozenset()) -> int:
-        """Delete every key under this sink's prefix but ``keep``; returns how many."""
-        client, deleted = self._redis(), 0
-        batch: list[str] = []
-        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self.keys.prefix) + ":*"
-        for key in client.scan_iter(match=pattern, count=1000):
-            if key in keep:
-                continue
-            batch.append(key)
-            if len(batch) == 1000:
-                deleted += int(client.unlink(*batch))
-                batch.clear()
-        if batch:
-            deleted += int(client.unlink(*batch))
-        return deleted
-
     def tick(self, now: datetime) -> int:
         """Re-score users whose lock expired by ``now``, and everybody ranked after
         midnight (``consumers.timed``)."""
@@ -241,11 +224,11 @@ class RedisProjection:
         self._close_postgres()
 
     def client(self) -> Client:
-        """The sink's Redis client (connected on first use)."""
+        """The projection's Redis client (connected on first use)."""
         return self._redis()
 
     def scripts(self) -> Scripts:
-        """The Lua scripts, registered on the sink's client."""
+        """The Lua scripts, registered on the projection's client."""
         return self._scripts_()
 
     def _redis(self) -> Client:

@@ -146,7 +146,7 @@ def isolate(items: Sequence[Item], apply: Apply, reject: Reject) -> WriteResult:
 def retry(name: str, attempt: Callable[[], T], cap_s: float, *,
           failed: Callable[[], None] = lambda: None,
           checkpoint: Callable[[], None] = lambda: None) -> T:
-    """Call ``attempt`` until the sink answers, backing off from 0.2 s to ``cap_s``.
+    """Call ``attempt`` until the stage answers, backing off from 0.2 s to ``cap_s``.
 
     ``failed`` runs after each ``SinkUnavailable`` (metrics); ``checkpoint`` runs
     before each wait and may raise to give up.
