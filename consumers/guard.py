@@ -157,6 +157,18 @@ class GuardedProjection:
         self._verified = generation.read_redis(self.sink.client(), self.sink.keys)[0]
 
 
+def prepare_read_model(redis_url: str, postgres_url: str, prefix: str,
+                       sections: Mapping[str, Sequence[str]] | None, now: datetime, *,
+                       rebuild: bool) -> None:
+    """Before anything is consumed, in the consumer's process: start, adopt or rebuild the
+    read model (``GuardedProjection.prepare``), on connections closed afterwards."""
+    guarded = GuardedProjection(redis_url, postgres_url, prefix, sections, rebuild=rebuild)
+    try:
+        guarded.prepare(now)
+    finally:
+        guarded.close()
+
+
 class _Progress:
     """Logs a rebuild's progress about every 50,000 events."""
 

@@ -77,11 +77,11 @@ class Pipeline:
     def run(self) -> int:
         """Consume until stopped; returns the process exit code."""
         self.metrics.serve(self._settings.metrics_port, self._settings.metrics_host)
-        self._stages = WriterProcesses(self._stages_of, self._settings.log_level,
-                                       self._limits, self._wait, self._count)
-        refused = self._prepare(self._stages)
+        refused = self._prepare()
         if refused is not None:
             return refused
+        self._stages = WriterProcesses(self._stages_of, self._settings.log_level,
+                                       self._limits, self._wait, self._count)
         topics = list(self._settings.topics().values())
         self._consumer = EventConsumer(
             self._bootstrap, self._settings.consumer_group, topics,
@@ -109,14 +109,17 @@ class Pipeline:
         log.info("stopped cleanly")
         return 0
 
-    def _prepare(self, processes: WriterProcesses) -> int | None:
-        """Make the projection ready before consuming; the exit code if it never gets so."""
+    def _prepare(self) -> int | None:
+        """Make the read model ready before consuming (``Stages.prepare``); the exit code
+        if it never gets so."""
+        prepare = self._stages_of.prepare
+        if prepare is None:
+            return None
         try:
-            retry("projection", lambda: processes.prepare(self._clock()),
+            retry("projection", lambda: prepare(self._clock()),
                   self._settings.retry_max_seconds, checkpoint=self._give_up_on_second_stop)
         except (SinkStopped, Aborted) as stopped:
             log.error("stopped before consuming: %s", stopped or "stop requested")
-            processes.shutdown(wait=False)
             return STOPPED if isinstance(stopped, SinkStopped) else 1
         return None
 

@@ -54,11 +54,6 @@ class WriterProcesses:
         self._projecting: tuple[Batch, Future[Summary]] | None = None
         self._ticks: list[Future[int]] = []
 
-    def prepare(self, now: datetime) -> None:
-        """Make the projection ready before anything is consumed (its failures raise)."""
-        if self._projection is not None:
-            self._wait(self._projection.submit(writer.prepare, now))   # an empty Summary
-
     def submit(self, batch: Batch) -> list[Batch]:
         """Hand ``batch`` to the durable write once its previous batch has moved on;
         returns the batches that became complete meanwhile."""

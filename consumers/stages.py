@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 from consumers import offsets
 from consumers.durable import PostgresWrite
-from consumers.guard import GuardedProjection
+from consumers.guard import GuardedProjection, prepare_read_model
 from consumers.projection import SINK as PROJECTION
 from consumers.stage import DurableWrite, Projection
 from insights.events.kafka import Partition
@@ -35,6 +36,9 @@ class Stages:
     write_offsets: OffsetReader
     projection: Callable[[], Projection] | None = None
     projection_offsets: OffsetReader | None = None
+    #: Makes the read model ready before anything is consumed (a fresh one must get its
+    #: generation before PostgreSQL holds any event); run once, in the consumer's process.
+    prepare: Callable[[datetime], None] | None = None
 
     def offset_readers(self) -> list[tuple[str, OffsetReader]]:
         """Each stage's name and reader; a partition resumes at the lowest offset they give."""
@@ -55,4 +59,7 @@ def stages(settings: Settings, urls: StackUrls) -> Stages:
                           settings.redis_prefix, settings.sections,
                           rebuild=settings.rebuilds_redis()),
                   partial(offsets.projected, urls.redis_url, urls.postgres_url,
-                          settings.redis_prefix))
+                          settings.redis_prefix),
+                  partial(prepare_read_model, urls.redis_url, urls.postgres_url,
+                          settings.redis_prefix, settings.sections,
+                          rebuild=settings.rebuilds_redis()))

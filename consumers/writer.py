@@ -88,14 +88,6 @@ def _decode(records: list[Record], now: datetime, limits: WriterLimits) -> list[
                   max_future_s=limits.max_future_s)
 
 
-def prepare(now: datetime) -> Summary:
-    """Make the projection ready (``SinkUnavailable``: the consumer tries again); answers
-    an empty summary, so the consumer waits for it like for a batch."""
-    projection = cast(Projection, _stage[0])
-    projection.prepare(now)
-    return Summary()
-
-
 def write(records: list[Record], now: datetime, limits: WriterLimits) -> Summary:
     """The durable write: decode ``records`` and store them, retrying while PostgreSQL is
     unavailable; the summary counts the batch and carries what was committed."""
