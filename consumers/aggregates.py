@@ -1,6 +1,6 @@
 """Site-wide day aggregates: the increments each event adds, as data (no I/O).
 
-The Redis sink sends a batch's increments, summed, to ``insights/readmodel/lua/aggregate.lua``
+The projection sends a batch's increments, summed, to ``insights/readmodel/lua/aggregate.lua``
 with the watermarks of the partitions they come from: the script applies them
 only if no watermark moved since they were read (events at or below a partition's
 watermark were applied before and are left out of the sums).

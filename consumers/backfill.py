@@ -2,29 +2,31 @@
 
 Events are read back from the write-through tables (their JSON as sent, with
 the Kafka position the ledger recorded) and fed, in partition order, through
-the same ``RedisSink.write`` the consumer uses, so the rebuilt keys are what a
+the same ``RedisProjection.write`` the consumer uses, so the rebuilt keys are what a
 consumer would have built. Only events young enough to sit in a window (the
 last ``KEEP_DAYS`` days) are replayed; afterwards every partition's watermark
-and the sink's offsets are set to where PostgreSQL is, so a consumer started
+and the projection's offsets are set to where PostgreSQL is, so a consumer started
 next resumes exactly there.
 
 It deletes the keys under the prefix first and may run while consumers keep
 running (see ``rebuild``); the consumers run it themselves when Redis has lost
-the read model (``consumers.readmodel``).
+the read model (``consumers.guard``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import redis
 
 from consumers.batch import Accepted, Item
-from consumers.redis import RedisSink
-from consumers.rollups import Touched
+from consumers.projection import RedisProjection
+from consumers.rollups import TouchedUsers
 from consumers.scores import KEEP_DAYS
+from consumers.stage import Committed
 from insights.database import Connection
 from insights.events import contract
 from insights.events.kafka import Record
@@ -61,7 +63,7 @@ def count(conn: Connection, now: datetime) -> int:
 
 
 def stored_items(conn: Connection, now: datetime) -> Iterator[list[Item]]:
-    """The replayable events as batches of sink items, in partition and offset order."""
+    """The replayable events as batches of items, in partition and offset order."""
     with conn.cursor(name="backfill") as cur:       # server side: 5M rows never in memory
         cur.itersize = BATCH
         cur.execute(_EVENTS, (now - timedelta(days=KEEP_DAYS),))
@@ -88,9 +90,9 @@ class RebuildBusy(RuntimeError):
 LOCK_S = 60        # the rebuild lock's expiry, renewed at every replayed batch
 
 
-def rebuild(sink: RedisSink, conn: Connection, now: datetime,
+def rebuild(sink: RedisProjection, conn: Connection, now: datetime,
             progress: Callable[[int], None] = lambda _: None) -> int:
-    """Rebuild the read model under the sink's prefix from PostgreSQL; returns how many
+    """Rebuild the read model under the projection's prefix from PostgreSQL; returns how many
     events were replayed.
 
     Safe while consumers run: one process at a time (a lock in Redis, ``RebuildBusy``
@@ -105,7 +107,7 @@ def rebuild(sink: RedisSink, conn: Connection, now: datetime,
         raise RebuildBusy(f"the read model under {keys.prefix!r} is being rebuilt by another "
                           "process")
     try:
-        deleted = sink.clear(keep=frozenset({keys.rebuild_lock}))
+        deleted = clear(sink, keep=frozenset({keys.rebuild_lock}))
         log.info("deleted %d keys under %r", deleted, keys.prefix)
         sink.mark_layout()
         replayed = _replay(sink, conn, now, _renewing(sink, token, progress))
@@ -123,7 +125,24 @@ def rebuild(sink: RedisSink, conn: Connection, now: datetime,
     return replayed
 
 
-def _replay(sink: RedisSink, conn: Connection, now: datetime,
+def clear(sink: RedisProjection, keep: frozenset[str] = frozenset()) -> int:
+    """Delete every key under the projection's prefix but ``keep``; returns how many."""
+    client, deleted = sink.client(), 0
+    batch: list[str] = []
+    pattern = re.sub(r"([*?\[\]\\])", r"\\\1", sink.keys.prefix) + ":*"
+    for key in client.scan_iter(match=pattern, count=1000):
+        if key in keep:
+            continue
+        batch.append(key)
+        if len(batch) == 1000:
+            deleted += int(client.unlink(*batch))
+            batch.clear()
+    if batch:
+        deleted += int(client.unlink(*batch))
+    return deleted
+
+
+def _replay(sink: RedisProjection, conn: Connection, now: datetime,
             progress: Callable[[int], None]) -> int:
     """Replay, align and re-score from one snapshot of PostgreSQL."""
     conn.commit()
@@ -131,14 +150,14 @@ def _replay(sink: RedisSink, conn: Connection, now: datetime,
     try:
         replayed = 0
         for batch in stored_items(conn, now):
-            sink.write(batch)
+            sink.write(batch, Committed.everything(batch), now)
             replayed += len(batch)
             progress(len(batch))
         with conn.cursor() as cur:
             cur.execute(_LAST_OFFSETS)
             sink.align_watermarks({(t, p): o for t, p, o in cur.fetchall()})
             cur.execute(_SINK_OFFSETS)
-            sink.save_offsets({(t, p): o for t, p, o in cur.fetchall()})
+            sink.save_offsets({(t, p): o for t, p, o in cur.fetchall()}, now)
             # users with nothing recent still count on the cards
             cur.execute("SELECT id FROM users WHERE upserted_at IS NOT NULL ORDER BY id")
             users = [row[0] for row in cur.fetchall()]
@@ -146,13 +165,13 @@ def _replay(sink: RedisSink, conn: Connection, now: datetime,
         conn.commit()
         conn.set_session(isolation_level="DEFAULT", readonly=False)
     for start in range(0, len(users), BATCH):    # every kept day, for every user
-        sink.rescore(Touched(), now, set(users[start:start + BATCH]), full=True)
+        sink.rescore(TouchedUsers(), now, set(users[start:start + BATCH]), full=True)
         progress(0)
     sink.tick(now)
     return replayed
 
 
-def _renewing(sink: RedisSink, token: str, progress: Callable[[int], None]
+def _renewing(sink: RedisProjection, token: str, progress: Callable[[int], None]
               ) -> Callable[[int], None]:
     """``progress``, renewing the lock on the way; ``RebuildBusy`` once it is lost."""
     def step(done: int) -> None:
@@ -163,7 +182,7 @@ def _renewing(sink: RedisSink, token: str, progress: Callable[[int], None]
     return step
 
 
-def _release(sink: RedisSink, token: str) -> None:
+def _release(sink: RedisProjection, token: str) -> None:
     """Drop the lock if it is still this rebuild's (best effort: it expires anyway)."""
     try:
         client = sink.client()

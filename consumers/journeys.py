@@ -15,7 +15,7 @@ Sums of per-day sorted sets give that for any window start S:
 Page time and scroll averages of the pages tab come from the same views:
 ``tm``/``tmn`` and ``sc``/``scn`` (sum and count per path), ``stm``/``stn`` (time
 per section). A view's leave may arrive late, so each session (or view without
-a session) is kept as a snapshot and the sink applies the difference between
+a session) is kept as a snapshot and the projection applies the difference between
 the contributions of the old and the new snapshot, never a blind increment.
 """
 
@@ -38,8 +38,9 @@ Contribution = tuple[str, int, str]
 # summed per period window (``insights.readmodel.keys.WINDOWED_KINDS``).
 
 
-class View(NamedTuple):
-    """A page view as the aggregates need it, in session order (time, then event id)."""
+class PageVisit(NamedTuple):
+    """A page view as the paths and page-time aggregates need it, in session order
+    (time, then event id)."""
 
     day: int
     path: str
@@ -47,17 +48,17 @@ class View(NamedTuple):
     scroll: int | None
 
 
-def encode(views: Sequence[View]) -> str:
+def encode(views: Sequence[PageVisit]) -> str:
     return msgspec.json.encode(views).decode() if views else ""
 
 
-def decode(snapshot: str | None) -> list[View]:
+def decode(snapshot: str | None) -> list[PageVisit]:
     if not snapshot:
         return []
-    return [View(*v) for v in msgspec.json.decode(snapshot)]
+    return [PageVisit(*v) for v in msgspec.json.decode(snapshot)]
 
 
-def contributions(views: Sequence[View], sections: Callable[[str], Sequence[str]], *,
+def contributions(views: Sequence[PageVisit], sections: Callable[[str], Sequence[str]], *,
                   in_session: bool) -> Counter[Contribution]:
     """Everything ``views`` add to the day aggregates (see the module docstring)."""
     found: Counter[Contribution] = Counter()
@@ -68,7 +69,7 @@ def contributions(views: Sequence[View], sections: Callable[[str], Sequence[str]
     return found
 
 
-def _page_time(found: Counter[Contribution], v: View,
+def _page_time(found: Counter[Contribution], v: PageVisit,
                sections: Callable[[str], Sequence[str]]) -> None:
     if v.seconds is not None:
         found["tm", v.day, v.path] += v.seconds
@@ -81,7 +82,7 @@ def _page_time(found: Counter[Contribution], v: View,
         found["scn", v.day, v.path] += 1
 
 
-def _paths(found: Counter[Contribution], views: Sequence[View]) -> None:
+def _paths(found: Counter[Contribution], views: Sequence[PageVisit]) -> None:
     first, last = views[0], views[-1]
     found["exit", last.day, last.path] += 1
     found["entry", first.day, first.path] += 1

@@ -28,6 +28,9 @@ class LagReport:
         self._last = 0.0
 
     def __call__(self, lags: Mapping[Partition, int]) -> None:
+        # Wall clock on purpose, not a batch's ``now``: lag is measured between batches
+        # (idle consumers report too), and the web app ages each field out against its
+        # own wall clock, so the stamp must be the moment of measuring.
         now = time.time()
         if not lags or now - self._last < EVERY_S:
             return

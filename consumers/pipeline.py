@@ -1,13 +1,18 @@
-"""The consume loop: poll, batch, hand to the sinks' writer processes, then commit to Kafka.
+"""The consume loop: poll, batch, hand to the stages' writer processes, then commit to Kafka.
 
-Order of a flush (quix-streams' checkpoint order): every sink has the batch,
-with its offsets, before anything is committed to Kafka. Batches are decoded
-and written by one writer process per sink (``consumers.stages``) while this
-process polls the next, so Kafka's client and the sinks do not share a GIL; the
-last sink (Redis) runs one batch behind the first, so Kafka's commit does too.
-Where reading resumes is decided by the sinks, not by Kafka: on assignment each
-partition is sought to the lowest next-offset any sink stored, and each sink
-skips what it has.
+Order of a flush (quix-streams' checkpoint order): both stages, the durable
+write and then the projection of what it committed (``consumers.stages``),
+have the batch, with its offsets, before anything is committed to Kafka.
+Batches are decoded and written by one writer process per stage
+(``consumers.processes``) while this process polls the next, so Kafka's client
+and the stages do not share a GIL; the projection runs one batch behind the
+write, so Kafka's commit does too. Where reading resumes is decided by the
+stages, not by Kafka: on assignment each partition is sought to the lowest
+next offset any stage stored (read by ``consumers.offsets``, no stage built
+here), and each stage skips what it has.
+
+This process stamps each batch with the one clock (``clock``): every stage
+judges the batch, and dates what it writes, by that ``now``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
@@ -23,19 +28,20 @@ from functools import partial
 
 from consumers.batch import Pending, record_offsets
 from consumers.metrics import Metrics
-from consumers.sink import Sink, SinkFactory, SinkStopped, retry
-from consumers.stages import Batch, Stages
-from consumers.writer import Limits, Summary
+from consumers.processes import Batch, WriterProcesses
+from consumers.stage import SinkStopped, retry
+from consumers.stages import Stages
+from consumers.writer import Summary, WriterLimits
 from insights.events.kafka import EventConsumer, Partition, Rebalance
 from insights.settings import Settings
 
 log = logging.getLogger(__name__)
 TICK_S = 1.0
-#: Exit code of a consumer a sink stopped (``SinkStopped``: an operator must act).
+#: Exit code of a consumer a stage stopped (``SinkStopped``: an operator must act).
 STOPPED = 3
 POLL_RETRY_S = 1.0
 
-__all__ = ["Aborted", "Pipeline", "Sink", "SinkFactory"]
+__all__ = ["Aborted", "Pipeline", "Stages"]
 
 
 class Aborted(Exception):
@@ -45,22 +51,21 @@ class Aborted(Exception):
 class Pipeline:
     """One consumer: ``run()`` until ``stop()`` (the CLI wires SIGTERM/SIGINT to it)."""
 
-    def __init__(self, settings: Settings, bootstrap: str, sinks: Sequence[SinkFactory],
+    def __init__(self, settings: Settings, bootstrap: str, stages: Stages,
                  *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  report_lag: Callable[[dict[Partition, int]], None] | None = None) -> None:
         self._settings = settings
         self._bootstrap = bootstrap
-        self._factories = list(sinks)
+        self._stages_of = stages
         self._clock = clock
         self._report_lag = report_lag
         self._pending = Pending(settings.batch_size, settings.batch_linger_ms / 1000)
         self._stops = 0
         self._consumer: EventConsumer | None = None
-        self._offsets_sinks: list[Sink] = []
-        self._stages: Stages | None = None
+        self._stages: WriterProcesses | None = None
         self._uncommitted: dict[Partition, int] = {}
         self._last_tick = 0.0
-        self._limits = Limits(settings.max_message_bytes, settings.max_future_seconds,
+        self._limits = WriterLimits(settings.max_message_bytes, settings.max_future_seconds,
                               settings.retry_max_seconds)
         self.metrics = Metrics()
 
@@ -72,18 +77,11 @@ class Pipeline:
     def run(self) -> int:
         """Consume until stopped; returns the process exit code."""
         self.metrics.serve(self._settings.metrics_port, self._settings.metrics_host)
-        self._offsets_sinks = [make() for make in self._factories]
-        try:
-            for sink in self._offsets_sinks:
-                retry(sink.name, sink.prepare, self._settings.retry_max_seconds,
-                      checkpoint=self._give_up_on_second_stop)
-        except (SinkStopped, Aborted) as stopped:
-            log.error("stopped before consuming: %s", stopped or "stop requested")
-            for sink in self._offsets_sinks:
-                sink.close()
-            return STOPPED if isinstance(stopped, SinkStopped) else 1
-        self._stages = Stages(self._factories, self._settings.log_level, self._limits,
-                              self._wait, self._count)
+        refused = self._prepare()
+        if refused is not None:
+            return refused
+        self._stages = WriterProcesses(self._stages_of, self._settings.log_level,
+                                       self._limits, self._wait, self._count)
         topics = list(self._settings.topics().values())
         self._consumer = EventConsumer(
             self._bootstrap, self._settings.consumer_group, topics,
@@ -108,10 +106,22 @@ class Pipeline:
         finally:
             self._stages.shutdown(wait=not aborted)
             self._consumer.close()
-            for sink in self._offsets_sinks:
-                sink.close()
         log.info("stopped cleanly")
         return 0
+
+    def _prepare(self) -> int | None:
+        """Make the read model ready before consuming (``Stages.prepare``); the exit code
+        if it never gets so."""
+        prepare = self._stages_of.prepare
+        if prepare is None:
+            return None
+        try:
+            retry("projection", lambda: prepare(self._clock()),
+                  self._settings.retry_max_seconds, checkpoint=self._give_up_on_second_stop)
+        except (SinkStopped, Aborted) as stopped:
+            log.error("stopped before consuming: %s", stopped or "stop requested")
+            return STOPPED if isinstance(stopped, SinkStopped) else 1
+        return None
 
     def _step(self, consumer: EventConsumer) -> None:
         linger = self._settings.batch_linger_ms / 1000
@@ -135,7 +145,8 @@ class Pipeline:
         self._tick()
 
     def _tick(self) -> None:
-        """About once a second, let the sinks do time-driven work (midnight, lock expiry)."""
+        """About once a second, let the projection do time-driven work (midnight, lock
+        expiry) as of the clock's ``now``."""
         if self._stages is None or time.monotonic() - self._last_tick < TICK_S:
             return
         self._last_tick = time.monotonic()
@@ -145,7 +156,8 @@ class Pipeline:
             self._report_lag(self._consumer.lag())
 
     def _flush(self) -> None:
-        """Hand the pending records to the sinks (after the previous batch)."""
+        """Stamp the pending records with the clock and hand them to the stages (after the
+        previous batch)."""
         records = self._pending.take()
         if not records or self._stages is None:
             return
@@ -153,10 +165,10 @@ class Pipeline:
         self._commit(self._stages.submit(batch))
 
     def _settle(self, *, commit: bool = True) -> None:
-        """Wait until every batch handed to the sinks is in all of them, then commit.
+        """Wait until every batch handed to the stages is in both, then commit.
 
         Rebalance callbacks run on kafka-python's IO thread, where blocking client
-        calls are refused: they settle with ``commit=False`` (the sinks hold the
+        calls are refused: they settle with ``commit=False`` (the stages hold the
         offsets; Kafka's copy is only for lag tools and catches up next batch).
         """
         if self._stages is not None:
@@ -208,15 +220,14 @@ class Pipeline:
             raise Aborted
 
     def _assigned(self, partitions: list[Partition]) -> None:
-        """Seek each new partition to the lowest offset any sink still needs."""
+        """Seek each new partition to the lowest offset any stage still needs."""
         if self._consumer is None or not partitions:
             return
         self._settle(commit=False)
-        stored = [retry(s.name, partial(s.stored_offsets, partitions),
-                        self._settings.retry_max_seconds,
-                        failed=self.metrics.sink_errors.labels(s.name).inc,
+        stored = [retry(name, partial(read, partitions), self._settings.retry_max_seconds,
+                        failed=self.metrics.sink_errors.labels(name).inc,
                         checkpoint=self._give_up_on_second_stop)
-                  for s in self._offsets_sinks]
+                  for name, read in self._stages_of.offset_readers()]
         for partition in partitions:
             offsets = [found.get(partition) for found in stored]
             if None in offsets:

@@ -1,7 +1,7 @@
 """Per-user and per-e-mail day counters, recomputed from PostgreSQL for what a batch touched.
 
-The Redis sink runs after the PostgreSQL sink has stored the batch, so the
-durable tables already hold every row the batch added. Counting those rows
+The projection runs after the durable write has committed the batch, so the
+event tables already hold every row the batch added. Counting those rows
 again for the (user, day) pairs the batch touched gives absolute values: a
 replayed batch, an out-of-order ``session_end`` or a ``js_error`` that came
 before its session all end as the same numbers, with nothing to double.
@@ -29,7 +29,7 @@ _DAY = "(({col} AT TIME ZONE 'UTC')::date - DATE '1970-01-01')"
 
 
 @dataclass
-class Touched:
+class TouchedUsers:
     """What a batch changed: users to re-rank, and the days whose counters may have moved.
 
     Days are day numbers; a user or e-mail with no days is re-ranked (its row or
@@ -59,9 +59,9 @@ _ROW_ONLY = (c.UserUpsert, c.LoginFailed, c.LoginSucceeded, c.AccountLocked,
              c.AccountUnlocked)
 
 
-def touched(events: Iterable[c.Event]) -> Touched:
+def touched_users(events: Iterable[c.Event]) -> TouchedUsers:
     """The users, e-mails and sessions whose counters or scores ``events`` can change."""
-    t = Touched()
+    t = TouchedUsers()
     for e in events:
         if isinstance(e, _COUNTED):
             if e.user_id is not None:
@@ -91,7 +91,7 @@ _EMAIL_USERS = """
 SELECT id FROM users WHERE email = ANY(%s::text[]) AND upserted_at IS NOT NULL"""
 
 
-def resolve_users(conn: Connection, t: Touched) -> set[int]:
+def resolve_users(conn: Connection, t: TouchedUsers) -> set[int]:
     """Every user to re-rank: the touched users, the users of touched sessions (a
     session's start or end moves its start day) and of touched e-mails."""
     with conn.cursor() as cur:
@@ -218,7 +218,7 @@ SessionErrors = dict[int, dict[tuple[str, int], int]]
 """user -> (session, day number) -> JS errors of that session that day."""
 
 
-def session_errors(conn: Connection, t: Touched, users: Collection[int], oldest: int
+def session_errors(conn: Connection, t: TouchedUsers, users: Collection[int], oldest: int
                    ) -> SessionErrors:
     """Absolute JS error counts per day of the touched sessions of ``users``."""
     sessions = [s for s in t.errors if t.owners.get(s) in users]

@@ -1,6 +1,6 @@
 """Accepted events as table rows, and the state changes they imply: pure functions, no I/O.
 
-Row column orders match ``COLUMNS``; the PostgreSQL sink copies them as they are.
+Row column orders match ``COLUMNS``; the durable write copies them as they are.
 User state is folded per user in arrival order, so a batch changes each user
 row once: profile fields from ``user_upsert`` (only the fields it carries),
 ``failed_login_attempts`` (+1 per failure, reset by a success), ``last_login``

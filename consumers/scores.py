@@ -1,6 +1,6 @@
 """Users' counters and rankings: recount what a batch touched, store it, re-rank the users.
 
-The Redis sink runs after the PostgreSQL sink has stored the batch, so the
+The projection runs after the durable write has committed the batch, so the
 recount (``consumers.rollups``) reads absolute values; ``counters.lua`` keeps a
 day only for a later reading and answers each user's window sums, from which
 ``consumers.ranking`` computes what ``rank.lua`` stores.
@@ -41,14 +41,14 @@ class Recount:
 
 
 class Scores:
-    """Re-scores users for the Redis sink (see the module docstring)."""
+    """Re-scores users for the projection (see the module docstring)."""
 
     def __init__(self, keys: Keys, postgres: Callable[[], Connection],
                  redis: Callable[[], Client], scripts: Callable[[], Scripts]) -> None:
         self.keys = keys
         self._postgres, self._redis, self._scripts = postgres, redis, scripts
 
-    def rescore(self, touched: rollups.Touched, now: datetime,
+    def rescore(self, touched: rollups.TouchedUsers, now: datetime,
                 users: Collection[int] = (), *, full: bool = False) -> int:
         """Recount the touched users' and e-mails' days, then re-rank those users;
         returns how many were ranked.
@@ -82,7 +82,7 @@ class Scores:
                              args=[stamp, _json(ranked).decode(), day_number(now.date())])
         return len(rows)
 
-    def _recount(self, conn: Connection, touched: rollups.Touched, ids: set[int],
+    def _recount(self, conn: Connection, touched: rollups.TouchedUsers, ids: set[int],
                  emails: set[str], now: datetime, *, full: bool) -> Recount:
         """Absolute counts of what the batch touched, per user, session and e-mail.
 

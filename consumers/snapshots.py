@@ -11,15 +11,15 @@ racing on one session (a rebalance) cannot both apply the same change.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 import msgspec
 
-from consumers.journeys import View, contributions, decode, difference, encode
+from consumers.journeys import Contribution, PageVisit, contributions, decode, encode
 from insights.database import Connection, array_literal
 from insights.events import contract as c
 from insights.readmodel.keys import WINDOWED_KINDS, Keys
@@ -43,7 +43,7 @@ SELECT pageview_id, session_id FROM page_views WHERE pageview_id = ANY(%s::text[
 
 
 @dataclass
-class Touched:
+class TouchedSessions:
     """Sessions and session-less views whose snapshots a batch may change."""
 
     sessions: set[str] = field(default_factory=set)
@@ -51,19 +51,24 @@ class Touched:
     leaves: set[str] = field(default_factory=set)   # views of leaves: found by pageview_id
 
 
-def touched(events: Iterable[c.Event]) -> Touched:
-    t = Touched()
+def touched_sessions(events: Iterable[c.Event]) -> TouchedSessions:
+    """The sessions and session-less views whose snapshots ``events`` may change."""
+    t, viewed = TouchedSessions(), set()
     for e in events:
         if isinstance(e, c.PageView):
+            viewed.add(e.pageview_id)
             (t.sessions if e.session_id is not None else t.lone).add(
                 e.session_id if e.session_id is not None else e.pageview_id)
         elif isinstance(e, c.PageLeave):
             # A leave's own session_id may be missing or wrong: its view decides.
             t.leaves.add(e.pageview_id)
+    # The events are those the durable write counted: a leave whose view is among them
+    # was stored on that view, whose owner is already in; only the others are looked up.
+    t.leaves -= viewed
     return t
 
 
-def resolve_leaves(conn: Connection, t: Touched) -> None:
+def resolve_leaves(conn: Connection, t: TouchedSessions) -> None:
     """Move the leaves' views into ``t.sessions`` / ``t.lone``."""
     if t.leaves:
         with conn.cursor() as cur:
@@ -74,16 +79,16 @@ def resolve_leaves(conn: Connection, t: Touched) -> None:
 
 
 def read_views(conn: Connection, sessions: Iterable[str], lone: Iterable[str]
-               ) -> dict[tuple[bool, str], list[View]]:
+               ) -> dict[tuple[bool, str], list[PageVisit]]:
     """(in a session, owner id) -> its views now, from the write-through tables."""
-    views: dict[tuple[bool, str], list[View]] = {}
+    views: dict[tuple[bool, str], list[PageVisit]] = {}
     with conn.cursor() as cur:
         for sql, ids, in_session in ((_SESSION_VIEWS, list(sessions), True),
                                      (_LONE_VIEWS, list(lone), False)):
             if ids:
                 cur.execute(sql, (array_literal(ids),))
                 for owner, *view in cur.fetchall():
-                    views.setdefault((in_session, owner), []).append(View(*view))
+                    views.setdefault((in_session, owner), []).append(PageVisit(*view))
     return views
 
 
@@ -106,20 +111,20 @@ class Snapshots:
             found = self._cache[path] = sections_of(path, self._sections)
         return found
 
-    def apply(self, conn: Connection, events: Sequence[c.Event]) -> int:
+    def apply(self, conn: Connection, events: Sequence[c.Event], now: datetime) -> int:
         """Bring the snapshots of the sessions ``events`` touched up to date.
 
         Each attempt reads the snapshots first and PostgreSQL after, so the views
         it applies are at least as new as what the snapshot holds; a snapshot
         changed meanwhile (another consumer, during a rebalance) is tried again.
         """
-        t = touched(events)
+        t = touched_sessions(events)
         resolve_leaves(conn, t)
         owners = [(True, s) for s in t.sessions] + [(False, v) for v in t.lone]
         for _ in range(ATTEMPTS):
             if not owners:
                 return 0
-            owners = self._attempt(conn, owners)
+            owners = self._attempt(conn, owners, day_number(now.date()))
             if owners:
                 log.info("%d session snapshots changed meanwhile; reading again", len(owners))
         raise RuntimeError(f"session snapshots kept changing under us: {owners[:5]}")
@@ -140,7 +145,7 @@ class Snapshots:
         in_session, name = owner
         return self._keys.session(name) if in_session else self._keys.lone_view(name)
 
-    def _attempt(self, conn: Connection, owners: list[tuple[bool, str]]
+    def _attempt(self, conn: Connection, owners: list[tuple[bool, str]], today: int
                  ) -> list[tuple[bool, str]]:
         """Apply what changed; returns the owners whose snapshot moved under us."""
         olds = cast(list[str | None], self._client.mget([self._key(o) for o in owners]))
@@ -148,8 +153,8 @@ class Snapshots:
         conn.commit()
         names: dict[str, int] = {self._keys.asof: 1}     # KEYS[1] of sessions.lua
         snaps: list[tuple[tuple[bool, str], list[Any]]] = []
-        # Summed per (key, member): the batch's sessions share entry pages, transitions...
-        sums: dict[tuple[int, str, int, int], int] = defaultdict(int)
+        # Summed over the batch first: its sessions share entry pages, transitions...
+        deltas: Counter[Contribution] = Counter()
         for owner, old in zip(owners, olds, strict=True):
             views = current.get(owner, [])
             new = encode(views)
@@ -157,16 +162,13 @@ class Snapshots:
                 continue
             key = self._key(owner)
             snaps.append((owner, [names.setdefault(key, len(names) + 1), old or "", new]))
-            before = contributions(decode(old), self._sections_of, in_session=owner[0])
-            after = contributions(views, self._sections_of, in_session=owner[0])
-            for (kind, day, member), delta in difference(before, after):
-                index = names.setdefault(self._keys.day_set(kind, day), len(names) + 1)
-                sums[index, member, day, self._window(names, kind)] += delta
+            deltas.update(contributions(views, self._sections_of, in_session=owner[0]))
+            deltas.subtract(contributions(decode(old), self._sections_of, in_session=owner[0]))
         if not snaps:
             return []
-        ops = [[index, member, delta, day, window]
-               for (index, member, day, window), delta in sums.items() if delta]
+        ops = [[names.setdefault(self._keys.day_set(kind, day), len(names) + 1), member, delta,
+                day, self._window(names, kind)]
+               for (kind, day, member), delta in deltas.items() if delta]
         payload = msgspec.json.encode([[s for _, s in snaps], ops]).decode()
-        today = day_number(datetime.now(UTC).date())
         stale = self._scripts.sessions(keys=list(names), args=[TTL_S, payload, today])
         return [snaps[n - 1][0] for n in stale]

@@ -1,111 +1,65 @@
-"""The sinks' writer processes, chained: a batch goes through the sinks in order.
+"""The consumer's stages, named and in order: the durable write, then the projection.
 
-Each sink has a writer process of its own (``consumers.writer``). Batch N+1 is
-written to the first sink (PostgreSQL) while batch N is written to the next
-(Redis, which reads what PostgreSQL stored): each stage runs one batch behind
-the one before, on its own core and GIL. A batch is *complete* once the last
-sink has it; only complete batches are committed to Kafka.
+``Stages`` is what a ``Pipeline`` runs. Each stage is built by a picklable
+factory inside its own writer process (``consumers.processes``); where each
+stage stands is read by a small function of its own (``consumers.offsets``),
+so the consumer's process never builds a stage.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from functools import partial
 
-from consumers import writer
-from consumers.sink import SinkFactory, SinkStopped
-from consumers.writer import Limits, Summary
-from insights.events.kafka import Partition, Record
+from consumers import offsets
+from consumers.durable import PostgresWrite
+from consumers.guard import GuardedProjection, prepare_read_model
+from consumers.projection import SINK as PROJECTION
+from consumers.stage import DurableWrite, Projection
+from insights.events.kafka import Partition
+from insights.settings import Settings
+from insights.stack import StackUrls
+
+OffsetReader = Callable[[Sequence[Partition]], dict[Partition, int]]
+"""The next offsets a stage stored for these partitions (picklable, no stage built)."""
 
 
 @dataclass(frozen=True)
-class Batch:
-    """Records handed to the sinks together, the clock they are judged by, and the next
-    offset of every partition they cover."""
-
-    records: list[Record]
-    now: datetime
-    offsets: dict[Partition, int]
-
-
-Waiter = Callable[["Future[Summary]"], Summary]
-"""Waits for a writer's answer (the pipeline's, which gives up on a second stop)."""
-
-
 class Stages:
-    """One writer process per sink, and the batch each is writing."""
+    """The durable write, and the projection that reads what it committed (``None``:
+    PostgreSQL only). The projection runs one batch behind the write, on the write's
+    ``Committed`` answer for that batch."""
 
-    def __init__(self, factories: Sequence[SinkFactory], log_level: str, limits: Limits,
-                 wait: Waiter, done: Callable[[Summary], None]) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._pools = [ProcessPoolExecutor(max_workers=1, mp_context=context,
-                                           initializer=writer.start,
-                                           initargs=(factory, log_level, os.getpid()))
-                       for factory in factories]
-        self._limits, self._wait, self._done = limits, wait, done
-        self._inflight: list[tuple[Batch, Future[Summary]] | None] = [None] * len(factories)
-        self._ticks: list[Future[int]] = []
+    write: Callable[[], DurableWrite]
+    write_offsets: OffsetReader
+    projection: Callable[[], Projection] | None = None
+    projection_offsets: OffsetReader | None = None
+    #: Makes the read model ready before anything is consumed (a fresh one must get its
+    #: generation before PostgreSQL holds any event); run once, in the consumer's process.
+    prepare: Callable[[datetime], None] | None = None
 
-    def submit(self, batch: Batch) -> list[Batch]:
-        """Hand ``batch`` to the first sink once its previous batch has moved on;
-        returns the batches that became complete meanwhile."""
-        complete = self._advance(0)
-        self._start(0, batch)
-        return complete
+    def offset_readers(self) -> list[tuple[str, OffsetReader]]:
+        """Each stage's name and reader; a partition resumes at the lowest offset they give."""
+        readers = [(offsets.DURABLE, self.write_offsets)]
+        if self.projection_offsets is not None:
+            readers.append((PROJECTION, self.projection_offsets))
+        return readers
 
-    def progress(self) -> list[Batch]:
-        """Move on every batch whose stage is done, without waiting; the complete ones."""
-        complete: list[Batch] = []
-        for stage in reversed(range(len(self._pools))):
-            current = self._inflight[stage]
-            last = stage + 1 == len(self._pools)
-            if current and current[1].done() and (last or self._inflight[stage + 1] is None):
-                complete += self._advance(stage)
-        return complete
 
-    def settle(self) -> list[Batch]:
-        """Wait until every batch handed in is in every sink; returns them."""
-        complete: list[Batch] = []
-        for stage in range(len(self._pools)):
-            complete += self._advance(stage)
-        return complete
-
-    def busy(self) -> bool:
-        return any(self._inflight)
-
-    def tick(self, now: datetime) -> None:
-        """Queue each sink's time-driven work behind its batch (unless one still waits);
-        a sink that stopped in its last tick (``SinkStopped``) stops the consumer here."""
-        if all(t.done() for t in self._ticks):
-            for done in self._ticks:
-                if isinstance(done.exception(), SinkStopped):
-                    raise cast(SinkStopped, done.exception())
-            self._ticks = [pool.submit(writer.tick, now) for pool in self._pools]
-
-    def shutdown(self, *, wait: bool) -> None:
-        for pool in self._pools:
-            pool.shutdown(wait=wait, cancel_futures=True)
-
-    def _advance(self, stage: int) -> list[Batch]:
-        """Make room in ``stage``: wait for its batch, then hand it to the next stage."""
-        current = self._inflight[stage]
-        if current is None:
-            return []
-        batch, future = current
-        self._inflight[stage] = None
-        self._done(self._wait(future))
-        if stage + 1 == len(self._pools):
-            return [batch]
-        complete = self._advance(stage + 1)
-        self._start(stage + 1, batch)
-        return complete
-
-    def _start(self, stage: int, batch: Batch) -> None:
-        future = self._pools[stage].submit(writer.write, batch.records, batch.now,
-                                           self._limits, count=stage == 0)
-        self._inflight[stage] = (batch, future)
+def stages(settings: Settings, urls: StackUrls) -> Stages:
+    """PostgreSQL's write, then (unless ``redis_sink`` is off) Redis's projection."""
+    write = Stages(partial(PostgresWrite, urls.postgres_url),
+                   partial(offsets.durable, urls.postgres_url))
+    if not settings.redis_sink:
+        return write
+    return Stages(write.write, write.write_offsets,
+                  partial(GuardedProjection, urls.redis_url, urls.postgres_url,
+                          settings.redis_prefix, settings.sections,
+                          rebuild=settings.rebuilds_redis()),
+                  partial(offsets.projected, urls.redis_url, urls.postgres_url,
+                          settings.redis_prefix),
+                  partial(prepare_read_model, urls.redis_url, urls.postgres_url,
+                          settings.redis_prefix, settings.sections,
+                          rebuild=settings.rebuilds_redis()))

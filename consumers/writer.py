@@ -1,10 +1,13 @@
-"""A writer process: it owns one sink, decodes each batch and writes it there.
+"""A writer process: it owns one stage, decodes each batch and hands it to that stage.
 
-Kafka polling stays in the consumer's main process; every sink has a writer
-process of its own (``consumers.stages`` chains them), so polling, the
-PostgreSQL sink and the Redis sink do not share one GIL. A process dies with
-its parent (``PR_SET_PDEATHSIG``): a SIGKILLed consumer leaves no writer
-behind, and a transaction cut short is rolled back by PostgreSQL.
+Kafka polling stays in the consumer's main process; the durable write and the
+projection each have a writer process of their own (``consumers.processes``
+chains them), so polling, PostgreSQL's write and Redis's projection do not
+share one GIL. Both decode a batch with the batch's ``now``, so both see the
+same items; the durable write answers what it committed (``Committed``), which
+the projection gets with the batch. A process dies with its parent
+(``PR_SET_PDEATHSIG``): a SIGKILLed consumer leaves no writer behind, and a
+transaction cut short is rolled back by PostgreSQL.
 """
 
 from __future__ import annotations
@@ -16,12 +19,23 @@ import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from typing import cast
 
-from consumers.batch import decode
-from consumers.sink import Sink, SinkFactory, SinkStopped, SinkUnavailable, retry
+from consumers.batch import Item, decode
+from consumers.stage import (
+    Committed,
+    DurableWrite,
+    Projection,
+    SinkStopped,
+    SinkUnavailable,
+    Stage,
+    WriteResult,
+    retry,
+)
 from insights import logs
 from insights.events.contract import event_type
 from insights.events.kafka import Record
@@ -31,8 +45,8 @@ _PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
-class Limits:
-    """What the writer needs of the settings."""
+class WriterLimits:
+    """What a writer process needs of the settings."""
 
     max_bytes: int
     max_future_s: float
@@ -50,13 +64,14 @@ class Summary:
     seconds: dict[str, float] = field(default_factory=dict)
     failures: Counter[str] = field(default_factory=Counter)
     records: int = 0
+    committed: Committed | None = None    # the durable write's answer, for the projection
 
 
-_sink: list[Sink] = []       # this process's sink, once started
+_stage: list[Stage] = []       # this process's stage, once started
 
 
-def start(factory: SinkFactory, log_level: str, parent: int) -> None:
-    """Process initializer: die with the parent, leave signals to it, build the sink."""
+def start(build: Callable[[], Stage], log_level: str, parent: int) -> None:
+    """Process initializer: die with the parent, leave signals to it, build the stage."""
     if sys.platform == "linux":
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:        # the parent died before prctl took effect
@@ -65,41 +80,60 @@ def start(factory: SinkFactory, log_level: str, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logs.configure(log_level)
-    _sink[:] = [factory()]
+    _stage[:] = [build()]
 
 
-def write(records: list[Record], now: datetime, limits: Limits, *, count: bool) -> Summary:
-    """Decode ``records`` and apply them to this process's sink, retrying while it is
-    unavailable. Every writer decodes with the same ``now``, so all see the same items;
-    only the one that ``count`` s (the first sink, the durable record) reports them."""
-    items = decode(records, now=now, max_bytes=limits.max_bytes,
-                   max_future_s=limits.max_future_s)
-    sink, summary = _sink[0], Summary(records=len(items) if count else 0)
-    started = time.perf_counter()
-    result = retry(sink.name, partial(sink.write, items), limits.retry_max_s,
-                   failed=partial(summary.failures.update, [sink.name]))
-    summary.seconds[sink.name] = time.perf_counter() - started
-    if count:
-        summary.applied.update(event_type(a.event) for a in result.applied)
-        summary.rejected.update(r.reason for r in result.rejected)
-        summary.duplicates += result.duplicates
-        summary.skipped += result.skipped
+def _decode(records: list[Record], now: datetime, limits: WriterLimits) -> list[Item]:
+    return decode(records, now=now, max_bytes=limits.max_bytes,
+                  max_future_s=limits.max_future_s)
+
+
+def write(records: list[Record], now: datetime, limits: WriterLimits) -> Summary:
+    """The durable write: decode ``records`` and store them, retrying while PostgreSQL is
+    unavailable; the summary counts the batch and carries what was committed."""
+    items = _decode(records, now, limits)
+    stage = cast(DurableWrite, _stage[0])
+    summary = Summary(records=len(items))
+    result = _timed(summary, stage.name, partial(stage.write, items, now), limits)
+    summary.applied.update(event_type(a.event) for a in result.applied)
+    summary.rejected.update(r.reason for r in result.rejected)
+    summary.duplicates += result.duplicates
+    summary.skipped += result.skipped
+    summary.committed = result.committed()
     return summary
 
 
+def project(records: list[Record], now: datetime, limits: WriterLimits,
+            committed: Committed) -> Summary:
+    """The projection: decode ``records`` again and bring the read model up to what the
+    durable write ``committed`` of them (the batch is counted by the write alone)."""
+    items = _decode(records, now, limits)
+    stage = cast(Projection, _stage[0])
+    summary = Summary()
+    _timed(summary, stage.name, partial(stage.write, items, committed, now), limits)
+    return summary
+
+
+def _timed(summary: Summary, name: str, attempt: Callable[[], WriteResult],
+           limits: WriterLimits) -> WriteResult:
+    started = time.perf_counter()
+    result = retry(name, attempt, limits.retry_max_s,
+                   failed=partial(summary.failures.update, [name]))
+    summary.seconds[name] = time.perf_counter() - started
+    return result
+
+
 def tick(now: datetime) -> int:
-    """Time-driven work of the sink, if it has some (windows rolling at midnight, expired
-    locks); returns how many users were re-scored. A failure is logged and skipped:
-    the next tick tries again; ``SinkStopped`` is raised for the consumer to stop."""
-    timed = getattr(_sink[0], "tick", None)
-    if timed is None:
-        return 0
+    """The projection's time-driven work (windows rolling at midnight, expired locks);
+    returns how many users were re-scored. A failure is logged and skipped: the next
+    tick tries again; ``SinkStopped`` is raised for the consumer to stop."""
+    projection = cast(Projection, _stage[0])
     try:
-        return int(timed(now))
+        return projection.tick(now)
     except SinkStopped:
         raise                    # the consumer stops: an operator must act
     except SinkUnavailable as exc:
-        log.warning("%s tick skipped: %s", _sink[0].name, exc)
+        log.warning("%s tick skipped: %s", projection.name, exc)
     except Exception:
-        log.exception("%s tick failed", _sink[0].name)
+        log.exception("%s tick failed", projection.name)
     return 0

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from consumers.pipeline import Pipeline
-from consumers.sinks import sink_factories
+from consumers.stages import stages
 from harness.services import ConsumerProcess, admin, unique, with_database
 from insights import database, stack
 from insights.events import kafka
@@ -103,7 +103,7 @@ def run_pipeline() -> Iterator[Callable[[Settings], Pipeline]]:
     def start(s: Settings) -> Pipeline:
         assert s.kafka_bootstrap and s.postgres_url and s.redis_url
         urls = stack.StackUrls(s.kafka_bootstrap, s.postgres_url, s.redis_url)
-        pipeline = Pipeline(s, s.kafka_bootstrap, sink_factories(s, urls))
+        pipeline = Pipeline(s, s.kafka_bootstrap, stages(s, urls))
         thread = threading.Thread(target=pipeline.run, daemon=True)
         thread.start()
         running.append((pipeline, thread))

@@ -12,8 +12,8 @@ from typing import Any
 import msgspec
 import redis
 
-from consumers.redis import RedisSink
-from consumers.rollups import Touched
+from consumers.projection import RedisProjection
+from consumers.rollups import TouchedUsers
 from harness import reference
 from harness.services import redis_records, stored_records, wait_for
 from insights.database import connect
@@ -57,9 +57,9 @@ def count_in_redis(redis_url: str, database_url: str, prefix: str, now: datetime
     with closing(connect(database_url)) as conn, conn.cursor() as cur:
         cur.execute("SELECT id FROM users")
         ids = {row[0] for row in cur.fetchall()}
-    sink = RedisSink(redis_url, database_url, prefix)
+    sink = RedisProjection(redis_url, database_url, prefix)
     try:
-        sink.rescore(Touched(), now, ids, full=True)
+        sink.rescore(TouchedUsers(), now, ids, full=True)
     finally:
         sink.close()
 

@@ -69,14 +69,14 @@ def topics(
 def consume() -> None:
     """Consume all topics into PostgreSQL and Redis until SIGTERM/SIGINT (then finish the batch)."""
     from consumers.pipeline import Pipeline
-    from consumers.sinks import sink_factories
+    from consumers.stages import stages
 
     settings = _settings()
     urls = endpoints.resolve(settings)
     kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(), settings.partitions)
     database.upgrade(urls.postgres_url)
     report = _lag_report(settings, urls) if settings.redis_sink else None
-    pipeline = Pipeline(settings, urls.kafka_bootstrap, sink_factories(settings, urls),
+    pipeline = Pipeline(settings, urls.kafka_bootstrap, stages(settings, urls),
                         report_lag=report)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, pipeline.stop)
@@ -108,13 +108,14 @@ def backfill() -> None:
     from rich.progress import Progress
 
     from consumers import backfill as rebuild
-    from consumers.redis import RedisSink
+    from consumers.projection import RedisProjection
 
     settings = _settings()
     urls = endpoints.resolve(settings)
     database.upgrade(urls.postgres_url)
     now = datetime.now(UTC)
-    sink = RedisSink(urls.redis_url, urls.postgres_url, settings.redis_prefix, settings.sections)
+    sink = RedisProjection(urls.redis_url, urls.postgres_url, settings.redis_prefix,
+                           settings.sections)
     try:
         with closing(database.connect(urls.postgres_url)) as conn, \
                 Progress(console=console) as bar:

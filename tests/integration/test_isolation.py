@@ -17,8 +17,8 @@ import pytest
 
 from consumers import aggregates, rows
 from consumers.batch import Item, decode
-from consumers.postgres import PostgresSink
-from consumers.readmodel import ReadModelSink
+from consumers.durable import PostgresWrite
+from consumers.guard import GuardedProjection
 from harness.factories import event
 from harness.services import query, redis_records, scalar
 from insights.events.contract import Search
@@ -37,12 +37,12 @@ def batch(queries: list[str]) -> list[Item]:
 
 
 @pytest.fixture
-def sinks(settings: Settings) -> Iterator[tuple[PostgresSink, ReadModelSink]]:
+def sinks(settings: Settings) -> Iterator[tuple[PostgresWrite, GuardedProjection]]:
     assert settings.postgres_url and settings.redis_url
-    postgres = PostgresSink(settings.postgres_url)
-    redis_sink = ReadModelSink(settings.redis_url, settings.postgres_url, settings.redis_prefix,
+    postgres = PostgresWrite(settings.postgres_url)
+    redis_sink = GuardedProjection(settings.redis_url, settings.postgres_url, settings.redis_prefix,
                                rebuild=False)
-    redis_sink.prepare()                 # as the pipeline does before consuming
+    redis_sink.prepare(datetime.now(UTC))   # as the pipeline does before consuming
     yield postgres, redis_sink
     redis_sink.close()
     postgres.close()
@@ -58,13 +58,13 @@ def _fail_for_poisoned(real: Any) -> Any:
 
 
 def test_a_row_that_cannot_be_built_is_dead_lettered_alone(
-        settings: Settings, sinks: tuple[PostgresSink, ReadModelSink],
+        settings: Settings, sinks: tuple[PostgresWrite, GuardedProjection],
         monkeypatch: pytest.MonkeyPatch) -> None:
     postgres, _ = sinks
     monkeypatch.setattr(rows, "table_row", _fail_for_poisoned(rows.table_row))
     queries = [f"q{n}" for n in range(20)]
     queries[13] = POISONED
-    result = postgres.write(batch(queries))
+    result = postgres.write(batch(queries), datetime.now(UTC))
     assert [(r.record.offset, r.reason) for r in result.rejected] == [(13, "unprocessable")]
     assert result.rejected[0].detail == "ZeroDivisionError: an unforeseen defect"
     db = settings.postgres_url or ""
@@ -74,16 +74,17 @@ def test_a_row_that_cannot_be_built_is_dead_lettered_alone(
 
 
 def test_a_record_the_read_model_cannot_take_is_noted_and_passed(
-        settings: Settings, sinks: tuple[PostgresSink, ReadModelSink],
+        settings: Settings, sinks: tuple[PostgresWrite, GuardedProjection],
         monkeypatch: pytest.MonkeyPatch) -> None:
     postgres, redis_sink = sinks
     queries = [f"q{n}" for n in range(20)]
     queries[5] = POISONED
     items = batch(queries)
-    assert not postgres.write(items).rejected
+    written = postgres.write(items, datetime.now(UTC))
+    assert not written.rejected
     monkeypatch.setattr(aggregates.Increments, "ops",
                         _fail_for_poisoned(aggregates.Increments.ops))
-    result = redis_sink.write(items)
+    result = redis_sink.write(items, written.committed(), datetime.now(UTC))
     assert [(r.record.offset, r.reason) for r in result.rejected] == [(5, "unprocessable")]
     assert redis_records(settings) == 20              # past it: never read again
     db = settings.postgres_url or ""

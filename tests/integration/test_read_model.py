@@ -16,7 +16,7 @@ import pytest
 
 from consumers import backfill
 from consumers.pipeline import Pipeline
-from consumers.redis import RedisSink
+from consumers.projection import RedisProjection
 from harness.services import ConsumerProcess, redis_records, stored_records, unique, wait_for
 from insights.database import connect
 from insights.events.producer import Emitter
@@ -88,7 +88,7 @@ def test_scores_fall_when_a_user_goes_quiet_across_midnight(
 
     tomorrow = now + timedelta(days=1)
     assert settings.redis_url and settings.postgres_url
-    sink = RedisSink(settings.redis_url, settings.postgres_url, settings.redis_prefix)
+    sink = RedisProjection(settings.redis_url, settings.postgres_url, settings.redis_prefix)
     try:
         assert sink.tick(tomorrow) >= 1          # the day roll re-scores ranked users
     finally:
@@ -108,7 +108,7 @@ def test_backfill_rebuilds_the_read_model_from_postgresql(
     pipeline.stop()
     rebuilt = settings.model_copy(update={"redis_prefix": unique("rebuilt")})
     assert rebuilt.redis_url and rebuilt.postgres_url
-    sink = RedisSink(rebuilt.redis_url, rebuilt.postgres_url, rebuilt.redis_prefix)
+    sink = RedisProjection(rebuilt.redis_url, rebuilt.postgres_url, rebuilt.redis_prefix)
     seen: list[int] = []
     with closing(connect(rebuilt.postgres_url)) as conn:
         replayed = backfill.rebuild(sink, conn, datetime.now(UTC), seen.append)

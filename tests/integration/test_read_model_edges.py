@@ -18,8 +18,9 @@ import pytest
 import redis
 
 from consumers.batch import Accepted, Item
-from consumers.postgres import PostgresSink
-from consumers.redis import RedisSink
+from consumers.durable import PostgresWrite
+from consumers.projection import RedisProjection
+from consumers.stage import Committed
 from harness import reference
 from harness.factories import event
 from harness.services import unique
@@ -39,8 +40,8 @@ _offsets = itertools.count()
 
 @dataclass
 class Sinks:
-    postgres: PostgresSink
-    redis: RedisSink
+    postgres: PostgresWrite
+    redis: RedisProjection
     tabs: RedisTabs
     url: str
 
@@ -52,8 +53,8 @@ class Sinks:
             assert not isinstance(decoded, contract.Invalid), decoded
             at = next(_offsets) if offset is None else offset
             batch.append(Accepted(Record("t", 0, at, None, raw, 0), decoded))
-        self.postgres.write(batch)
-        self.redis.write(batch)
+        now = datetime.now(UTC)
+        self.redis.write(batch, self.postgres.write(batch, now).committed(), now)
 
     def check(self, tab: str, period: str = "week", now: datetime = NOW) -> dict[str, Any]:
         got: dict[str, Any] = msgspec.to_builtins(
@@ -68,7 +69,8 @@ class Sinks:
 def sinks(stack_urls: stack.StackUrls, database_url: str) -> Iterator[Sinks]:
     prefix = unique("edge")
     client = redis.Redis.from_url(stack_urls.redis_url, decode_responses=True)
-    made = Sinks(PostgresSink(database_url), RedisSink(stack_urls.redis_url, database_url, prefix),
+    made = Sinks(PostgresWrite(database_url),
+                 RedisProjection(stack_urls.redis_url, database_url, prefix),
                  RedisTabs(client, lambda: connect(database_url), Keys(prefix),
                            DEFAULT_SECTIONS), database_url)
     yield made
@@ -189,8 +191,10 @@ def test_a_replayed_batch_adds_nothing(sinks: Sinks) -> None:
              event("js_error", _ago(minutes=25), session_id="r", user_id=5))
     for _ in range(2):
         sinks.write(*batch, offset=5000)
+        # Copies at other offsets: the durable write counted none of them (duplicates).
         sinks.redis.write([Accepted(Record("t", 1, 7000 + i, None, msgspec.json.encode(b), 0),
-                                    _decoded(b)) for i, b in enumerate(batch)])
+                                    _decoded(b)) for i, b in enumerate(batch)],
+                          Committed(), datetime.now(UTC))
     for tab in ("pages", "paths", "overview", "engagement"):
         sinks.check(tab, "day")
     rows = sinks.check("problems", "day")["problem_users"]

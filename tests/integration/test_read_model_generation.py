@@ -13,8 +13,9 @@ import redis
 from typer.testing import CliRunner
 
 from consumers.batch import Item, decode
-from consumers.postgres import PostgresSink
-from consumers.readmodel import ReadModelLost, ReadModelSink
+from consumers.durable import PostgresWrite
+from consumers.guard import GuardedProjection, ReadModelLost
+from consumers.stage import Committed
 from harness.factories import event
 from harness.services import environment, unique
 from insights import stack
@@ -56,9 +57,9 @@ def _redis(url: str) -> redis.Redis:
 
 def test_a_fresh_prefix_gets_a_generation_postgresql_vouches_for(
         stack_urls: stack.StackUrls, database_url: str, prefix: str) -> None:
-    sink = ReadModelSink(stack_urls.redis_url, database_url, prefix, rebuild=False)
-    sink.ensure()
-    sink.ensure()
+    sink = GuardedProjection(stack_urls.redis_url, database_url, prefix, rebuild=False)
+    sink.ensure(datetime.now(UTC))
+    sink.ensure(datetime.now(UTC))
     client = _redis(stack_urls.redis_url)
     assert client.get(Keys(prefix).layout) == str(LAYOUT)
     with closing(connect(database_url)) as conn:
@@ -70,11 +71,11 @@ def test_a_fresh_prefix_gets_a_generation_postgresql_vouches_for(
 def test_an_older_layout_is_refused_with_the_way_out(
         stack_urls: stack.StackUrls, database_url: str, prefix: str) -> None:
     _older_read_model(stack_urls.redis_url, prefix)
-    sink = ReadModelSink(stack_urls.redis_url, database_url, prefix, rebuild=False)
+    sink = GuardedProjection(stack_urls.redis_url, database_url, prefix, rebuild=False)
     with pytest.raises(ReadModelLost, match="insights backfill"):
-        sink.ensure()
+        sink.ensure(datetime.now(UTC))
     with pytest.raises(ReadModelLost):
-        sink.write([])                       # the sink never writes into it either
+        sink.write([], Committed(), datetime.now(UTC))     # never writes into it either
     sink.close()
 
 
@@ -93,10 +94,10 @@ def test_a_lost_read_model_is_found_while_running_and_rebuilt(
     the read model from PostgreSQL, and then applies itself on top, exactly once."""
     assert settings.redis_url and settings.postgres_url
     now = datetime.now(UTC) - timedelta(minutes=10)
-    postgres = PostgresSink(settings.postgres_url)
-    sink = ReadModelSink(settings.redis_url, settings.postgres_url, settings.redis_prefix,
+    postgres = PostgresWrite(settings.postgres_url)
+    sink = GuardedProjection(settings.redis_url, settings.postgres_url, settings.redis_prefix,
                          rebuild=True)
-    sink.prepare()
+    sink.prepare(datetime.now(UTC))
     bodies = [event("user_upsert", now, user_id=1, email="a@example.com"),
               event("session_start", now, session_id="s1", user_id=1),
               event("pageview", now, session_id="s1", user_id=1, pageview_id="v1",
@@ -109,13 +110,11 @@ def test_a_lost_read_model_is_found_while_running_and_rebuilt(
         return decode(records, now=datetime.now(UTC), max_bytes=65536, max_future_s=300)
 
     for items in (batch(bodies, 0),):
-        postgres.write(items)
-        sink.write(items)
+        sink.write(items, postgres.write(items, datetime.now(UTC)).committed(), datetime.now(UTC))
     before = _redis(settings.redis_url).get(Keys(settings.redis_prefix).generation)
     _forget(settings.redis_url, settings.redis_prefix)            # Redis restarted empty
     items = batch(later, 3)
-    postgres.write(items)
-    sink.write(items)
+    sink.write(items, postgres.write(items, datetime.now(UTC)).committed(), datetime.now(UTC))
     client = _redis(settings.redis_url)
     after = client.get(Keys(settings.redis_prefix).generation)
     assert after is not None and after != before

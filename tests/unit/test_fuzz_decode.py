@@ -66,8 +66,8 @@ def sink_steps(accepted: list[Accepted]) -> None:
     made += [change.row() for change in rows.user_changes(events)]
     copy.encode(made).getvalue().decode()
     aggregates.merged(aggregates.Increments(Keys("fuzz"), DEFAULT_SECTIONS), events)
-    rollups.touched(events)
-    snapshots.touched(events)
+    rollups.touched_users(events)
+    snapshots.touched_sessions(events)
 
 
 def test_the_strategies_reach_every_verdict() -> None:

@@ -8,7 +8,14 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumers.journeys import LONGEST_WINDOW, View, contributions, decode, difference, encode
+from consumers.journeys import (
+    LONGEST_WINDOW,
+    PageVisit,
+    contributions,
+    decode,
+    difference,
+    encode,
+)
 from scoring.pages import DEFAULT_SECTIONS, sections_of
 from scoring.paths import length_bucket
 
@@ -23,7 +30,7 @@ views_st = st.lists(
     st.tuples(st.integers(0, 6), st.sampled_from(PATHS), st.none() | st.integers(0, 600),
               st.none() | st.integers(0, 100)),
     min_size=1, max_size=12,
-).map(lambda vs: [View(*v) for v in sorted(vs, key=lambda v: v[0])])
+).map(lambda vs: [PageVisit(*v) for v in sorted(vs, key=lambda v: v[0])])
 
 
 def _window(found: Counter[tuple[str, int, str]], kind: str, start: int) -> Counter[str]:
@@ -36,7 +43,7 @@ def _window(found: Counter[tuple[str, int, str]], kind: str, start: int) -> Coun
 
 
 @given(views_st, st.integers(0, 7))
-def test_any_window_sees_the_session_as_the_sql_does(views: list[View], start: int) -> None:
+def test_any_window_sees_the_session_as_the_sql_does(views: list[PageVisit], start: int) -> None:
     found = contributions(views, _sections, in_session=True)
     inside = [v for v in views if v.day >= start]
     want_entry = Counter([inside[0].path]) if inside else Counter()
@@ -52,7 +59,7 @@ def test_any_window_sees_the_session_as_the_sql_does(views: list[View], start: i
 
 
 @given(views_st)
-def test_page_times_count_known_values_only(views: list[View]) -> None:
+def test_page_times_count_known_values_only(views: list[PageVisit]) -> None:
     found = contributions(views, _sections, in_session=False)
     timed = [v for v in views if v.seconds is not None]
     assert sum(n for (k, _, _), n in found.items() if k == "tmn") == len(timed)
@@ -62,7 +69,8 @@ def test_page_times_count_known_values_only(views: list[View]) -> None:
 
 
 @given(views_st, views_st)
-def test_applying_the_difference_turns_old_into_new(old: list[View], new: list[View]) -> None:
+def test_applying_the_difference_turns_old_into_new(old: list[PageVisit],
+                                                   new: list[PageVisit]) -> None:
     before = contributions(old, _sections, in_session=True)
     after = contributions(new, _sections, in_session=True)
     applied = Counter(before)
@@ -72,24 +80,24 @@ def test_applying_the_difference_turns_old_into_new(old: list[View], new: list[V
 
 
 def test_a_late_leave_moves_time_into_the_averages() -> None:
-    before = contributions([View(3, "/forum", None, None)], _sections, in_session=True)
-    after = contributions([View(3, "/forum", 40, 75)], _sections, in_session=True)
+    before = contributions([PageVisit(3, "/forum", None, None)], _sections, in_session=True)
+    after = contributions([PageVisit(3, "/forum", 40, 75)], _sections, in_session=True)
     assert dict(difference(before, after)) == {
         ("tm", 3, "/forum"): 40, ("tmn", 3, "/forum"): 1, ("sc", 3, "/forum"): 75,
         ("scn", 3, "/forum"): 1, ("stm", 3, "Forum"): 40, ("stn", 3, "Forum"): 1}
 
 
 def test_the_last_page_of_a_growing_session_moves_its_exit() -> None:
-    one = contributions([View(3, "/", None, None)], _sections, in_session=True)
-    two = contributions([View(3, "/", None, None), View(3, "/forum", None, None)], _sections,
-                        in_session=True)
+    one = contributions([PageVisit(3, "/", None, None)], _sections, in_session=True)
+    two = contributions([PageVisit(3, "/", None, None), PageVisit(3, "/forum", None, None)],
+                        _sections, in_session=True)
     changes = dict(difference(one, two))
     assert changes[("exit", 3, "/")] == -1 and changes[("exit", 3, "/forum")] == 1
     assert changes[("len", 3, "1 page")] == -1 and changes[("len", 3, "2 pages")] == 1
 
 
 def test_snapshots_round_trip() -> None:
-    views = [View(1, "/a", None, 5), View(2, "/b\tc", 7, None)]
+    views = [PageVisit(1, "/a", None, 5), PageVisit(2, "/b\tc", 7, None)]
     assert decode(encode(views)) == views
     assert decode(encode([])) == [] and decode(None) == []
 
@@ -99,7 +107,7 @@ def test_a_view_from_long_ago_writes_only_the_window_starts_ever_read() -> None:
     for the days a window can start on (the longest window and a day), not for every day
     in between (the fuzz test found one message writing 41,577 keys)."""
     today = 20_000
-    views = [View(0, "/old", None, None), View(today, "/new", None, None)]
+    views = [PageVisit(0, "/old", None, None), PageVisit(today, "/new", None, None)]
     found = contributions(views, lambda _: (), in_session=True)
     starts = sorted(day for kind, day, _ in found if kind == "entryc")
     assert starts == list(range(today - LONGEST_WINDOW - 1, today + 1))

@@ -1,4 +1,10 @@
-"""The Redis sink: live counters, rankings and day aggregates, after PostgreSQL has the batch.
+"""The projection: the Redis read model brought up to what the durable write committed.
+
+Its input is the batch with the durable write's answer (``Committed``): only the
+records PostgreSQL counted are projected, so a producer's duplicate, a
+conflicting session or view and a dead letter add nothing, without reading the
+ledger back. It still reads PostgreSQL where it needs rows: users' counters
+recounted, sessions' views, owners of sessions and leaves.
 
 Exactly once, without a cross-key transaction (so it runs on Redis Cluster):
 
@@ -10,49 +16,47 @@ Exactly once, without a cross-key transaction (so it runs on Redis Cluster):
 - rankings are scores recomputed from that state (``consumers.ranking``),
   stamped so an older computation never replaces a newer one.
 
-The sink's offsets are written last; a crash before that replays the batch,
-which changes nothing the first run stored. It must run after the PostgreSQL
-sink in the same writer (the recounts read what that sink wrote).
+The projection's offsets are written last; a crash before that replays the
+batch, which changes nothing the first run stored. Time-driven work (midnight,
+lock expiry) is ``consumers.timed``'s.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 import psycopg2
 import redis
 
-from consumers import rollups
+from consumers import rollups, timed
 from consumers.aggregates import Increments, merged
 from consumers.batch import Accepted, Item, Rejected, next_offsets, unprocessable
 from consumers.scores import TTL_S, Scores
-from consumers.sink import SinkUnavailable, WriteResult, isolate
 from consumers.snapshots import Snapshots
-from insights.database import Connection, array_literal, connect, storable_text
+from consumers.stage import Committed, SinkUnavailable, WriteResult, isolate
+from insights.database import Connection, connect, storable_text
 from insights.events import contract
 from insights.events.kafka import Partition
 from insights.readmodel.keys import LAYOUT, Keys
-from insights.readmodel.redisdb import Client, Scripts, merge_window_hlls, roll_windows
+from insights.readmodel.redisdb import Client, Scripts
 from insights.readmodel.redisdb import connect as redis_connect
 from scoring.pages import DEFAULT_SECTIONS, SectionMap
 from scoring.windows import day_number
 
 log = logging.getLogger(__name__)
 SINK = "redis"
-RESCORE_CHUNK = 1000
 ATTEMPTS = 5          # reads of the watermarks before giving up on a batch
 _json = msgspec.json.Encoder().encode
 
 
-class RedisSink:
-    """Second sink of the consumer; see the module docstring."""
+class RedisProjection:
+    """The projection into Redis; see the module docstring."""
 
     name = SINK
 
@@ -71,57 +75,53 @@ class RedisSink:
         self.scores = Scores(self.keys, partial(self._postgres, "scores"), self._redis,
                              self._scripts_)
 
-    def stored_offsets(self, partitions: Sequence[Partition]) -> dict[Partition, int]:
-        if not partitions:
-            return {}
-        try:
-            values = self._redis().hmget(self.keys.offsets, [f"{t}:{p}" for t, p in partitions])
-        except redis.RedisError as exc:
-            raise self._unavailable(exc) from exc
-        return {part: int(v) for part, v in zip(partitions, values, strict=True) if v is not None}
-
     def mark_layout(self) -> None:
         """Record that the keys under the prefix are of this ``LAYOUT`` (after a rebuild)."""
         self._redis().set(self.keys.layout, LAYOUT)
 
-    def write(self, items: Sequence[Item]) -> WriteResult:
-        """Apply a batch PostgreSQL has; a record the read model cannot take is isolated
-        and dead-lettered (``consumers.sink.isolate``), the rest applied. Whether the keys
-        are the read model PostgreSQL vouches for is ``consumers.readmodel``'s to check."""
-        return isolate(items, self._attempt, self._reject)
+    def write(self, items: Sequence[Item], committed: Committed, now: datetime
+              ) -> WriteResult:
+        """Project the records of a batch the durable write ``committed``; a record the
+        read model cannot take is isolated and dead-lettered (``consumers.stage.isolate``),
+        the rest applied. Whether the keys are the read model PostgreSQL vouches for is
+        ``consumers.guard``'s to check."""
+        return isolate(items, partial(self._attempt, committed, now),
+                       partial(self._reject, now))
 
-    def _attempt(self, items: Sequence[Item]) -> WriteResult:
+    def _attempt(self, committed: Committed, now: datetime, items: Sequence[Item]
+                 ) -> WriteResult:
         try:
-            return self._apply(items)
+            return self._apply(items, committed, now)
         except redis.RedisError as exc:
             if not _transient(exc):
                 raise                 # refused for this batch's data: isolate the record
             raise self._unavailable(exc) from exc
         except psycopg2.Error as exc:
             self._close_postgres()
-            raise SinkUnavailable(f"PostgreSQL (read by the Redis sink): {exc}") from exc
+            raise SinkUnavailable(f"PostgreSQL (read by the Redis projection): {exc}") from exc
 
-    def _apply(self, items: Sequence[Item]) -> WriteResult:
-        accepted = [i for i in items if isinstance(i, Accepted)]
-        events = [a.event for a in accepted]
+    def _apply(self, items: Sequence[Item], committed: Committed, now: datetime
+               ) -> WriteResult:
+        counted = [i for i in items if isinstance(i, Accepted) and i in committed]
+        events = [a.event for a in counted]
         # Users' scores, the paths tab's sessions and the site-wide aggregates touch
         # different keys and rows: done side by side, so one's waits on the servers
         # overlap the others' Python.
-        touched = rollups.touched(events)
+        touched = rollups.touched_users(events)
         side: list[Future[Any]] = [
-            self._side.submit(self.scores.rescore, touched, datetime.now(UTC)),
-            self._side.submit(self._paths, events)]
+            self._side.submit(self.scores.rescore, touched, now),
+            self._side.submit(self._paths, events, now)]
         try:
-            self._aggregate(self._stored(accepted))
+            self._aggregate(counted, now)
         finally:
             wait(side)
         for job in side:
             job.result()
-        self.save_offsets(next_offsets(items), _changed_users(touched),
+        self.save_offsets(next_offsets(items), now, _changed_users(touched),
                           max((e.ts for e in events), default=None))
-        return WriteResult(accepted, 0, 0, [i for i in items if isinstance(i, Rejected)])
+        return WriteResult(counted, 0, 0, [i for i in items if isinstance(i, Rejected)])
 
-    def _reject(self, item: Item, exc: Exception) -> WriteResult:
+    def _reject(self, now: datetime, item: Item, exc: Exception) -> WriteResult:
         """The record PostgreSQL applied but the read model cannot: noted in
         ``rejected_events`` (PostgreSQL keeps its rows), and passed in Redis."""
         rejected = unprocessable(item.record, exc, "applied in PostgreSQL; the read model "
@@ -134,42 +134,23 @@ class RedisSink:
                                            item.record.value, rejected.reason,
                                            storable_text(rejected.detail)))
             conn.commit()
-            self.save_offsets(next_offsets([item]))
+            self.save_offsets(next_offsets([item]), now)
         except psycopg2.Error as error:
             self._close_postgres()
-            raise SinkUnavailable(f"PostgreSQL (read by the Redis sink): {error}") from error
+            raise SinkUnavailable(f"PostgreSQL (read by the Redis projection): {error}") from error
         except redis.RedisError as error:
             raise self._unavailable(error) from error
         return WriteResult([], 0, 0, [rejected])
 
-    def _paths(self, events: Sequence[contract.Event]) -> None:
-        self._snapshots().apply(self._postgres("paths"), events)
+    def _paths(self, events: Sequence[contract.Event], now: datetime) -> None:
+        self._snapshots().apply(self._postgres("paths"), events, now)
 
-    def rescore(self, touched: rollups.Touched, now: datetime,
+    def rescore(self, touched: rollups.TouchedUsers, now: datetime,
                 users: set[int] | None = None, *, full: bool = False) -> int:
         """Re-score the touched users and ``users`` (see ``consumers.scores``)."""
         return self.scores.rescore(touched, now, users or (), full=full)
 
-    def _stored(self, accepted: Sequence[Accepted]) -> list[Accepted]:
-        """The copies PostgreSQL counted: a producer's duplicate (another offset), a
-        conflicting session or view and a dead-lettered value add nothing."""
-        if not accepted:
-            return []
-        conn = self._postgres()
-        with conn.cursor() as cur:
-            cur.execute(_LEDGER, (array_literal(a.event.event_id for a in accepted),))
-            counted = {row[0]: tuple(row[1:]) for row in cur.fetchall()}
-            offsets = [a.record.offset for a in accepted]
-            cur.execute(_CONFLICTS, (sorted({a.record.topic for a in accepted}),
-                                     min(offsets), max(offsets)))
-            refused = {tuple(row) for row in cur.fetchall()}
-        conn.commit()
-        return [a for a in accepted
-                if counted.get(a.event.event_id) == (a.record.topic, a.record.partition,
-                                                     a.record.offset)
-                and (a.record.topic, a.record.partition, a.record.offset) not in refused]
-
-    def _aggregate(self, accepted: Sequence[Accepted]) -> None:
+    def _aggregate(self, accepted: Sequence[Accepted], now: datetime) -> None:
         """Sum the increments of the events above their partitions' watermarks and apply
         them in one call, unless a watermark moved meanwhile (then read again)."""
         by_partition: dict[str, list[Accepted]] = {}
@@ -193,25 +174,24 @@ class RedisSink:
             ops = merged(inc, (a.event for a in fresh))
             stale = self._scripts_().aggregate(
                 keys=[self.keys.watermarks, self.keys.asof, *inc.names],
-                args=[TTL_S, _json(header).decode(), day_number(datetime.now(UTC).date()), ops])
+                args=[TTL_S, _json(header).decode(), day_number(now.date()), ops])
             if not stale:
                 return
             # Nothing was applied: read every watermark again, sum what is left.
             log.info("watermarks of %d partitions moved meanwhile; reading again", len(stale))
         raise RuntimeError("the {g} watermarks kept moving under us")
 
-    def save_offsets(self, offsets: dict[Partition, int], users: list[int] | None = None,
-                     newest: datetime | None = None) -> None:
+    def save_offsets(self, offsets: dict[Partition, int], now: datetime,
+                     users: list[int] | None = None, newest: datetime | None = None) -> None:
         """Raise the stored next offsets to ``offsets`` (never lowers one), note how fresh
-        the read model is, and announce the batch with the users it changed (None:
-        too many to list, or unknown) to the web app."""
+        the read model is (as of the batch's ``now``), and announce the batch with the
+        users it changed (None: too many to list, or unknown) to the web app."""
         if not offsets:
             return
         pipe = self._redis().pipeline(transaction=False)
         scripts = self._scripts_()
         scripts.maxset(keys=[self.keys.offsets], client=pipe, args=[
             x for (t, p), o in offsets.items() for x in (f"{t}:{p}", o)])
-        now = datetime.now(UTC)
         pipe.hset(self.keys.freshness, "applied", _micros(now))
         if newest is not None:
             scripts.maxset(keys=[self.keys.freshness], client=pipe,
@@ -225,65 +205,16 @@ class RedisSink:
             self._scripts_().maxset(keys=[self.keys.watermarks], args=[
                 x for (t, p), o in last.items() for x in (f"{t}:{p}", o)])
 
-    def clear(self, keep: frozenset[str] = frozenset()) -> int:
-        """Delete every key under this sink's prefix but ``keep``; returns how many."""
-        client, deleted = self._redis(), 0
-        batch: list[str] = []
-        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self.keys.prefix) + ":*"
-        for key in client.scan_iter(match=pattern, count=1000):
-            if key in keep:
-                continue
-            batch.append(key)
-            if len(batch) == 1000:
-                deleted += int(client.unlink(*batch))
-                batch.clear()
-        if batch:
-            deleted += int(client.unlink(*batch))
-        return deleted
-
     def tick(self, now: datetime) -> int:
-        """Re-score users whose lock just expired, and everybody ranked after midnight."""
+        """Re-score users whose lock expired by ``now``, and everybody ranked after
+        midnight (``consumers.timed``)."""
         try:
-            client, k = self._redis(), self.keys
-            expired = cast(list[str], client.zrangebyscore(k.locks, 0, now.timestamp()))
-            done = self._rescore_all({int(u) for u in expired}, now)
-            today = day_number(now.date())
-            self._roll_windows(today)
-            if client.get(k.rolled) != str(today) and client.set(k.roll_lock(today), 1, nx=True,
-                                                                 ex=600):
-                done += self._roll(today, now)
-            return done
+            return timed.tick(self, now)
         except redis.RedisError as exc:
             raise self._unavailable(exc) from exc
         except psycopg2.Error as exc:
             self._close_postgres()
-            raise SinkUnavailable(f"PostgreSQL (read by the Redis sink): {exc}") from exc
-
-    def _roll_windows(self, today: int) -> None:
-        roll_windows(self._redis(), self._scripts_(), self.keys, today)
-        merge_window_hlls(self._redis(), self._scripts_(), self.keys, today, TTL_S)
-
-    def _roll(self, today: int, now: datetime) -> int:
-        """Re-score every ranked user for the new day; marked done only once it is."""
-        client, k = self._redis(), self.keys
-        users: set[int] = set()
-        for key in (k.problems("month"), k.engagement, k.problems("week"), k.problems("day")):
-            users.update(int(u) for u in cast(list[str], client.zrange(key, 0, -1)))
-        log.info("windows roll to %s: re-scoring %d users", now.date(), len(users))
-        try:
-            done = self._rescore_all(users, now)
-        except BaseException:
-            client.delete(k.roll_lock(today))       # let the next tick try again
-            raise
-        client.set(k.rolled, str(today))
-        return done
-
-    def _rescore_all(self, users: set[int], now: datetime) -> int:
-        """Re-score ``users`` in chunks, so Redis never runs one huge script."""
-        ordered, done = sorted(users), 0
-        for start in range(0, len(ordered), RESCORE_CHUNK):
-            done += self.rescore(rollups.Touched(), now, set(ordered[start:start + RESCORE_CHUNK]))
-        return done
+            raise SinkUnavailable(f"PostgreSQL (read by the Redis projection): {exc}") from exc
 
     def close(self) -> None:
         """Close the connections (they reopen on the next call)."""
@@ -293,11 +224,11 @@ class RedisSink:
         self._close_postgres()
 
     def client(self) -> Client:
-        """The sink's Redis client (connected on first use)."""
+        """The projection's Redis client (connected on first use)."""
         return self._redis()
 
     def scripts(self) -> Scripts:
-        """The Lua scripts, registered on the sink's client."""
+        """The Lua scripts, registered on the projection's client."""
         return self._scripts_()
 
     def _redis(self) -> Client:
@@ -339,13 +270,6 @@ _TRANSIENT_REPLIES = ("OOM", "BUSY", "LOADING", "TRYAGAIN", "CLUSTERDOWN", "MAST
 _DEAD_LETTER = """
 INSERT INTO rejected_events (topic, "partition", "offset", key, value, reason, detail)
 VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (topic, "partition", "offset") DO NOTHING"""
-_LEDGER = """
-SELECT event_id, topic, "partition", "offset" FROM event_ledger
-WHERE event_id = ANY(%s::text[])"""
-# Conflicts are in the ledger (their id is taken) but were dead-lettered, not applied.
-_CONFLICTS = """
-SELECT topic, "partition", "offset" FROM rejected_events
-WHERE topic = ANY(%s) AND "offset" BETWEEN %s AND %s AND reason = 'conflict'"""
 
 
 def _micros(moment: datetime) -> int:
@@ -356,7 +280,7 @@ def _micros(moment: datetime) -> int:
 ANNOUNCED_USERS = 2000
 
 
-def _changed_users(touched: rollups.Touched) -> list[int] | None:
+def _changed_users(touched: rollups.TouchedUsers) -> list[int] | None:
     users = set(touched.users) | touched.upserted | set(touched.owners.values())
     return sorted(users) if len(users) <= ANNOUNCED_USERS else None
 

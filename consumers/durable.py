@@ -1,4 +1,5 @@
-"""The PostgreSQL sink: a batch's rows, state changes, dead letters and offsets in one transaction.
+"""The durable write: a batch's rows, state changes, dead letters and offsets in one
+PostgreSQL transaction, and its answer of what it committed for the projection.
 
 Exactly once comes from two guards inside that transaction:
 
@@ -15,13 +16,18 @@ rows cannot be built, is split in halves until the one bad record is found and
 dead-lettered (``unstorable`` or ``unprocessable``); an outage (connection
 trouble, a timeout, a deadlock) or a setup error raises ``SinkUnavailable`` and
 the caller retries the same batch later.
+
+The answer (``WriteResult``, ``Committed`` for the projection) names the records
+whose events PostgreSQL counted: those applied now and, on a replay, those
+below the stored offset that an earlier run counted (one look-up in the ledger,
+only when a batch holds such records).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
 
 import psycopg2
 import psycopg2.errors
@@ -29,23 +35,16 @@ import psycopg2.extras
 
 from consumers import rows
 from consumers.batch import Accepted, Item, Rejected, next_offsets, unprocessable
-from consumers.copy import Json, encode
+from consumers.offsets import DURABLE
 from consumers.rows import Row
-from consumers.sink import SinkUnavailable, WriteResult, isolate
-from insights.database import (
-    Connection,
-    array_literal,
-    connect,
-    refused_data,
-    storable_text,
-)
-from insights.events.contract import Event, PageLeave, PageView, SessionStart, event_type
+from consumers.stage import SinkUnavailable, WriteResult, isolate
+from consumers.tables import Cursor, apply_state, copy_rows, insert_events, insert_rejected
+from insights.database import Connection, array_literal, connect, refused_data
+from insights.events.contract import PageView, SessionStart, event_type
 from insights.events.kafka import Partition
 
 log = logging.getLogger(__name__)
-Cursor = psycopg2.extensions.cursor
-
-SINK = "postgres"
+SINK = DURABLE
 _TEMP_TABLES = """
 CREATE TEMP TABLE tmp_user_changes (user_id bigint, email text, name text, role text,
     is_active boolean, created_at timestamptz, company text, has_email boolean,
@@ -62,7 +61,7 @@ CREATE TEMP TABLE tmp_rejected (topic text, "partition" int, "offset" bigint, ke
 """
 
 
-class PostgresSink:
+class PostgresWrite:
     """Write-through of batches into the event tables; see the module docstring."""
 
     name = SINK
@@ -71,27 +70,10 @@ class PostgresSink:
         self._url = url
         self._conn: Connection | None = None
 
-    def prepare(self) -> None:
-        """Nothing to make ready: the schema is migrated before consuming."""
-
-    def stored_offsets(self, partitions: Sequence[Partition]) -> dict[Partition, int]:
-        """The next offset to read per partition, for those this sink has seen."""
-        if not partitions:
-            return {}
-        try:
-            with self._connection().cursor() as cur:
-                cur.execute('SELECT topic, "partition", next_offset FROM sink_offsets'
-                            ' WHERE sink = %s AND (topic, "partition") IN %s',
-                            (SINK, tuple(partitions)))
-                found = {(t, p): o for t, p, o in cur.fetchall()}
-            self._connection().commit()
-        except psycopg2.Error as exc:
-            raise self._unavailable(exc) from exc
-        return found
-
-    def write(self, items: Sequence[Item]) -> WriteResult:
+    def write(self, items: Sequence[Item], now: datetime) -> WriteResult:
         """Apply a batch exactly once; a record PostgreSQL refuses, or whose rows cannot be
-        built, is isolated and dead-lettered (``consumers.sink.isolate``)."""
+        built, is isolated and dead-lettered (``consumers.stage.isolate``). ``now`` is the
+        batch's time (the items were judged by it; stored times are the server's)."""
         return isolate(items, self._attempt, self._reject)
 
     def _attempt(self, items: Sequence[Item]) -> WriteResult:
@@ -160,21 +142,37 @@ class PostgresSink:
         new = _insert_ledger(cur, accepted)
         conflicts = _conflicts(cur, new)
         applied = [a for a in new if a.event.event_id not in conflicts]
-        _insert_events(cur, applied)
-        _apply_state(cur, [a.event for a in applied])
+        insert_events(cur, applied)
+        apply_state(cur, [a.event for a in applied])
         rejected = [i for i in fresh if isinstance(i, Rejected)]
         rejected += [Rejected(a.record, "conflict", conflicts[a.event.event_id])
                      for a in new if a.event.event_id in conflicts]
-        _insert_rejected(cur, rejected)
+        insert_rejected(cur, rejected)
         _save_offsets(cur, next_offsets(fresh))
         duplicates = sum(isinstance(i, Accepted) for i in fresh) - len(new)
-        return WriteResult(applied, duplicates, len(items) - len(fresh), rejected)
+        replayed = _counted_before(cur, [i for i in items if isinstance(i, Accepted)
+                                         and i.record.offset < stored[(i.record.topic,
+                                                                       i.record.partition)]])
+        return WriteResult(applied, duplicates, len(items) - len(fresh), rejected, replayed)
 
 
-def _copy(cur: Cursor, table: str, columns: Sequence[str], data: Sequence[Row]) -> None:
-    if data:
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        cur.copy_expert(f"COPY {table} ({quoted}) FROM STDIN", encode(data))
+# A record an earlier run counted: the ledger holds its id at its position, and it was not
+# dead-lettered as a conflict (those take their id in the ledger but are not applied).
+_COUNTED_BEFORE = """
+SELECT l.topic, l."partition", l."offset" FROM event_ledger l
+WHERE l.event_id = ANY(%s::text[]) AND NOT EXISTS (
+    SELECT 1 FROM rejected_events r WHERE r.topic = l.topic AND r."partition" = l."partition"
+    AND r."offset" = l."offset" AND r.reason = 'conflict')"""
+
+
+def _counted_before(cur: Cursor, skipped: Sequence[Accepted]) -> list[Accepted]:
+    """Which of the records below the stored offsets (a replay) an earlier run counted."""
+    if not skipped:
+        return []
+    cur.execute(_COUNTED_BEFORE, (array_literal(a.event.event_id for a in skipped),))
+    counted = {(t, p, o) for t, p, o in cur.fetchall()}
+    return [a for a in skipped
+            if (a.record.topic, a.record.partition, a.record.offset) in counted]
 
 
 def _insert_ledger(cur: Cursor, accepted: Sequence[Accepted]) -> list[Accepted]:
@@ -185,12 +183,12 @@ def _insert_ledger(cur: Cursor, accepted: Sequence[Accepted]) -> list[Accepted]:
     """
     cur.execute("SAVEPOINT ledger")
     try:
-        _copy(cur, "event_ledger", rows.LEDGER_COLUMNS, _ledger_rows(accepted))
+        copy_rows(cur, "event_ledger", rows.LEDGER_COLUMNS, _ledger_rows(accepted))
     except psycopg2.errors.UniqueViolation:
         cur.execute("ROLLBACK TO SAVEPOINT ledger")
         known = _existing(cur, "event_ledger", "event_id", [a.event.event_id for a in accepted])
         accepted = [a for a in accepted if a.event.event_id not in known]
-        _copy(cur, "event_ledger", rows.LEDGER_COLUMNS, _ledger_rows(accepted))
+        copy_rows(cur, "event_ledger", rows.LEDGER_COLUMNS, _ledger_rows(accepted))
     cur.execute("RELEASE SAVEPOINT ledger")
     return list(accepted)
 
@@ -233,124 +231,6 @@ def _conflicts(cur: Cursor, new: Sequence[Accepted]) -> dict[str, str]:
                 refused[event.event_id] = f"{column} {key!r} is already stored by another event"
             taken.add(key)
     return refused
-
-
-def _insert_events(cur: Cursor, applied: Sequence[Accepted]) -> None:
-    """Copy each event's row; sessions and views carry the ends and leaves known so far.
-
-    A page_leave is stored on its view's row; it waits in ``state_events`` only
-    while its view has not arrived.
-    """
-    pairs = [(a.event, a.record.value) for a in applied]
-    events = [e for e, _ in pairs]
-    ends = rows.session_ends(events)
-    ends |= _pending(cur, _PENDING_ENDS, [e.session_id for e in events
-                                          if isinstance(e, SessionStart)
-                                          and e.session_id not in ends])
-    viewed = {e.pageview_id for e in events if isinstance(e, PageView)}
-    leaves = rows.page_leaves(pairs)
-    folded = {pid: leave for pid, leave in leaves.items() if pid in viewed}
-    folded |= {pid: (*leave[:3], Json(leave[3].encode())) for pid, leave in _pending(
-        cur, _PENDING_LEAVES, [pid for pid in viewed if pid not in folded]).items()}
-    late = {pid: leave for pid, leave in leaves.items() if pid not in viewed}
-    updated = _update_late_leaves(cur, late)      # once: one COPY and one UPDATE per batch
-    kept = {leave[2] for pid, leave in leaves.items() if pid in viewed or pid in updated}
-    by_table: dict[str, list[Row]] = {}
-    for event, raw in pairs:
-        if not (isinstance(event, PageLeave) and event.event_id in kept):
-            table, row = rows.table_row(event, raw, ends, folded)
-            by_table.setdefault(table, []).append(row)
-    for table, data in by_table.items():
-        _copy(cur, table, rows.COLUMNS[table], data)
-
-
-def _update_late_leaves(cur: Cursor, late: dict[str, rows.Leave]) -> set[str]:
-    """Put leaves on views stored by earlier batches; returns the views updated."""
-    if not late:
-        return set()
-    _copy(cur, "tmp_page_leaves", ("pageview_id", "time_on_page_seconds",
-                                   "scroll_depth_percent", "leave_event_id", "leave_raw"),
-          [(pid, *leave) for pid, leave in late.items()])
-    cur.execute("UPDATE page_views v SET time_on_page_seconds = t.time_on_page_seconds,"
-                " scroll_depth_percent = t.scroll_depth_percent,"
-                " leave_event_id = t.leave_event_id, leave_raw = t.leave_raw"
-                " FROM tmp_page_leaves t WHERE v.pageview_id = t.pageview_id"
-                " RETURNING v.pageview_id")
-    return {row[0] for row in cur.fetchall()}
-
-
-# Ends and leaves that arrived in an earlier batch than their session or view.
-_PENDING_ENDS = """
-SELECT DISTINCT ON (session_id) session_id, (raw->>'duration_seconds')::int,
-       (raw->>'clicks_count')::int, ts
-FROM state_events WHERE type = 'session_end' AND session_id = ANY(%s::text[])
-ORDER BY session_id, ts DESC, event_id DESC"""
-_PENDING_LEAVES = """
-SELECT DISTINCT ON (pageview_id) pageview_id, (raw->>'time_on_page_seconds')::int,
-       (raw->>'scroll_depth_percent')::int, event_id, raw::text
-FROM state_events WHERE type = 'page_leave' AND pageview_id = ANY(%s::text[])
-ORDER BY pageview_id, ts DESC, event_id DESC"""
-
-
-def _pending(cur: Cursor, sql: str, keys: Sequence[str]) -> dict[str, Any]:
-    if not keys:
-        return {}
-    cur.execute(sql, (array_literal(keys),))
-    return {row[0]: tuple(row[1:]) for row in cur.fetchall()}
-
-
-_UPDATE_USERS = """
-UPDATE users u SET
-    email = CASE WHEN t.has_email THEN t.email ELSE u.email END,
-    name = CASE WHEN t.has_name THEN t.name ELSE u.name END,
-    role = CASE WHEN t.has_role THEN t.role ELSE u.role END,
-    is_active = CASE WHEN t.has_is_active THEN t.is_active ELSE u.is_active END,
-    created_at = CASE WHEN t.has_created_at THEN t.created_at ELSE u.created_at END,
-    company = CASE WHEN t.has_company THEN t.company ELSE u.company END,
-    upserted_at = GREATEST(u.upserted_at, t.upserted_at),
-    failed_login_attempts = CASE WHEN t.reset_failed THEN t.failed_added
-                                 ELSE u.failed_login_attempts + t.failed_added END,
-    last_login = GREATEST(u.last_login, t.last_login),
-    locked_until = CASE WHEN t.lock_changed THEN t.locked_until ELSE u.locked_until END,
-    updated_at = now()
-FROM tmp_user_changes t WHERE u.id = t.user_id"""
-
-
-def _apply_state(cur: Cursor, events: Sequence[Event]) -> None:
-    """Users and session ends: the rows the batch's state events change.
-
-    A session inserted in this batch already took its end on insert; only
-    sessions of earlier batches are updated here.
-    """
-    changes = sorted(rows.user_changes(events), key=lambda ch: ch.user_id)
-    if changes:
-        ids = [ch.user_id for ch in changes]
-        # Lock in id order: two consumers touching the same users cannot deadlock.
-        cur.execute("INSERT INTO users (id) SELECT unnest(%s::bigint[]) ORDER BY 1"
-                    " ON CONFLICT DO NOTHING", (ids,))
-        cur.execute("SELECT id FROM users WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (ids,))
-        _copy(cur, "tmp_user_changes", rows.USER_CHANGE_COLUMNS, [ch.row() for ch in changes])
-        cur.execute(_UPDATE_USERS)
-    started = {e.session_id for e in events if isinstance(e, SessionStart)}
-    ends = [(sid, *end) for sid, end in rows.session_ends(events).items()
-            if sid not in started]
-    if ends:
-        _copy(cur, "tmp_session_ends", ("session_id", "duration_seconds", "clicks_count",
-                                        "ended_at"), ends)
-        cur.execute("UPDATE user_sessions u SET duration_seconds = t.duration_seconds,"
-                    " clicks_count = t.clicks_count, ended_at = t.ended_at"
-                    " FROM tmp_session_ends t WHERE u.session_id = t.session_id")
-
-
-def _insert_rejected(cur: Cursor, rejected: Sequence[Rejected]) -> None:
-    if rejected:
-        _copy(cur, "tmp_rejected", ("topic", "partition", "offset", "key", "value", "reason",
-                                    "detail"),
-              [(r.record.topic, r.record.partition, r.record.offset, r.record.key,
-                r.record.value, r.reason, storable_text(r.detail)) for r in rejected])
-        cur.execute('INSERT INTO rejected_events (topic, "partition", "offset", key, value,'
-                    " reason, detail) SELECT * FROM tmp_rejected"
-                    ' ON CONFLICT (topic, "partition", "offset") DO NOTHING')
 
 
 def _save_offsets(cur: Cursor, offsets: dict[Partition, int]) -> None:

@@ -1,6 +1,7 @@
-"""The Redis read model as a whole: checked before every batch, rebuilt or refused when lost.
+"""The projection's guard: the read model checked before every batch, rebuilt or refused when lost.
 
-``ReadModelSink`` is the sink the pipeline runs for Redis. Before each batch and
+``GuardedProjection`` is the projection the pipeline runs (``RedisProjection``
+behind the check). Before each batch and
 each tick it makes sure the keys are the read model PostgreSQL vouches for
 (``insights.readmodel.generation``): one Redis round trip when nothing changed. A Redis
 that lost its data (restarted empty, flushed, failed over to an empty replica,
@@ -17,19 +18,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
 import psycopg2
 import redis
 
 from consumers import backfill
 from consumers.batch import Item, next_offsets
-from consumers.redis import SINK, RedisSink
-from consumers.sink import SinkStopped, SinkUnavailable, WriteResult
+from consumers.projection import SINK, RedisProjection
+from consumers.stage import Committed, SinkStopped, SinkUnavailable, WriteResult
 from insights.database import Connection, connect
 from insights.events.kafka import Partition
 from insights.readmodel import generation
 from insights.readmodel.generation import Found, State
+from insights.readmodel.keys import Keys
 
 log = logging.getLogger(__name__)
 
@@ -39,65 +42,60 @@ class ReadModelLost(SinkStopped):
     left to an operator (``redis_rebuild`` is ``stop``)."""
 
 
-class ReadModelSink:
-    """The Redis sink behind a check of the read model's generation."""
+def verdict(client: Any, conn: Connection, keys: Keys) -> tuple[generation.Verdict, str | None]:
+    """The judgement of the keys under ``keys.prefix`` now, and the generation Redis holds."""
+    expected, has_events = generation.read_postgres(conn, keys.prefix)
+    conn.commit()
+    found, layout, has_offsets = generation.read_redis(client, keys)
+    return generation.judge(Found(expected, found, layout, has_offsets, has_events)), found
+
+
+class GuardedProjection:
+    """The Redis projection behind a check of the read model's generation."""
 
     name = SINK
 
     def __init__(self, redis_url: str, postgres_url: str, prefix: str,
                  sections: Mapping[str, Sequence[str]] | None = None, *,
                  rebuild: bool) -> None:
-        self.sink = RedisSink(redis_url, postgres_url, prefix, sections)
+        self.sink = RedisProjection(redis_url, postgres_url, prefix, sections)
         self._postgres_url = postgres_url
         self._rebuild = rebuild
         self._verified: str | None = None                 # the generation found good
         self._written: dict[Partition, int] = {}          # offsets this process stored
 
-    def prepare(self) -> None:
+    def prepare(self, now: datetime) -> None:
         """Before anything is consumed: start, adopt or rebuild the read model (a fresh one
         must get its generation before PostgreSQL holds any event, or it looks lost)."""
-        self.ensure()
+        self.ensure(now)
 
-    def stored_offsets(self, partitions: Sequence[Partition]) -> dict[Partition, int]:
-        """Redis's offsets; for a lost read model PostgreSQL's, where its rebuild (at the
-        next batch: never here, on the client's rebalance thread) will bring it."""
-        try:
-            lost = ((self._verified is None or not self._unchanged())
-                    and self._verdict()[0].state is State.LOST)
-            if lost:
-                return _postgres_offsets(self._postgres_url, partitions)
-        except redis.RedisError as exc:
-            raise SinkUnavailable(f"Redis: {exc}") from exc
-        except psycopg2.Error as exc:
-            raise SinkUnavailable(f"PostgreSQL (read by the Redis sink): {exc}") from exc
-        return self.sink.stored_offsets(partitions)
-
-    def write(self, items: Sequence[Item]) -> WriteResult:
-        self.ensure()
-        result = self.sink.write(items)
+    def write(self, items: Sequence[Item], committed: Committed, now: datetime
+              ) -> WriteResult:
+        self.ensure(now)
+        result = self.sink.write(items, committed, now)
         self._written.update(next_offsets(items))
         return result
 
     def tick(self, now: datetime) -> int:
-        self.ensure()
+        self.ensure(now)
         return self.sink.tick(now)
 
     def close(self) -> None:
         self.sink.close()
 
-    def ensure(self) -> None:
+    def ensure(self, now: datetime) -> None:
         """Return once the keys are the read model PostgreSQL vouches for: at once when
         they still are, else after starting, adopting or rebuilding it; ``ReadModelLost``
         when it is lost and rebuilding is not this process's to do."""
         try:
             if self._verified is not None and self._unchanged():
                 return
-            self._settle()
+            self._settle(now)
         except redis.RedisError as exc:
             self.sink.close()
             raise SinkUnavailable(f"Redis: {exc}") from exc
         except psycopg2.Error as exc:
-            raise SinkUnavailable(f"PostgreSQL (read by the Redis sink): {exc}") from exc
+            raise SinkUnavailable(f"PostgreSQL (read for the projection): {exc}") from exc
 
     def _unchanged(self) -> bool:
         """The verified generation is still there and no stored offset went back."""
@@ -119,24 +117,15 @@ class ReadModelSink:
             self._verified = None
         return replies[0] == self._verified and not behind
 
-    def _verdict(self) -> tuple[generation.Verdict, str | None]:
-        """The judgement of the keys now, and the generation Redis holds."""
-        keys = self.sink.keys
+    def _settle(self, now: datetime) -> None:
         with closing(connect(self._postgres_url)) as conn:
-            expected, has_events = generation.read_postgres(conn, keys.prefix)
-        found, layout, has_offsets = generation.read_redis(self.sink.client(), keys)
-        return generation.judge(Found(expected, found, layout, has_offsets, has_events)), found
-
-    def _settle(self) -> None:
-        verdict, found = self._verdict()
-        if verdict.state is State.READY:
-            self._verified = found
-        else:
-            with closing(connect(self._postgres_url)) as conn:
-                if verdict.state in (State.FRESH, State.ADOPT):
-                    self._start(conn, verdict.state)
-                else:
-                    self._lost(conn, verdict.detail)
+            judged, found = verdict(self.sink.client(), conn, self.sink.keys)
+            if judged.state is State.READY:
+                self._verified = found
+            elif judged.state in (State.FRESH, State.ADOPT):
+                self._start(conn, judged.state)
+            else:
+                self._lost(conn, judged.detail, now)
         self._written.clear()
 
     def _start(self, conn: Connection, state: State) -> None:
@@ -150,7 +139,7 @@ class ReadModelSink:
         log.info("read model under %r: generation %s (%s)", keys.prefix, built, state.value)
         self._verified = built
 
-    def _lost(self, conn: Connection, why: str) -> None:
+    def _lost(self, conn: Connection, why: str, now: datetime) -> None:
         prefix = self.sink.keys.prefix
         if not self._rebuild:
             raise ReadModelLost(
@@ -161,25 +150,23 @@ class ReadModelSink:
         log.warning("the Redis read model under %r is lost (%s): rebuilding it from "
                     "PostgreSQL", prefix, why)
         try:
-            replayed = backfill.rebuild(self.sink, conn, datetime.now(UTC),
-                                        _Progress().step)
+            replayed = backfill.rebuild(self.sink, conn, now, _Progress().step)
         except backfill.RebuildBusy as exc:
             raise SinkUnavailable(str(exc)) from exc
         log.warning("read model under %r rebuilt from %d events", prefix, replayed)
         self._verified = generation.read_redis(self.sink.client(), self.sink.keys)[0]
 
 
-_POSTGRES_OFFSETS = """
-SELECT topic, "partition", next_offset FROM sink_offsets
-WHERE sink = 'postgres' AND (topic, "partition") IN %s"""
-
-
-def _postgres_offsets(url: str, partitions: Sequence[Partition]) -> dict[Partition, int]:
-    if not partitions:
-        return {}
-    with closing(connect(url)) as conn, conn.cursor() as cur:
-        cur.execute(_POSTGRES_OFFSETS, (tuple(partitions),))
-        return {(t, p): o for t, p, o in cur.fetchall()}
+def prepare_read_model(redis_url: str, postgres_url: str, prefix: str,
+                       sections: Mapping[str, Sequence[str]] | None, now: datetime, *,
+                       rebuild: bool) -> None:
+    """Before anything is consumed, in the consumer's process: start, adopt or rebuild the
+    read model (``GuardedProjection.prepare``), on connections closed afterwards."""
+    guarded = GuardedProjection(redis_url, postgres_url, prefix, sections, rebuild=rebuild)
+    try:
+        guarded.prepare(now)
+    finally:
+        guarded.close()
 
 
 class _Progress:

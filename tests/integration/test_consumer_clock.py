@@ -1,0 +1,174 @@
+"""The consumer runs on one clock: the batch's ``now``, injected here (``Pipeline(clock=)``).
+
+Every stage judges and dates a batch by the time the consumer stamped on it,
+and ticks get the same clock, so midnight, window edges and lock expiry can be
+placed exactly: a batch holding events from both sides of midnight, windows
+rolling when the clock passes it, and a lock that expires between two batches.
+The read model must equal the SQL reference at the clock's time each step.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import redis
+
+from consumers.pipeline import Pipeline
+from consumers.stages import stages
+from harness.factories import event
+from harness.services import wait_for
+from insights.events.producer import Emitter
+from insights.readmodel.keys import Keys
+from insights.settings import Settings
+from insights.stack import StackUrls
+from scoring.windows import day_number
+from tests.read_model import assert_same, documents, reader, wait_ingested
+
+#: The last midnight that has passed: a fixed clock near it is never in the future.
+MIDNIGHT = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+class Clock:
+    """A clock the test sets; the pipeline reads it for every batch and tick."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def clocked() -> Iterator[Callable[[Settings, Clock], Pipeline]]:
+    """Start an in-process pipeline on ``clock`` (a thread), stopped at the end."""
+    running: list[tuple[Pipeline, threading.Thread]] = []
+
+    def start(s: Settings, clock: Clock) -> Pipeline:
+        assert s.kafka_bootstrap and s.postgres_url and s.redis_url
+        urls = StackUrls(s.kafka_bootstrap, s.postgres_url, s.redis_url)
+        pipeline = Pipeline(s, s.kafka_bootstrap, stages(s, urls), clock=clock)
+        thread = threading.Thread(target=pipeline.run, daemon=True)
+        thread.start()
+        running.append((pipeline, thread))
+        return pipeline
+
+    yield start
+    for pipeline, thread in running:
+        pipeline.stop()
+        thread.join(30)
+
+
+def _emit(emitter: Emitter, events: list[dict[str, Any]]) -> int:
+    for body in events:
+        emitter.emit(body)
+    emitter.flush()
+    return len(events)
+
+
+def _equal_to_the_reference(settings: Settings, now: datetime) -> None:
+    for what, got, want in documents(settings, now):
+        assert_same(what, got, want)
+
+
+def _batches(pipeline: Pipeline) -> float:
+    return pipeline.metrics.registry.get_sample_value("insights_batch_records_count") or 0
+
+
+def test_one_batch_across_midnight_lands_on_both_days(
+        settings: Settings, emitter: Emitter, clocked: Callable[[Settings, Clock], Pipeline]
+) -> None:
+    before, after = MIDNIGHT - timedelta(minutes=1), MIDNIGHT + timedelta(minutes=1)
+    events = [event("user_upsert", MIDNIGHT - timedelta(days=2), user_id=1,
+                    email="one@example.com", role="MEMBER"),
+              event("user_upsert", MIDNIGHT - timedelta(days=2), user_id=2,
+                    email="two@example.com", role="MEMBER"),
+              event("session_start", before, session_id="late", user_id=1),
+              event("pageview", before, pageview_id="v1", session_id="late", user_id=1,
+                    path="/yesterday", load_time_ms=4000),
+              event("js_error", before, session_id="late", user_id=1),
+              event("pageview", after, pageview_id="v2", session_id="late", user_id=1,
+                    path="/today", load_time_ms=4000),
+              event("session_start", after, session_id="early", user_id=2),
+              event("pageview", after, pageview_id="v3", session_id="early", user_id=2,
+                    path="/today"),
+              event("search", before, user_id=2, query="night"),
+              event("search", after, user_id=2, query="morning")]
+    sent = _emit(emitter, events)
+    clock = Clock(MIDNIGHT + timedelta(minutes=2))
+    # A long linger: everything produced is polled into the one batch.
+    pipeline = clocked(settings.model_copy(update={"batch_linger_ms": 3000}), clock)
+    wait_ingested(settings, sent)
+    assert _batches(pipeline) == 1
+    _equal_to_the_reference(settings, clock.at)
+    day = reader(settings).tab("pages", "day", "all", clock.at)["top_pages"]
+    assert sorted((p["path"], p["views"]) for p in day) == [("/today", 2)]
+    week = reader(settings).tab("pages", "week", "all", clock.at)["top_pages"]
+    assert sorted((p["path"], p["views"]) for p in week) == [("/today", 2), ("/yesterday", 1)]
+
+
+def test_windows_roll_when_the_clock_passes_midnight(
+        settings: Settings, emitter: Emitter, clocked: Callable[[Settings, Clock], Pipeline]
+) -> None:
+    clock = Clock(MIDNIGHT - timedelta(seconds=30))
+    yesterday = MIDNIGHT - timedelta(minutes=1)
+    sent = _emit(emitter, [
+        event("user_upsert", MIDNIGHT - timedelta(days=2), user_id=3,
+              email="three@example.com", role="MEMBER"),
+        event("session_start", yesterday, session_id="s3", user_id=3),
+        *(event("pageview", yesterday, pageview_id=f"y{n}", session_id="s3", user_id=3,
+                path="/slow", load_time_ms=5000) for n in range(3))])
+    pipeline = clocked(settings, clock)
+    wait_ingested(settings, sent)
+    _equal_to_the_reference(settings, clock.at)
+    problems = reader(settings).tab("problems", "day", "all", clock.at)["problem_users"]
+    assert [r["user"]["id"] for r in problems] == [3]
+
+    clock.at = MIDNIGHT + timedelta(seconds=30)        # the next tick rolls the windows
+    sent += _emit(emitter, [event("pageview", MIDNIGHT + timedelta(seconds=10),
+                                  pageview_id="t0", session_id="s3", user_id=3, path="/new")])
+    wait_ingested(settings, sent)
+    client = redis.Redis.from_url(settings.redis_url or "", decode_responses=True)
+    try:
+        wait_for(lambda: client.get(Keys(settings.redis_prefix).rolled)
+                 == str(day_number(MIDNIGHT.date())), 30, "the windows rolled")
+    finally:
+        client.close()
+    assert _batches(pipeline) >= 2
+    _equal_to_the_reference(settings, clock.at)
+    assert reader(settings).tab("problems", "day", "all", clock.at)["problem_users"] == []
+
+
+def test_a_lock_expiring_between_two_batches_ends_at_the_clocks_time(
+        settings: Settings, emitter: Emitter, clocked: Callable[[Settings, Clock], Pipeline]
+) -> None:
+    start = MIDNIGHT + timedelta(hours=1)
+    clock = Clock(start)
+    sent = _emit(emitter, [
+        event("user_upsert", start - timedelta(days=1), user_id=4, email="four@example.com",
+              role="MEMBER"),
+        event("login_failed", start - timedelta(minutes=2), user_id=4),
+        event("account_locked", start - timedelta(minutes=1), user_id=4,
+              locked_until=(start + timedelta(minutes=1)).isoformat())])
+    clocked(settings, clock)
+    wait_ingested(settings, sent)
+    _equal_to_the_reference(settings, clock.at)
+    locked = reader(settings).tab("problems", "day", "all", clock.at)
+    assert [r["user"]["id"] for r in locked["problem_users"]] == [4]
+    keys = Keys(settings.redis_prefix)
+    client = redis.Redis.from_url(settings.redis_url or "", decode_responses=True)
+    try:
+        assert client.zrange(keys.locks, 0, -1) == ["4"]
+        clock.at = start + timedelta(minutes=2)         # the lock is over
+        sent += _emit(emitter, [event("search", start + timedelta(minutes=2), user_id=5)])
+        wait_ingested(settings, sent)
+        wait_for(lambda: client.zrange(keys.locks, 0, -1) == [], 30,
+                 "the expired lock re-scored")
+    finally:
+        client.close()
+    _equal_to_the_reference(settings, clock.at)
+    after = reader(settings).tab("problems", "day", "all", clock.at)
+    assert after != locked
