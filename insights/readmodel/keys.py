@@ -34,6 +34,8 @@ COUNTER_GROUPS: Final = 64
 """Hash-tag groups of the user and e-mail counter hashes. Part of every such key's
 name: changing it means rebuilding them (``insights backfill``)."""
 
+SCRATCH_TTL_S: Final = 30
+"""Seconds a reader's scratch key (``Keys.scratch``) lives at most, should it not delete it."""
 WINDOW_SPANS: Final = {"day": 0, "week": 7, "month": 30}
 """Days before today where each period's window starts."""
 WINDOWED_KINDS: Final = frozenset({
@@ -147,8 +149,9 @@ class Keys:
         return keys
 
     def scratch(self) -> str:
-        """A short-lived key for a reader's server-side sums (in the ``{g}`` slot)."""
-        return f"{self.prefix}:{{g}}:tmp:{uuid.uuid4().hex}"
+        """A reader's short-lived key for server-side sums (in the ``{g}`` slot): the only
+        kind of key the web app writes, always with ``SCRATCH_TTL_S``."""
+        return f"{self.prefix}:{{g}}:scratch:{uuid.uuid4().hex}"
 
     def session(self, session_id: str) -> str:
         """What a session contributed so far to the paths aggregates (its snapshot)."""
