@@ -13,13 +13,14 @@ from typing import Any
 
 from insights.readmodel.userstate import (
     OPEN_END,
-    Query,
+    Asked,
     UserRow,
     UserSums,
     alert_queries,
     problem_counts,
+    score_asked,
+    user_queries,
 )
-from insights.readmodel.userstate import user_queries as score_queries
 from scoring.components import as_json
 from scoring.engagement import engagement_components, engagement_score, status, wow
 from scoring.problems import problem_components, problem_score
@@ -84,7 +85,7 @@ def _problem_page(store: Store, ids: list[int], period: Period, now: datetime
                   ) -> list[dict[str, Any]]:
     rows = store.users(ids)
     r = store.round()                  # the users' and their e-mails' sums: one round trip
-    user_sums = store.user_sums_in(r, ids, score_queries(now.date()))
+    user_sums = store.user_sums_in(r, ids, user_queries(now.date()))
     email_sums = store.email_sums_in(r, (row.email for row in rows.values() if row.email),
                                      alert_queries(now.date()))
     r.run()
@@ -126,12 +127,16 @@ def engagement(store: Store, period: Period, now: datetime) -> dict[str, Any]:
     }
 
 
-def _list_queries(period: Period, today: date) -> list[Query]:
+def _list_asked(period: Period, today: date) -> Asked:
+    """The score's sums, and the period's sessions and views, the previous period's views
+    and the views of each of the last 7 days (the sparkline)."""
     start, prev = day_number(period_start(period, today)), day_number(previous_start(period,
                                                                                      today))
-    return [*score_queries(today), ("s", start, OPEN_END), ("pv", start, OPEN_END),
-            ("pv", prev, start - 1),
-            *[("pv", day_number(d), day_number(d)) for d in last_days(today, 7)]]
+    return (score_asked(today).plus("period_sessions", [("s", start, OPEN_END)])
+            .plus("period_views", [("pv", start, OPEN_END)])
+            .plus("previous_views", [("pv", prev, start - 1)])
+            .plus("sparkline", [("pv", day_number(d), day_number(d))
+                                for d in last_days(today, 7)]))
 
 
 def _engagement_rows(store: Store, period: Period, now: datetime,
@@ -144,21 +149,22 @@ def _engagement_page(store: Store, ids: list[int], period: Period, now: datetime
                      ) -> list[dict[str, Any]]:
     today = now.date()
     rows = store.users(ids)
-    sums = store.user_sums(ids, _list_queries(period, today))
-    n = len(score_queries(today))
+    asked = _list_asked(period, today)
+    sums = store.user_sums(ids, asked.queries)
     listed: list[dict[str, Any]] = []
     for uid, row in rows.items():
-        values = sums[uid]
-        counts = UserSums.parse(values[:n]).engagement
+        found = asked.answer(sums[uid])
+        counts = UserSums.read(found).engagement
         score = engagement_score(counts)
-        sessions, views, before = values[n:n + 3]
+        (sessions,), (views,) = found["period_sessions"], found["period_views"]
+        (before,) = found["previous_views"]
         if not row.listed() or (sessions == 0 and score == 0):
             continue
         last_login = row.last_login.date() if row.last_login else None
         listed.append({
             "user": user_ref(row), "score": score, "sessions": sessions, "page_views": views,
             "wow": wow(views, before), "status": status(last_login, today, score),
-            "sparkline": values[n + 3:], "components": as_json(engagement_components(counts)),
+            "sparkline": found["sparkline"], "components": as_json(engagement_components(counts)),
         })
     return listed
 
