@@ -1,8 +1,10 @@
-"""Round trips of a tab read: the problems and engagement tabs stay a few, whatever the page.
+"""What a tab read sends: a few round trips, and no write but to scratch keys.
 
 Each Redis round trip is one write to the socket (a command, or a whole
 pipeline); each PostgreSQL one a statement sent. Counts, not timings, so a
-change that adds a round trip per listed user or per page fails here.
+change that adds a round trip per listed user or per page fails here. Every
+command is recorded too: the web app writes only ``Keys.scratch`` keys, the
+moments after midnight (windows not rolled yet) included.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 import psycopg2
@@ -24,7 +26,6 @@ from consumers.redis import RedisSink
 from insights import stack
 from insights.events import contract
 from insights.events.kafka import Record
-from insights.readmodel.keys import Keys
 from insights.readmodel.redisdb import Scripts, merge_window_hlls
 from scoring.pages import DEFAULT_SECTIONS
 from scoring.windows import day_number
@@ -36,11 +37,16 @@ NOW = datetime.now(UTC)
 USERS = 150          # more than a page of ranked candidates
 
 
+WRITES = {"SET", "DEL", "EXPIRE", "HSET", "HDEL", "HINCRBY", "ZADD", "ZREM", "ZINCRBY",
+          "ZUNIONSTORE", "ZREMRANGEBYSCORE", "PFADD", "PFMERGE", "SADD", "SREM", "INCR"}
+
+
 class Counted:
-    """Round trips seen so far, per server."""
+    """Round trips seen so far, per server, and the Redis commands sent."""
 
     redis = 0
     postgres = 0
+    commands: ClassVar[list[tuple[str, ...]]] = []
 
 
 class CountingConnection(redis.Connection):
@@ -49,6 +55,15 @@ class CountingConnection(redis.Connection):
     def send_packed_command(self, command: Any, check_health: bool = True) -> None:
         Counted.redis += 1
         super().send_packed_command(command, check_health)
+
+    def pack_command(self, *args: Any) -> Any:
+        Counted.commands.append(tuple(str(a) for a in args))
+        return super().pack_command(*args)
+
+    def pack_commands(self, commands: Any) -> Any:
+        commands = list(commands)
+        Counted.commands += [tuple(str(a) for a in args) for args in commands]
+        return super().pack_commands(commands)
 
 
 class CountingCursor(psycopg2.extensions.cursor):
@@ -77,7 +92,10 @@ def _activity(uid: int) -> list[dict[str, Any]]:
     views = [event("pageview", at, pageview_id=f"v{uid}-{i}", session_id=sid, user_id=uid,
                    path=f"/p{i}", load_time_ms=4000 if i <= uid % 4 else 300)
              for i in range(1 + uid % 7)]
-    return [event("user_upsert", at - timedelta(days=3), user_id=uid,
+    old = [event("session_start", NOW - timedelta(days=7), session_id=f"o{uid}", user_id=uid),
+           event("pageview", NOW - timedelta(days=7), pageview_id=f"o{uid}", user_id=uid,
+                 session_id=f"o{uid}", path="/old")] if uid % 10 == 0 else []
+    return [*old, event("user_upsert", at - timedelta(days=8), user_id=uid,
                   email=f"u{uid}@example.com", role="MEMBER"),
             event("session_start", at, session_id=sid, user_id=uid), *views,
             *([event("security_alert", at, user_email=f"u{uid}@example.com")] if uid % 5 == 0
@@ -85,10 +103,9 @@ def _activity(uid: int) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def tabs(stack_urls: stack.StackUrls, database_url: str) -> Iterator[RedisTabs]:
-    prefix = unique("trips")
+def sink(stack_urls: stack.StackUrls, database_url: str) -> Iterator[RedisSink]:
     postgres, sink = PostgresSink(database_url), RedisSink(stack_urls.redis_url, database_url,
-                                                            prefix)
+                                                            unique("trips"))
     batch: list[Item] = []
     for uid in range(1, USERS + 1):
         for body in _activity(uid):
@@ -99,16 +116,22 @@ def tabs(stack_urls: stack.StackUrls, database_url: str) -> Iterator[RedisTabs]:
     postgres.write(batch)
     sink.write(batch)
     with closing(redis.Redis.from_url(stack_urls.redis_url, decode_responses=True)) as plain:
-        assert merge_window_hlls(plain, Scripts(plain), Keys(prefix), day_number(NOW.date()),
+        assert merge_window_hlls(plain, Scripts(plain), sink.keys, day_number(NOW.date()),
                                  3600)              # as the consumer does after midnight
+    yield sink
+    postgres.close()
+    sink.close()
+
+
+@pytest.fixture
+def tabs(stack_urls: stack.StackUrls, database_url: str, sink: RedisSink
+         ) -> Iterator[RedisTabs]:
     pool = redis.ConnectionPool.from_url(stack_urls.redis_url, decode_responses=True,
                                          connection_class=CountingConnection)
     with closing(redis.Redis(connection_pool=pool)) as client:
         yield RedisTabs(client, lambda: psycopg2.connect(database_url,
                                                          connection_factory=CountingPg),
-                        Keys(prefix), DEFAULT_SECTIONS)
-    postgres.close()
-    sink.close()
+                        sink.keys, DEFAULT_SECTIONS)
 
 
 def _trips(tabs: RedisTabs, tab: str, period: str) -> tuple[int, int, dict[str, Any]]:
@@ -138,3 +161,35 @@ def test_before_the_window_hlls_are_merged_active_users_take_one_more(tabs: Redi
     to_redis, to_postgres, got = _trips(tabs, "engagement", "week")
     assert abs(got["active_7d"] - USERS) <= 3          # a HyperLogLog estimate
     assert (to_redis, to_postgres) == (3, 1)
+
+
+def _written(commands: list[tuple[str, ...]]) -> list[str]:
+    """The keys the write commands name first (the key they write)."""
+    return [c[1] for c in commands if c[0].upper() in WRITES]
+
+
+def test_reads_write_only_scratch_keys_before_and_after_midnight(tabs: RedisTabs,
+                                                                  sink: RedisSink) -> None:
+    """Tomorrow, before the consumer rolled the windows, the pages and paths tabs read
+    scratch copies without the day that left; once it rolled, the same documents."""
+    tomorrow = NOW + timedelta(days=1)
+    evaluated = []
+    for now in (NOW, tomorrow):
+        Counted.commands = []
+        docs = {(tab, period): tabs.tab(tab, period, "all", now)  # type: ignore[arg-type]
+                for tab in ("problems", "engagement", "pages", "paths", "overview")
+                for period in ("day", "week", "month")}
+        keys = _written(Counted.commands)
+        assert keys and all(":scratch:" in k for k in keys), keys
+        scripts = [c for c in Counted.commands if c[0].upper() == "EVALSHA"]
+        assert {c[1] for c in scripts} == {tabs.store._scripts.counters.sha}
+        # counters.lua as a reader: zeros for today, oldest, ttl, stamp, nothing to store
+        assert all(c[3 + int(c[2]):7 + int(c[2])] == ("0",) * 4 for c in scripts)
+        evaluated.append(docs)
+    sink.tick(tomorrow)                        # the consumer rolls the windows
+    for (tab, period), doc in evaluated[1].items():
+        if tab in ("pages", "paths"):
+            assert tabs.tab(tab, period, "all", tomorrow) == doc, (tab, period)  # type: ignore[arg-type]
+    week = evaluated[1]["pages", "week"]["top_pages"]
+    assert "/old" not in [p["path"] for p in week]
+    assert "/old" in [p["path"] for p in evaluated[0]["pages", "week"]["top_pages"]]

@@ -18,8 +18,8 @@ from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
 from insights.readmodel import userstate
-from insights.readmodel.keys import SCRATCH_TTL_S, Keys
-from insights.readmodel.redisdb import Client, Pipeline, Scripts, hash_tag, roll_windows
+from insights.readmodel.keys import SCRATCH_TTL_S, WINDOW_SPANS, Keys
+from insights.readmodel.redisdb import Client, Pipeline, Scripts, hash_tag
 from insights.readmodel.userstate import ALERT_METRICS, USER_METRICS, Query, UserRow
 from scoring.windows import Period, day_number, period_start
 
@@ -204,17 +204,23 @@ class Store:
                 conn.autocommit = False       # as the pool lends it to others
 
     @contextmanager
-    def unions(self, sources: Mapping[str, Sequence[str]]) -> Iterator[dict[str, str]]:
+    def unions(self, sources: Mapping[str, Sequence[str]], *, leaving: bool = False
+               ) -> Iterator[dict[str, str]]:
         """Sum each named group of sorted sets on the server, into scratch keys.
 
         A window's per-day sets are added up by ``ZUNIONSTORE`` where they are,
         so only the rows a tab shows cross the network; the scratch keys go
         away afterwards (and expire anyway, should the reader die first).
+        ``leaving``: the first set minus the others, members left at 0 or below dropped.
         """
         names = {name: self.keys.scratch() for name in sources}
         pipe = self.redis.pipeline(transaction=False)
         for name, keys in sources.items():
-            pipe.zunionstore(names[name], list(keys))
+            if not leaving:
+                pipe.zunionstore(names[name], list(keys))
+            else:
+                pipe.zunionstore(names[name], {k: 1 if i == 0 else -1 for i, k in enumerate(keys)})
+                pipe.zremrangebyscore(names[name], "-inf", 0)
             pipe.expire(names[name], SCRATCH_TTL_S)
         pipe.execute()
         try:
@@ -222,6 +228,21 @@ class Store:
         finally:
             self.redis.delete(*names.values())
 
-    def windows_as_of(self, today: date) -> None:
-        """Make sure the window sets are as of ``today`` (roll them if no consumer did yet)."""
-        roll_windows(self.redis, self._scripts, self.keys, day_number(today))
+    @contextmanager
+    def windows(self, kinds: Sequence[str], period: Period, today: date
+                ) -> Iterator[dict[str, str]]:
+        """Each kind's window set over ``period`` as of ``today``, without writing to the
+        read model: the kept set once the consumer rolled the windows to today; before
+        that (the moments after midnight) a scratch copy without the days that left it
+        (what ``roll.lua`` will subtract), deleted afterwards and expiring anyway."""
+        asof, now = cast(str | None, self.redis.get(self.keys.asof)), day_number(today)
+        if asof is None or int(asof) >= now:
+            yield {kind: self.keys.window(kind, period) for kind in kinds}
+            return
+        span = WINDOW_SPANS[period]
+        sources = {kind: [self.keys.window(kind, period),
+                          *(self.keys.day_set(kind, d) for d in range(int(asof) - span,
+                                                                      now - span))]
+                   for kind in kinds}
+        with self.unions(sources, leaving=True) as rolled:
+            yield rolled
