@@ -76,9 +76,7 @@ class Scores:
             alerts_of = email_sums.get(row.email or "", [0] * 3)
             ranked.append([str(uid), *ranking.rank_values(row, sums, alerts_of, now)])
         k = self.keys
-        self._scripts().rank(keys=[k.problems("day"), k.problems("week"), k.problems("month"),
-                                   k.engagement, k.logins, k.created, k.locks, k.stamps,
-                                   k.rolled],
+        self._scripts().rank(keys=[*k.ranked_sets(), k.stamps, k.rolled],
                              args=[stamp, _json(ranked).decode(), day_number(now.date())])
         return len(rows)
 

@@ -42,6 +42,7 @@ from scoring.ratios import bar_pct, capped_pct
 from scoring.windows import (
     PERIOD_DAYS,
     PERIODS,
+    WINDOW_STARTS,
     Period,
     day_number,
     from_day_number,
@@ -66,6 +67,7 @@ __all__ = [
     "PROBLEM_CAP",
     "PROBLEM_WEIGHTS",
     "SLOW_PAGE_MS",
+    "WINDOW_STARTS",
     "Component",
     "EngagementCounts",
     "Period",

@@ -13,10 +13,15 @@ from typing import Final, Literal
 
 Period = Literal["day", "week", "month"]
 PERIODS: tuple[Period, ...] = ("day", "week", "month")
-# Length of a period in days: also the length of its week-over-week previous period.
-PERIOD_DAYS: Final[Mapping[Period, int]] = MappingProxyType({"day": 1, "week": 7, "month": 30})
-# Every fixed "30 days" of the reference starts this many days before today.
-MONTH_DAYS: Final = 30
+WINDOW_STARTS: Final[Mapping[Period, int]] = MappingProxyType({"day": 0, "week": 7, "month": 30})
+"""Days before today (UTC) where each period's window starts (semantics 2): the one
+definition of the windows, also generated into the Lua scripts (``SPANS``)."""
+PERIOD_DAYS: Final[Mapping[Period, int]] = MappingProxyType(
+    {p: max(1, back) for p, back in WINDOW_STARTS.items()})
+"""Length in days of a period, as week-over-week takes it (semantics 3): the days from
+its window's start to today, at least 1 (``day``: today, compared with yesterday)."""
+MONTH_DAYS: Final = WINDOW_STARTS["month"]
+"""Every fixed "30 days" of the reference starts this many days before today."""
 
 _EPOCH: Final = date(1970, 1, 1)
 
@@ -35,9 +40,7 @@ def period_start(period: Period, today: date) -> date:
     So ``week`` covers 8 calendar days and ``month`` 31, today included, exactly as
     the reference's ``_get_period_dates``.
     """
-    if period == "day":
-        return _as_date(today)
-    return _as_date(today) - timedelta(days=PERIOD_DAYS[period])
+    return _as_date(today) - timedelta(days=WINDOW_STARTS[period])
 
 
 def previous_start(period: Period, today: date) -> date:

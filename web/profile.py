@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Row
 from sqlalchemy.engine import Engine
 
-from insights.readmodel.userstate import OPEN_END
+from insights.readmodel.userstate import ENGAGEMENT_METRICS, OPEN_END, Asked
 from scoring.engagement import (
     EngagementCounts,
     avg_sessions_week,
@@ -71,13 +71,23 @@ def window_counts(store: Store, user_id: int, email: str | None, today: date) ->
     month = day_number(month_start(today))
     week = day_number(period_start("week", today))
     days = [day_number(d) for d in last_days(today, TREND_DAYS)]
-    queries = [*((m, month, OPEN_END) for m in ("s", "pv", "cl", "du", "cv", "sq", "pr")),
-               *((m, week, OPEN_END) for m in ("je", "sp")),
-               *((m, d, d) for d in days for m in ("s", "pv"))]
-    sums = store.user_sums([user_id], queries)[user_id]
-    alerts = store.email_sums([email], [("a", week, OPEN_END)])[email][0] if email else 0
-    return WindowCounts(EngagementCounts(*sums[:6]), sums[6], sums[7], sums[8], alerts,
-                        list(zip(sums[9::2], sums[10::2], strict=True)))
+    asked = Asked([*((field, [(metric, month, OPEN_END)])
+                     for field, metric in ENGAGEMENT_METRICS.items()),
+                   ("password_resets", [("pr", month, OPEN_END)]),
+                   ("js_errors", [("je", week, OPEN_END)]),
+                   ("slow_pages", [("sp", week, OPEN_END)]),
+                   ("trend_sessions", [("s", d, d) for d in days]),
+                   ("trend_views", [("pv", d, d) for d in days])])
+    r = store.round()                  # the user's and the e-mail's sums: one round trip
+    user_sums = store.user_sums_in(r, [user_id], asked.queries)
+    email_sums = store.email_sums_in(r, [email] if email else [], [("a", week, OPEN_END)])
+    r.run()
+    found = asked.answer(user_sums()[user_id])
+    alerts = email_sums()[email][0] if email else 0
+    return WindowCounts(EngagementCounts(**{f: found[f][0] for f in ENGAGEMENT_METRICS}),
+                        found["password_resets"][0], found["js_errors"][0],
+                        found["slow_pages"][0], alerts,
+                        list(zip(found["trend_sessions"], found["trend_views"], strict=True)))
 
 
 def build_profile(engine: Engine, store: Store, user_id: int, now: datetime

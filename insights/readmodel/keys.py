@@ -27,6 +27,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Final
 
+from scoring.windows import PERIODS, WINDOW_STARTS
+
 LAYOUT: Final = 2
 """Version of the key names and formats; bumped when they change (a read model of
 another version is rebuilt with ``insights backfill``). 1: per-user hash tags."""
@@ -34,8 +36,11 @@ COUNTER_GROUPS: Final = 64
 """Hash-tag groups of the user and e-mail counter hashes. Part of every such key's
 name: changing it means rebuilding them (``insights backfill``)."""
 
-WINDOW_SPANS: Final = {"day": 0, "week": 7, "month": 30}
-"""Days before today where each period's window starts."""
+SCRATCH_TTL_S: Final = 30
+"""Seconds a reader's scratch key (``Keys.scratch``) lives at most, should it not delete it."""
+WINDOW_SPANS: Final = WINDOW_STARTS
+"""Days before today where each period's window starts, in ``PERIODS`` order
+(``scoring.windows.WINDOW_STARTS``; ``window.lua`` gets them generated)."""
 WINDOWED_KINDS: Final = frozenset({
     "pv", "ld", "ldn",                                 # views and load times per path
     "tm", "tmn", "sc", "scn", "stm", "stn",            # page and section times, scroll
@@ -84,6 +89,13 @@ class Keys:
     def locks(self) -> str:
         """Sorted set active locked user -> ``locked_until`` (epoch seconds)."""
         return f"{self.prefix}:{{r}}:locks"
+
+    def ranked_sets(self) -> list[str]:
+        """The sorted sets ``rank.lua`` stores a user's values in, in the order of
+        ``consumers.ranking.rank_values``: problems per period (``PERIODS`` order),
+        engagement, logins, created, locks."""
+        return [*(self.problems(p) for p in PERIODS), self.engagement, self.logins,
+                self.created, self.locks]
 
     @property
     def stamps(self) -> str:
@@ -147,8 +159,9 @@ class Keys:
         return keys
 
     def scratch(self) -> str:
-        """A short-lived key for a reader's server-side sums (in the ``{g}`` slot)."""
-        return f"{self.prefix}:{{g}}:tmp:{uuid.uuid4().hex}"
+        """A reader's short-lived key for server-side sums (in the ``{g}`` slot): the only
+        kind of key the web app writes, always with ``SCRATCH_TTL_S``."""
+        return f"{self.prefix}:{{g}}:scratch:{uuid.uuid4().hex}"
 
     def session(self, session_id: str) -> str:
         """What a session contributed so far to the paths aggregates (its snapshot)."""

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from importlib import resources
-from typing import Any, NamedTuple, cast
+from typing import Any, Final, NamedTuple, cast
 
 import redis
 
 from insights.readmodel.keys import WINDOW_SPANS, Keys
+from insights.readmodel.userstate import SESSION_ERRORS_POSITION
+from scoring.windows import PERIODS
 
 log = logging.getLogger(__name__)
 
@@ -24,22 +27,41 @@ def connect(url: str) -> Client:
                                 socket_connect_timeout=5, health_check_interval=30)
 
 
-def _source(name: str) -> str:
-    return resources.files("insights.readmodel").joinpath("lua", f"{name}.lua").read_text()
+LUA_CONSTANTS: Final[Mapping[str, str]] = {
+    "SPANS": ", ".join(str(WINDOW_SPANS[p]) for p in PERIODS),
+    "PERIODS": str(len(PERIODS)),
+    "SESSION_ERRORS": str(SESSION_ERRORS_POSITION),
+}
+"""What the scripts' ``@NAME@`` placeholders become: formats defined once, in Python."""
+_PLACEHOLDER = re.compile(r"@([A-Z_]+)@")
+
+
+def render(source: str, constants: Mapping[str, str] = LUA_CONSTANTS) -> str:
+    """``source`` with each ``@NAME@`` replaced by ``constants[NAME]`` (``KeyError`` for
+    a name that has none, so a script never runs with a placeholder left in it)."""
+    return _PLACEHOLDER.sub(lambda m: constants[m.group(1)], source)
+
+
+def source(name: str) -> str:
+    """The Lua script ``name`` as sent to Redis: its file, placeholders filled in."""
+    text = resources.files("insights.readmodel").joinpath("lua", f"{name}.lua").read_text()
+    return render(text)
+
+
 
 
 class Scripts:
     """The Lua scripts, registered once per client (EVALSHA, loaded again if flushed)."""
 
     def __init__(self, client: Client) -> None:
-        self.counters = client.register_script(_source("counters"))
-        self.rank = client.register_script(_source("rank"))
-        self.aggregate = client.register_script(_source("window") + _source("aggregate"))
-        self.maxset = client.register_script(_source("maxset"))
-        self.sessions = client.register_script(_source("window") + _source("sessions"))
-        self.roll = client.register_script(_source("roll"))
-        self.hll_roll = client.register_script(_source("hll_roll"))
-        self.generation = client.register_script(_source("generation"))
+        self.counters = client.register_script(source("counters"))
+        self.rank = client.register_script(source("rank"))
+        self.aggregate = client.register_script(source("window") + source("aggregate"))
+        self.maxset = client.register_script(source("maxset"))
+        self.sessions = client.register_script(source("window") + source("sessions"))
+        self.roll = client.register_script(source("roll"))
+        self.hll_roll = client.register_script(source("hll_roll"))
+        self.generation = client.register_script(source("generation"))
 
 
 def roll_windows(client: Client, scripts: Scripts, keys: Keys, today: int) -> bool:
@@ -65,15 +87,15 @@ def merge_window_hlls(client: Client, scripts: Scripts, keys: Keys, today: int, 
         return False
     names = sorted(cast(set[str], client.smembers(keys.hll_names)))
     days = [today + d for d in range(-max(WINDOW_SPANS.values()), 2)]    # to tomorrow
-    counts = [span + 2 for span in WINDOW_SPANS.values()]
+    counts = [WINDOW_SPANS[p] + 2 for p in PERIODS]         # each window's days, newest
     for start in range(0, len(names), HLL_CHUNK):
         chunk = names[start:start + HLL_CHUNK]
         names_keys: list[str] = []
         for name in chunk:
-            names_keys += [keys.window_hll(name, period) for period in WINDOW_SPANS]
+            names_keys += [keys.window_hll(name, period) for period in PERIODS]
             names_keys += [keys.day_hll(name, day) for day in days]
         scripts.hll_roll(keys=[*names_keys, keys.hll_names], args=[
-            ttl_s, json.dumps([[name, *counts] for name in chunk])])
+            ttl_s, json.dumps([[name, len(days), *counts] for name in chunk])])
     client.set(keys.hll_asof, today)
     log.info("window HyperLogLogs of %d names merged for day %d", len(names), today)
     return True

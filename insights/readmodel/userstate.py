@@ -6,9 +6,10 @@ Shared by the consumer (ranking users as batches land) and the web app
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Final
 
 import msgspec
 
@@ -23,10 +24,14 @@ USER_METRICS = ("s", "cl", "du", "pv", "sp", "cv", "sq", "pr")
 """A user's day counters, in the order ``counters.lua`` stores them (``consumers.rollups``)."""
 SESSION_ERRORS = "je"
 """The metric kept per session and day (a user's JS errors: the sum over its sessions)."""
+SESSION_ERRORS_POSITION: Final = 0
+"""``SESSION_ERRORS``' metric position in ``counters.lua`` queries (the others: 1, 2, ... in
+``USER_METRICS`` order after the stamp); generated into the script."""
 ALERT_METRICS = ("a",)
 """An e-mail's day counters: security alerts."""
 Query = tuple[str, int, int]
 """A window sum: (metric, first day, last day), both ends included."""
+_ANY_DAY = date(2000, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -78,14 +83,56 @@ def month(today: date) -> tuple[int, int]:
     return day_number(month_start(today)), OPEN_END
 
 
-def user_queries(today: date) -> list[Query]:
-    """The window sums a score needs, in ``UserSums`` order (for ``counters.lua``)."""
+ENGAGEMENT_METRICS: Final = {"sessions": "s", "page_views": "pv", "clicks": "cl",
+                              "seconds": "du", "conversions": "cv", "searches": "sq"}
+"""The day counter behind each ``EngagementCounts`` field (all over the month window)."""
+
+
+class Asked:
+    """Window sums asked in one ``counters.lua`` call, in named parts.
+
+    The script answers one number per query, in order; ``answer`` gives them back
+    by part, so no reader counts positions (``values[7:13]``) of a list it did not
+    build. Parts are added with ``plus`` (a new ``Asked``: the score's sums can be
+    shared and extended).
+    """
+
+    def __init__(self, parts: Sequence[tuple[str, Sequence[Query]]] = ()) -> None:
+        self.parts = tuple((name, tuple(queries)) for name, queries in parts)
+        if len({name for name, _ in self.parts}) != len(self.parts):
+            raise ValueError(f"a part is named twice: {[n for n, _ in self.parts]}")
+
+    def plus(self, name: str, queries: Sequence[Query]) -> Asked:
+        return Asked([*self.parts, (name, queries)])
+
+    @property
+    def queries(self) -> list[Query]:
+        """Every part's queries, in order: what ``script_queries`` sends."""
+        return [q for _, queries in self.parts for q in queries]
+
+    def answer(self, values: Sequence[int]) -> dict[str, list[int]]:
+        """The script's sums for these queries, by part (``ValueError`` on another count)."""
+        if len(values) != sum(len(queries) for _, queries in self.parts):
+            raise ValueError(f"{len(values)} sums for {len(self.queries)} queries")
+        found, at = {}, 0
+        for name, queries in self.parts:
+            found[name] = [int(v) for v in values[at:at + len(queries)]]
+            at += len(queries)
+        return found
+
+
+def score_asked(today: date) -> Asked:
+    """The window sums a user's scores need, as of ``today`` (``UserSums.read``)."""
     m = month(today)
-    queries = [("pr", *m)]
-    for metric in ("je", "sp"):
-        queries += [(metric, *window(p, today)) for p in PERIODS]
-    queries += [(metric, *m) for metric in ("s", "pv", "cl", "du", "cv", "sq")]
-    return queries
+    return Asked([("password_resets", [("pr", *m)]),
+                  ("js_errors", [("je", *window(p, today)) for p in PERIODS]),
+                  ("slow_pages", [("sp", *window(p, today)) for p in PERIODS]),
+                  *((field, [(metric, *m)]) for field, metric in ENGAGEMENT_METRICS.items())])
+
+
+def user_queries(today: date) -> list[Query]:
+    """The window sums a score needs (``score_asked``), as ``counters.lua`` takes them."""
+    return score_asked(today).queries
 
 
 def alert_queries(today: date) -> list[Query]:
@@ -98,7 +145,7 @@ def script_queries(queries: Sequence[Query], metrics: Sequence[str]) -> str:
     Writers and readers asking the same sums send the same string, which is what
     the script's cached sums are keyed by.
     """
-    position = {m: i for i, m in enumerate(metrics, 1)} | {SESSION_ERRORS: 0}
+    position = {m: i for i, m in enumerate(metrics, 1)} | {SESSION_ERRORS: SESSION_ERRORS_POSITION}
     return msgspec.json.encode([(position[m], first, last) for m, first, last in queries]
                                ).decode()
 
@@ -117,7 +164,7 @@ def script_session_errors(errors: dict[tuple[str, int], int] | None) -> str:
 
 @dataclass(frozen=True)
 class UserSums:
-    """A user's window sums, as ``user_queries`` asked for them."""
+    """A user's window sums, as ``score_asked`` asked for them."""
 
     resets_month: int
     js_errors: dict[Period, int]
@@ -125,10 +172,17 @@ class UserSums:
     engagement: EngagementCounts
 
     @classmethod
+    def read(cls, answer: Mapping[str, Sequence[int]]) -> UserSums:
+        """From ``score_asked(...).answer(sums)`` (or an ``Asked`` extending it)."""
+        return cls(answer["password_resets"][0],
+                   dict(zip(PERIODS, answer["js_errors"], strict=True)),
+                   dict(zip(PERIODS, answer["slow_pages"], strict=True)),
+                   EngagementCounts(**{f: answer[f][0] for f in ENGAGEMENT_METRICS}))
+
+    @classmethod
     def parse(cls, values: Sequence[int]) -> UserSums:
-        v = [int(x) for x in values]
-        return cls(v[0], dict(zip(PERIODS, v[1:4], strict=True)),
-                   dict(zip(PERIODS, v[4:7], strict=True)), EngagementCounts(*v[7:13]))
+        """From the sums of ``user_queries`` (the parts' sizes do not depend on the day)."""
+        return cls.read(score_asked(_ANY_DAY).answer(values))
 
 
 def problem_counts(row: UserRow, sums: UserSums, alerts: Sequence[int], period: Period,

@@ -18,29 +18,30 @@ from web.documents.paths import Dropoff, PathsTab, RankedPath, SessionLength, Tr
 from web.tabs.store import Store
 
 ENTRIES, TRANSITIONS, DROPOFF = 10, 30, 20
+WINDOWED = ("entry", "exit", "tr", "pvs", "len")     # the window sets the tab reads
 
 
 def paths(store: Store, period: Period, now: datetime) -> PathsTab:
     """The paths tab over ``period``'s window."""
     today = now.date()
-    store.windows_as_of(today)
     keys, first = store.keys, day_number(period_start(period, today))
-    sources = {"entry": [keys.window("entry", period), keys.day_set("entryc", first)]}
-    with store.unions(sources) as summed:
+    with store.windows(WINDOWED, period, today) as window, store.unions(
+            {"entry": [window["entry"], keys.day_set("entryc", first)]}) as summed:
         pipe = store.redis.pipeline(transaction=False)
         pipe.zrevrange(summed["entry"], 0, ENTRIES - 1, withscores=True)
-        pipe.zrevrange(keys.window("exit", period), 0, ENTRIES - 1, withscores=True)
-        pipe.zrevrange(keys.window("tr", period), 0, TRANSITIONS - 1, withscores=True)
-        pipe.zrangebyscore(keys.window("pvs", period), DROPOFF_MIN_VIEWS, "+inf",
+        pipe.zrevrange(window["exit"], 0, ENTRIES - 1, withscores=True)
+        pipe.zrevrange(window["tr"], 0, TRANSITIONS - 1, withscores=True)
+        pipe.zrangebyscore(window["pvs"], DROPOFF_MIN_VIEWS, "+inf",
                            withscores=True)
-        pipe.zrange(keys.window("len", period), 0, -1, withscores=True)
+        pipe.zrange(window["len"], 0, -1, withscores=True)
         pipe.zrange(keys.day_set("lenc", first), 0, -1, withscores=True)
         entries, exits, pairs, views, lengths, continuing = (_counts(r) for r in pipe.execute())
+        dropoff = _dropoff(store, window["exit"], views)
     return PathsTab(
         entry_pages=_ranked(entries), exit_pages=_ranked(exits),
-        transitions=[Transition(from_=pair.split("\t", 1)[0], to=pair.split("\t", 1)[1],
+        transitions=[Transition(from_=pair.split("	", 1)[0], to=pair.split("	", 1)[1],
                                 count=n) for pair, n in pairs.most_common(TRANSITIONS)],
-        dropoff=_dropoff(store, keys.window("exit", period), views),
+        dropoff=dropoff,
         session_lengths=_lengths(lengths + continuing),
     )
 

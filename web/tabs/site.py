@@ -149,11 +149,11 @@ def _devices(per_day: dict[int, MonthDay]) -> DeviceWeeks:
 def pages(store: Store, sections: SectionMap, period: Period, now: datetime) -> PagesTab:
     """The pages tab: sections and the most (and least) viewed paths."""
     today = now.date()
-    store.windows_as_of(today)
-    summed = {kind: store.keys.window(kind, period) for kind in _PAGE_SETS}
-    return PagesTab(sections=_sections(store, sections, summed, period, today),
-                    top_pages=_top_pages(store, summed, period, today),
-                    ignored_pages=_ignored(store, store.keys.window("pv", "month")))
+    with store.windows(_PAGE_SETS, period, today) as summed, \
+            store.windows(["pv"], "month", today) as month:
+        return PagesTab(sections=_sections(store, sections, summed, period, today),
+                        top_pages=_top_pages(store, summed, period, today),
+                        ignored_pages=_ignored(store, month["pv"]))
 
 
 def _sections(store: Store, sections: SectionMap, summed: dict[str, str], period: Period,

@@ -13,13 +13,14 @@ from typing import Protocol, TypeVar
 
 from insights.readmodel.userstate import (
     OPEN_END,
-    Query,
+    Asked,
     UserRow,
     UserSums,
     alert_queries,
     problem_counts,
+    score_asked,
+    user_queries,
 )
-from insights.readmodel.userstate import user_queries as score_queries
 from scoring.engagement import engagement_components, engagement_score, status, wow
 from scoring.problems import problem_components, problem_score
 from scoring.windows import Period, day_number, last_days, period_start, previous_start
@@ -50,45 +51,57 @@ def user_ref(row: UserRow) -> UserRef:
 def problems(store: Store, period: Period, now: datetime) -> ProblemsTab:
     today = now.date()
     days = window_days(period_start(period, today), today)
-    totals = [sum(col) for col in zip(*store.day_fields(days, ("fl", "pr", "je")), strict=True)]
+    r = store.round()                   # the cards and the first ranked page: one round trip
+    day_fields = store.day_fields_in(r, days, ("fl", "pr", "je"))
+    locked = store.count_in(r, store.keys.locks, f"({now.timestamp()}", "+inf")
+    first = store.ranked_in(r, store.keys.problems(period), 0, PAGE + 1)
+    r.run()
+    totals = [sum(col) for col in zip(*day_fields(), strict=True)]
     return ProblemsTab(
-        locked_accounts=store.count(store.keys.locks, f"({now.timestamp()}", "+inf"),
+        locked_accounts=locked(),
         failed_logins=totals[0], password_resets=totals[1], js_errors=totals[2],
-        problem_users=_problem_rows(store, period, now),
+        problem_users=_problem_rows(store, period, now, first()),
     )
 
 
-def top(store: Store, key: str, rescore: Callable[[list[int]], list[Listed]]) -> list[Listed]:
+def top(store: Store, key: str, first: list[tuple[str, float]],
+        rescore: Callable[[list[int]], list[Listed]]) -> list[Listed]:
     """The best ``LISTED`` rows by score re-computed now, from a ranking of stored scores.
 
     Scores only fall with time (windows roll, locks expire) until the consumer
     re-ranks, so once the ``LISTED``-th re-computed score is at least the next
-    stored one, no user further down can overtake it.
+    stored one, no user further down can overtake it. ``first`` is the ranking's
+    first ``PAGE + 1`` members (each page is read with the first member after it).
     """
     listed: list[Listed] = []
-    start = 0
+    start, page = 0, first
     while True:
-        ids = [int(m) for m, _ in store.ranked_page(key, start, PAGE)]
+        ids = [int(m) for m, _ in page[:PAGE]]
+        following = page[PAGE:]
         listed += rescore(ids)
         listed.sort(key=lambda r: r.score, reverse=True)
         start += len(ids)
-        following = store.ranked_page(key, start, 1)
-        if len(ids) < PAGE or not following or (
+        if not following or (
                 len(listed) >= LISTED and listed[LISTED - 1].score >= following[0][1]):
             return listed[:LISTED]
+        page = store.ranked_page(key, start, PAGE + 1)
 
 
-def _problem_rows(store: Store, period: Period, now: datetime) -> list[ProblemUser]:
-    return top(store, store.keys.problems(period),
+def _problem_rows(store: Store, period: Period, now: datetime,
+                  first: list[tuple[str, float]]) -> list[ProblemUser]:
+    return top(store, store.keys.problems(period), first,
                lambda ids: _problem_page(store, ids, period, now))
 
 
 def _problem_page(store: Store, ids: list[int], period: Period, now: datetime
                   ) -> list[ProblemUser]:
     rows = store.users(ids)
-    sums = store.user_sums(ids, score_queries(now.date()))
-    alerts = store.email_sums((r.email for r in rows.values() if r.email),
-                              alert_queries(now.date()))
+    r = store.round()                  # the users' and their e-mails' sums: one round trip
+    user_sums = store.user_sums_in(r, ids, user_queries(now.date()))
+    email_sums = store.email_sums_in(r, (row.email for row in rows.values() if row.email),
+                                     alert_queries(now.date()))
+    r.run()
+    sums, alerts = user_sums(), email_sums()
     listed: list[ProblemUser] = []
     for uid, row in rows.items():
         if not row.active():
@@ -109,49 +122,62 @@ def _problem_page(store: Store, ids: list[int], period: Period, now: datetime
 
 def engagement(store: Store, period: Period, now: datetime) -> EngagementTab:
     today, keys = now.date(), store.keys
-    active = store.uniques(["users"], period, today)[0]
     first_of_month = day_number(today.replace(day=1))
+    r = store.round()                   # the cards and the first ranked page: one round trip
+    active = store.uniques_in(r, ["users"], period, today)
+    at_risk = store.count_in(r, keys.logins, day_number(today) - 30, day_number(today) - 8)
+    dormant = store.count_in(r, keys.logins, "-inf", day_number(today) - 31)
+    new = store.count_in(r, keys.created, first_of_month, "+inf")
+    first = store.ranked_in(r, keys.engagement, 0, PAGE + 1)
+    r.run()
     return EngagementTab(
-        active_7d=int(active),
-        at_risk=store.count(keys.logins, day_number(today) - 30, day_number(today) - 8),
-        dormant=store.count(keys.logins, "-inf", day_number(today) - 31),
-        new_this_month=store.count(keys.created, first_of_month, "+inf"),
-        engagement_list=_engagement_rows(store, period, now),
+        active_7d=int(active()[0]),
+        at_risk=at_risk(),
+        dormant=dormant(),
+        new_this_month=new(),
+        engagement_list=_engagement_rows(store, period, now, first()),
     )
 
 
-def _list_queries(period: Period, today: date) -> list[Query]:
+def _list_asked(period: Period, today: date) -> Asked:
+    """The score's sums, and the period's sessions and views, the previous period's views
+    and the views of each of the last 7 days (the sparkline)."""
     start, prev = day_number(period_start(period, today)), day_number(previous_start(period,
                                                                                      today))
-    return [*score_queries(today), ("s", start, OPEN_END), ("pv", start, OPEN_END),
-            ("pv", prev, start - 1),
-            *[("pv", day_number(d), day_number(d)) for d in last_days(today, 7)]]
+    return (score_asked(today).plus("period_sessions", [("s", start, OPEN_END)])
+            .plus("period_views", [("pv", start, OPEN_END)])
+            .plus("previous_views", [("pv", prev, start - 1)])
+            .plus("sparkline", [("pv", day_number(d), day_number(d))
+                                for d in last_days(today, 7)]))
 
 
-def _engagement_rows(store: Store, period: Period, now: datetime) -> list[EngagementRow]:
-    return top(store, store.keys.engagement, lambda ids: _engagement_page(store, ids, period,
-                                                                          now))
+def _engagement_rows(store: Store, period: Period, now: datetime,
+                     first: list[tuple[str, float]]) -> list[EngagementRow]:
+    return top(store, store.keys.engagement, first,
+               lambda ids: _engagement_page(store, ids, period, now))
 
 
 def _engagement_page(store: Store, ids: list[int], period: Period, now: datetime
                      ) -> list[EngagementRow]:
     today = now.date()
     rows = store.users(ids)
-    sums = store.user_sums(ids, _list_queries(period, today))
-    n = len(score_queries(today))
+    asked = _list_asked(period, today)
+    sums = store.user_sums(ids, asked.queries)
     listed: list[EngagementRow] = []
     for uid, row in rows.items():
-        values = sums[uid]
-        counts = UserSums.parse(values[:n]).engagement
+        found = asked.answer(sums[uid])
+        counts = UserSums.read(found).engagement
         score = engagement_score(counts)
-        sessions, views, before = values[n:n + 3]
+        (sessions,), (views,) = found["period_sessions"], found["period_views"]
+        (before,) = found["previous_views"]
         if not row.listed() or (sessions == 0 and score == 0):
             continue
         last_login = row.last_login.date() if row.last_login else None
         listed.append(EngagementRow(
             user=user_ref(row), score=score, sessions=sessions, page_views=views,
             wow=wow(views, before), status=status(last_login, today, score),
-            sparkline=values[n + 3:], components=components_of(engagement_components(counts)),
+            sparkline=found["sparkline"],
+            components=components_of(engagement_components(counts)),
         ))
     return listed
 

@@ -30,7 +30,7 @@ for i = 1, #ops, 6 do
     redis.call('HINCRBY', key, member, ops[i + 3])
   elseif kind == 'p' then
     local targets, day, window = {key}, ops[i + 4], ops[i + 5]
-    for p = 1, 3 do
+    for p = 1, #SPANS do
       if day >= asof - SPANS[p] then targets[#targets + 1] = KEYS[window + p - 1] end
     end
     for _, target in ipairs(targets) do

@@ -35,8 +35,11 @@ local function add_to(sums, day, values, position_of)
   end
 end
 
-local function packed(m) return m > 0 and m + 1 or 0 end      -- after the stamp
-local function errors(m) return m == 0 and 2 or 0 end         -- "STAMP N"
+-- The metric position of a user's JS errors (kept per session), generated from
+-- insights.readmodel.userstate.SESSION_ERRORS_POSITION; the others count from 1.
+local SESSION_ERRORS = @SESSION_ERRORS@
+local function packed(m) return m ~= SESSION_ERRORS and m + 1 or 0 end   -- after the stamp
+local function errors(m) return m == SESSION_ERRORS and 2 or 0 end       -- "STAMP N"
 
 local function add_up(key)
   local sums, all = {}, redis.call('HGETALL', key)
