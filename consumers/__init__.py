@@ -2,7 +2,7 @@
 
 ``pipeline`` runs the loop and stamps each batch with the one clock; ``stages``
 names the two stages in their order and ``processes`` runs each in a writer
-process of its own (``writer``), the projection one batch behind; ``stage``
+process of its own (``writer``), the projection one batch behind; ``protocol``
 holds their protocols, the write's answer (``Committed``), the failures and the
 retry; ``offsets`` reads where each stage stands; ``batch`` gathers and decodes
 records. The durable write (PostgreSQL): ``durable`` is the transaction and

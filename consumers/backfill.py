@@ -24,9 +24,9 @@ import redis
 
 from consumers.batch import Accepted, Item
 from consumers.projection import RedisProjection
+from consumers.protocol import Committed
 from consumers.rollups import TouchedUsers
 from consumers.scores import KEEP_DAYS
-from consumers.stage import Committed
 from insights.database import Connection
 from insights.events import contract
 from insights.events.kafka import Record

@@ -36,8 +36,8 @@ import psycopg2.extras
 from consumers import rows
 from consumers.batch import Accepted, Item, Rejected, next_offsets, unprocessable
 from consumers.offsets import DURABLE
+from consumers.protocol import SinkUnavailable, WriteResult, isolate
 from consumers.rows import Row
-from consumers.stage import SinkUnavailable, WriteResult, isolate
 from consumers.tables import Cursor, apply_state, copy_rows, insert_events, insert_rejected
 from insights.database import Connection, array_literal, connect, refused_data
 from insights.events.contract import PageView, SessionStart, event_type
@@ -72,7 +72,7 @@ class PostgresWrite:
 
     def write(self, items: Sequence[Item], now: datetime) -> WriteResult:
         """Apply a batch exactly once; a record PostgreSQL refuses, or whose rows cannot be
-        built, is isolated and dead-lettered (``consumers.stage.isolate``). ``now`` is the
+        built, is isolated and dead-lettered (``consumers.protocol.isolate``). ``now`` is the
         batch's time (the items were judged by it; stored times are the server's)."""
         return isolate(items, self._attempt, self._reject)
 

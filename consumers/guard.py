@@ -27,7 +27,7 @@ import redis
 from consumers import backfill
 from consumers.batch import Item, next_offsets
 from consumers.projection import SINK, RedisProjection
-from consumers.stage import Committed, SinkStopped, SinkUnavailable, WriteResult
+from consumers.protocol import Committed, SinkStopped, SinkUnavailable, WriteResult
 from insights.database import Connection, connect
 from insights.events.kafka import Partition
 from insights.readmodel import generation

@@ -15,7 +15,7 @@ from contextlib import closing
 import psycopg2
 import redis
 
-from consumers.stage import SinkUnavailable
+from consumers.protocol import SinkUnavailable
 from insights.database import Connection, connect
 from insights.events.kafka import Partition
 from insights.readmodel.generation import State

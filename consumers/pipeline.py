@@ -29,7 +29,7 @@ from functools import partial
 from consumers.batch import Pending, record_offsets
 from consumers.metrics import Metrics
 from consumers.processes import Batch, WriterProcesses
-from consumers.stage import SinkStopped, retry
+from consumers.protocol import SinkStopped, retry
 from consumers.stages import Stages
 from consumers.writer import Summary, WriterLimits
 from insights.events.kafka import EventConsumer, Partition, Rebalance

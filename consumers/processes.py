@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import cast
 
 from consumers import writer
-from consumers.stage import Committed, SinkStopped, Stage
+from consumers.protocol import Committed, SinkStopped, Stage
 from consumers.stages import Stages
 from consumers.writer import Summary, WriterLimits
 from insights.events.kafka import Partition, Record

@@ -37,9 +37,9 @@ import redis
 from consumers import rollups, timed
 from consumers.aggregates import Increments, merged
 from consumers.batch import Accepted, Item, Rejected, next_offsets, unprocessable
+from consumers.protocol import Committed, SinkUnavailable, WriteResult, isolate
 from consumers.scores import TTL_S, Scores
 from consumers.snapshots import Snapshots
-from consumers.stage import Committed, SinkUnavailable, WriteResult, isolate
 from insights.database import Connection, connect, storable_text
 from insights.events import contract
 from insights.events.kafka import Partition
@@ -82,7 +82,7 @@ class RedisProjection:
     def write(self, items: Sequence[Item], committed: Committed, now: datetime
               ) -> WriteResult:
         """Project the records of a batch the durable write ``committed``; a record the
-        read model cannot take is isolated and dead-lettered (``consumers.stage.isolate``),
+        read model cannot take is isolated and dead-lettered (``consumers.protocol.isolate``),
         the rest applied. Whether the keys are the read model PostgreSQL vouches for is
         ``consumers.guard``'s to check."""
         return isolate(items, partial(self._attempt, committed, now),

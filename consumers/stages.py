@@ -17,7 +17,7 @@ from consumers import offsets
 from consumers.durable import PostgresWrite
 from consumers.guard import GuardedProjection, prepare_read_model
 from consumers.projection import SINK as PROJECTION
-from consumers.stage import DurableWrite, Projection
+from consumers.protocol import DurableWrite, Projection
 from insights.events.kafka import Partition
 from insights.settings import Settings
 from insights.stack import StackUrls

@@ -26,7 +26,7 @@ from functools import partial
 from typing import cast
 
 from consumers.batch import Item, decode
-from consumers.stage import (
+from consumers.protocol import (
     Committed,
     DurableWrite,
     Projection,

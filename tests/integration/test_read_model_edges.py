@@ -20,7 +20,7 @@ import redis
 from consumers.batch import Accepted, Item
 from consumers.durable import PostgresWrite
 from consumers.projection import RedisProjection
-from consumers.stage import Committed
+from consumers.protocol import Committed
 from harness import reference
 from harness.factories import event
 from harness.services import unique

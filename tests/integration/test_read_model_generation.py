@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from consumers.batch import Item, decode
 from consumers.durable import PostgresWrite
 from consumers.guard import GuardedProjection, ReadModelLost
-from consumers.stage import Committed
+from consumers.protocol import Committed
 from harness.factories import event
 from harness.services import environment, unique
 from insights import stack

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from consumers.batch import Item, Rejected, unprocessable
-from consumers.stage import SinkUnavailable, WriteResult, isolate
+from consumers.protocol import SinkUnavailable, WriteResult, isolate
 from insights.events.kafka import Record
 
 

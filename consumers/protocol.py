@@ -1,4 +1,4 @@
-"""The consumer's two stages: the durable write, then the projection of what it committed.
+"""What a stage of the consumer is: the durable write, then the projection of what it committed.
 
 The durable write (``consumers.durable``, PostgreSQL) stores each batch exactly
 once and answers what it holds of it (``Committed``); the projection
