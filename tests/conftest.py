@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -96,14 +97,16 @@ def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
 
 
 @pytest.fixture
-def run_pipeline() -> Iterator[Callable[[Settings], Pipeline]]:
-    """Start an in-process pipeline (a thread); it is stopped at the end of the test."""
+def run_pipeline() -> Iterator[Callable[..., Pipeline]]:
+    """Start an in-process pipeline (a thread), on the wall clock or on ``clock``; it is
+    stopped at the end of the test."""
     running: list[tuple[Pipeline, threading.Thread]] = []
 
-    def start(s: Settings) -> Pipeline:
+    def start(s: Settings, clock: Callable[[], datetime] | None = None) -> Pipeline:
         assert s.kafka_bootstrap and s.postgres_url and s.redis_url
         urls = stack.StackUrls(s.kafka_bootstrap, s.postgres_url, s.redis_url)
-        pipeline = Pipeline(s, s.kafka_bootstrap, stages(s, urls))
+        timed = {"clock": clock} if clock is not None else {}
+        pipeline = Pipeline(s, s.kafka_bootstrap, stages(s, urls), **timed)
         thread = threading.Thread(target=pipeline.run, daemon=True)
         thread.start()
         running.append((pipeline, thread))

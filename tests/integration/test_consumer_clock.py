@@ -9,22 +9,19 @@ The read model must equal the SQL reference at the clock's time each step.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
+import msgspec
 import redis
 
 from consumers.pipeline import Pipeline
-from consumers.stages import stages
 from harness.factories import event
 from harness.services import wait_for
 from insights.events.producer import Emitter
 from insights.readmodel.keys import Keys
 from insights.settings import Settings
-from insights.stack import StackUrls
 from scoring.windows import day_number
 from tests.read_model import assert_same, documents, reader, wait_ingested
 
@@ -42,24 +39,9 @@ class Clock:
         return self.at
 
 
-@pytest.fixture
-def clocked() -> Iterator[Callable[[Settings, Clock], Pipeline]]:
-    """Start an in-process pipeline on ``clock`` (a thread), stopped at the end."""
-    running: list[tuple[Pipeline, threading.Thread]] = []
-
-    def start(s: Settings, clock: Clock) -> Pipeline:
-        assert s.kafka_bootstrap and s.postgres_url and s.redis_url
-        urls = StackUrls(s.kafka_bootstrap, s.postgres_url, s.redis_url)
-        pipeline = Pipeline(s, s.kafka_bootstrap, stages(s, urls), clock=clock)
-        thread = threading.Thread(target=pipeline.run, daemon=True)
-        thread.start()
-        running.append((pipeline, thread))
-        return pipeline
-
-    yield start
-    for pipeline, thread in running:
-        pipeline.stop()
-        thread.join(30)
+def _tab(settings: Settings, name: str, period: str, at: datetime) -> Any:
+    """The tab's document as JSON values."""
+    return msgspec.to_builtins(reader(settings).tab(name, period, "all", at))  # type: ignore[arg-type]
 
 
 def _emit(emitter: Emitter, events: list[dict[str, Any]]) -> int:
@@ -79,7 +61,7 @@ def _batches(pipeline: Pipeline) -> float:
 
 
 def test_one_batch_across_midnight_lands_on_both_days(
-        settings: Settings, emitter: Emitter, clocked: Callable[[Settings, Clock], Pipeline]
+        settings: Settings, emitter: Emitter, run_pipeline: Callable[..., Pipeline]
 ) -> None:
     before, after = MIDNIGHT - timedelta(minutes=1), MIDNIGHT + timedelta(minutes=1)
     events = [event("user_upsert", MIDNIGHT - timedelta(days=2), user_id=1,
@@ -100,18 +82,18 @@ def test_one_batch_across_midnight_lands_on_both_days(
     sent = _emit(emitter, events)
     clock = Clock(MIDNIGHT + timedelta(minutes=2))
     # A long linger: everything produced is polled into the one batch.
-    pipeline = clocked(settings.model_copy(update={"batch_linger_ms": 3000}), clock)
+    pipeline = run_pipeline(settings.model_copy(update={"batch_linger_ms": 3000}), clock)
     wait_ingested(settings, sent)
     assert _batches(pipeline) == 1
     _equal_to_the_reference(settings, clock.at)
-    day = reader(settings).tab("pages", "day", "all", clock.at)["top_pages"]
+    day = _tab(settings, "pages", "day", clock.at)["top_pages"]
     assert sorted((p["path"], p["views"]) for p in day) == [("/today", 2)]
-    week = reader(settings).tab("pages", "week", "all", clock.at)["top_pages"]
+    week = _tab(settings, "pages", "week", clock.at)["top_pages"]
     assert sorted((p["path"], p["views"]) for p in week) == [("/today", 2), ("/yesterday", 1)]
 
 
 def test_windows_roll_when_the_clock_passes_midnight(
-        settings: Settings, emitter: Emitter, clocked: Callable[[Settings, Clock], Pipeline]
+        settings: Settings, emitter: Emitter, run_pipeline: Callable[..., Pipeline]
 ) -> None:
     clock = Clock(MIDNIGHT - timedelta(seconds=30))
     yesterday = MIDNIGHT - timedelta(minutes=1)
@@ -121,10 +103,10 @@ def test_windows_roll_when_the_clock_passes_midnight(
         event("session_start", yesterday, session_id="s3", user_id=3),
         *(event("pageview", yesterday, pageview_id=f"y{n}", session_id="s3", user_id=3,
                 path="/slow", load_time_ms=5000) for n in range(3))])
-    pipeline = clocked(settings, clock)
+    pipeline = run_pipeline(settings, clock)
     wait_ingested(settings, sent)
     _equal_to_the_reference(settings, clock.at)
-    problems = reader(settings).tab("problems", "day", "all", clock.at)["problem_users"]
+    problems = _tab(settings, "problems", "day", clock.at)["problem_users"]
     assert [r["user"]["id"] for r in problems] == [3]
 
     clock.at = MIDNIGHT + timedelta(seconds=30)        # the next tick rolls the windows
@@ -139,11 +121,11 @@ def test_windows_roll_when_the_clock_passes_midnight(
         client.close()
     assert _batches(pipeline) >= 2
     _equal_to_the_reference(settings, clock.at)
-    assert reader(settings).tab("problems", "day", "all", clock.at)["problem_users"] == []
+    assert _tab(settings, "problems", "day", clock.at)["problem_users"] == []
 
 
 def test_a_lock_expiring_between_two_batches_ends_at_the_clocks_time(
-        settings: Settings, emitter: Emitter, clocked: Callable[[Settings, Clock], Pipeline]
+        settings: Settings, emitter: Emitter, run_pipeline: Callable[..., Pipeline]
 ) -> None:
     start = MIDNIGHT + timedelta(hours=1)
     clock = Clock(start)
@@ -153,10 +135,10 @@ def test_a_lock_expiring_between_two_batches_ends_at_the_clocks_time(
         event("login_failed", start - timedelta(minutes=2), user_id=4),
         event("account_locked", start - timedelta(minutes=1), user_id=4,
               locked_until=(start + timedelta(minutes=1)).isoformat())])
-    clocked(settings, clock)
+    run_pipeline(settings, clock)
     wait_ingested(settings, sent)
     _equal_to_the_reference(settings, clock.at)
-    locked = reader(settings).tab("problems", "day", "all", clock.at)
+    locked = _tab(settings, "problems", "day", clock.at)
     assert [r["user"]["id"] for r in locked["problem_users"]] == [4]
     keys = Keys(settings.redis_prefix)
     client = redis.Redis.from_url(settings.redis_url or "", decode_responses=True)
@@ -170,5 +152,5 @@ def test_a_lock_expiring_between_two_batches_ends_at_the_clocks_time(
     finally:
         client.close()
     _equal_to_the_reference(settings, clock.at)
-    after = reader(settings).tab("problems", "day", "all", clock.at)
+    after = _tab(settings, "problems", "day", clock.at)
     assert after != locked
