@@ -72,7 +72,7 @@ class Scores:
                                             now)
         ranked: list[list[str]] = []
         for uid, row in rows.items():
-            sums = userstate.UserSums.parse(user_sums[uid])
+            sums = userstate.UserSums.kept(user_sums[uid])
             alerts_of = email_sums.get(row.email or "", [0] * 3)
             ranked.append([str(uid), *ranking.rank_values(row, sums, alerts_of, now)])
         k = self.keys

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -109,6 +110,32 @@ class CounterCall(NamedTuple):
     queries: str
     days: str = "{}"
     errors: str = "{}"
+
+
+KEPT_FIELDS: Final = ("q", "qs", "trim")
+"""Where ``counters.lua`` keeps its writers' sums in a counters hash: ``q`` the SHA-1 of
+their queries, ``qs`` the sums; and ``trim``, the day it last trimmed, which every
+hash the script wrote holds (so a hash without it does not exist)."""
+
+
+def queries_digest(queries: str) -> str:
+    """What ``counters.lua`` keys kept sums by: the SHA-1 of the queries' JSON, in hex
+    (``redis.sha1hex``)."""
+    return hashlib.sha1(queries.encode()).hexdigest()
+
+
+def kept_sums(fields: Sequence[str | bytes | None], digest: str, size: int
+              ) -> list[int] | None:
+    """A counters hash's window sums from its ``KEPT_FIELDS``, when it keeps the sums of
+    the queries whose digest is ``digest`` (``size`` of them); zeros when the hash does
+    not exist; None when they must be added up (``counters.lua``)."""
+    q, qs, trimmed = (v.decode() if isinstance(v, bytes) else v for v in fields)
+    if q is None and qs is None and trimmed is None:
+        return [0] * size
+    if q != digest or qs is None:
+        return None
+    sums = [int(v) for v in qs.split()]
+    return sums if len(sums) == size else None
 
 
 def hash_tag(key: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import accumulate
 from typing import Final
 
 import msgspec
@@ -16,7 +17,15 @@ import msgspec
 from insights.database import Connection, array_literal
 from scoring.engagement import EngagementCounts
 from scoring.problems import ProblemCounts
-from scoring.windows import PERIODS, Period, day_number, month_start, period_start
+from scoring.windows import (
+    PERIODS,
+    Period,
+    day_number,
+    last_days,
+    month_start,
+    period_start,
+    previous_start,
+)
 
 OPEN_END = 10**9
 """Last day of a window that has no end (``>= start``)."""
@@ -101,6 +110,10 @@ class Asked:
         self.parts = tuple((name, tuple(queries)) for name, queries in parts)
         if len({name for name, _ in self.parts}) != len(self.parts):
             raise ValueError(f"a part is named twice: {[n for n, _ in self.parts]}")
+        ends = list(accumulate(len(queries) for _, queries in self.parts))
+        self._slices = [(name, end - len(queries), end)
+                        for (name, queries), end in zip(self.parts, ends, strict=True)]
+        self._size = ends[-1] if ends else 0
 
     def plus(self, name: str, queries: Sequence[Query]) -> Asked:
         return Asked([*self.parts, (name, queries)])
@@ -112,13 +125,10 @@ class Asked:
 
     def answer(self, values: Sequence[int]) -> dict[str, list[int]]:
         """The script's sums for these queries, by part (``ValueError`` on another count)."""
-        if len(values) != sum(len(queries) for _, queries in self.parts):
-            raise ValueError(f"{len(values)} sums for {len(self.queries)} queries")
-        found, at = {}, 0
-        for name, queries in self.parts:
-            found[name] = [int(v) for v in values[at:at + len(queries)]]
-            at += len(queries)
-        return found
+        if len(values) != self._size:
+            raise ValueError(f"{len(values)} sums for {self._size} queries")
+        numbers = [int(v) for v in values]
+        return {name: numbers[start:end] for name, start, end in self._slices}
 
 
 def score_asked(today: date) -> Asked:
@@ -130,9 +140,40 @@ def score_asked(today: date) -> Asked:
                   *((field, [(metric, *m)]) for field, metric in ENGAGEMENT_METRICS.items())])
 
 
+SPARKLINE_DAYS: Final = 7
+"""Days of page views on an engagement row's sparkline, today included."""
+
+
+def list_parts(period: Period) -> tuple[str, str, str]:
+    """Names of a period's parts in ``kept_asked``: sessions and page views in the
+    period's window, page views in the window before it."""
+    return f"sessions:{period}", f"views:{period}", f"previous_views:{period}"
+
+
+def kept_asked(today: date) -> Asked:
+    """The window sums ``counters.lua`` keeps per user, as of ``today``: the score's
+    (``score_asked``), then, per period, what an engagement row shows (``list_parts``)
+    and the page views of each of the last ``SPARKLINE_DAYS`` days (``sparkline``).
+
+    The consumer asks these after every recount, so they are kept up to date in the
+    user's hash; the tabs ask exactly these too and read them back instead of adding
+    up every day field of 60 users per page.
+    """
+    asked = score_asked(today)
+    for period in PERIODS:
+        start = day_number(period_start(period, today))
+        previous = day_number(previous_start(period, today))
+        sessions, views, before = list_parts(period)
+        asked = (asked.plus(sessions, [("s", start, OPEN_END)])
+                 .plus(views, [("pv", start, OPEN_END)])
+                 .plus(before, [("pv", previous, start - 1)]))
+    return asked.plus("sparkline", [("pv", day_number(d), day_number(d))
+                                    for d in last_days(today, SPARKLINE_DAYS)])
+
+
 def user_queries(today: date) -> list[Query]:
-    """The window sums a score needs (``score_asked``), as ``counters.lua`` takes them."""
-    return score_asked(today).queries
+    """The window sums kept per user (``kept_asked``), as ``counters.lua`` takes them."""
+    return kept_asked(today).queries
 
 
 def alert_queries(today: date) -> list[Query]:
@@ -162,6 +203,11 @@ def script_session_errors(errors: dict[tuple[str, int], int] | None) -> str:
                                 for (session, day), n in (errors or {}).items()}).decode()
 
 
+_SCORE_PARTS: Final = score_asked(_ANY_DAY)
+_KEPT_PARTS: Final = kept_asked(_ANY_DAY)
+"""Their parts' names and sizes, which do not depend on the day."""
+
+
 @dataclass(frozen=True)
 class UserSums:
     """A user's window sums, as ``score_asked`` asked for them."""
@@ -181,8 +227,14 @@ class UserSums:
 
     @classmethod
     def parse(cls, values: Sequence[int]) -> UserSums:
-        """From the sums of ``user_queries`` (the parts' sizes do not depend on the day)."""
-        return cls.read(score_asked(_ANY_DAY).answer(values))
+        """From the sums of ``score_asked``'s queries (the parts' sizes do not depend on
+        the day)."""
+        return cls.read(_SCORE_PARTS.answer(values))
+
+    @classmethod
+    def kept(cls, values: Sequence[int]) -> UserSums:
+        """From the sums of ``user_queries`` (``kept_asked``)."""
+        return cls.read(_KEPT_PARTS.answer(values))
 
 
 def problem_counts(row: UserRow, sums: UserSums, alerts: Sequence[int], period: Period,

@@ -2,7 +2,8 @@
 
 The writers' sums are kept in the hash and moved by each change; a reader asking
 other queries (here: the same ones plus one more) adds every field up afresh, so
-the two must agree after any sequence of recounts, whatever their stamps.
+the two must agree after any sequence of recounts, whatever their stamps. The
+tabs read the kept sums with ``HMGET`` (``redisdb.kept_sums``): the same numbers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from hypothesis import strategies as st
 from harness.services import unique
 from insights import stack
 from insights.readmodel.keys import Keys
-from insights.readmodel.redisdb import CounterCall, Scripts, counter_sums
+from insights.readmodel.redisdb import (
+    KEPT_FIELDS,
+    CounterCall,
+    Scripts,
+    counter_sums,
+    kept_sums,
+    queries_digest,
+)
 from insights.readmodel.userstate import (
     USER_METRICS,
     script_days,
@@ -69,6 +77,11 @@ def test_cached_sums_equal_a_fresh_sum_after_any_recounts(
     for stamp, days, errors in writes:
         written = _write(client, key, stamp, days, errors)
         assert written == _read(client, key, ASKED) == _read(client, key, FRESH)[:-1]
+        # What the tabs read without the script: the kept sums, or "add them up".
+        fields = client.hmget(key, list(KEPT_FIELDS))
+        assert kept_sums(fields, queries_digest(ASKED), len(QUERIES)) == written
+        other = kept_sums(fields, queries_digest(FRESH), len(QUERIES) + 1)
+        assert other == (None if client.exists(key) else [0] * (len(QUERIES) + 1))
     client.delete(key)
 
 

@@ -10,7 +10,7 @@ nothing, so running it again is harmless).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any, TypeVar, cast
 
@@ -19,9 +19,18 @@ from redis.exceptions import NoScriptError
 
 from insights.readmodel import userstate
 from insights.readmodel.keys import SCRATCH_TTL_S, WINDOW_SPANS, Keys
-from insights.readmodel.redisdb import Client, Pipeline, Scripts, hash_tag
+from insights.readmodel.redisdb import (
+    KEPT_FIELDS,
+    Client,
+    Pipeline,
+    Scripts,
+    hash_tag,
+    kept_sums,
+    queries_digest,
+)
 from insights.readmodel.userstate import ALERT_METRICS, USER_METRICS, Query, UserRow
 from scoring.windows import Period, day_number, period_start
+from web.engine import autocommit
 
 T = TypeVar("T")
 Later = Callable[[], T]
@@ -121,9 +130,28 @@ class Store:
 
     def sums_in(self, r: Round, keys: Sequence[str], queries: Sequence[Query],
                 metrics: Sequence[str]) -> Later[list[list[int]]]:
-        """Window sums of counter hashes, in ``keys`` order: ``counters.lua`` with nothing
-        to store, one call per hash-tag group."""
+        """Window sums of counter hashes, in ``keys`` order: the sums the consumer keeps
+        for these queries (``userstate.kept_asked``), read as they are; a hash that keeps
+        another day's (the moments after midnight) or other queries is added up by
+        ``counters.lua`` in one more round trip."""
         asked = userstate.script_queries(queries, metrics)
+        digest, fields = queries_digest(asked), list(KEPT_FIELDS)
+
+        def parse(replies: list[Any]) -> list[list[int]]:
+            found = [kept_sums(reply, digest, len(queries)) for reply in replies]
+            missed = [n for n, sums in enumerate(found) if sums is None]
+            if missed:
+                added = self._one(lambda again: self._added_up_in(
+                    again, [keys[n] for n in missed], asked))
+                for n, sums in zip(missed, added, strict=True):
+                    found[n] = sums
+            return cast(list[list[int]], found)
+        return r.add([_hmget(key, fields) for key in keys], parse)
+
+    def _added_up_in(self, r: Round, keys: Sequence[str], asked: str
+                     ) -> Later[list[list[int]]]:
+        """Window sums of counter hashes, in ``keys`` order, added up by ``counters.lua``
+        with nothing to store (a reader), one call per hash-tag group."""
         groups: dict[str, list[int]] = {}
         for n, key in enumerate(keys):
             groups.setdefault(hash_tag(key), []).append(n)
@@ -196,12 +224,8 @@ class Store:
     def users(self, ids: Iterable[int]) -> dict[int, UserRow]:
         """The ``users`` rows of ``ids``: one statement, outside a transaction (no
         ``BEGIN`` and ``ROLLBACK`` round trips around it)."""
-        with closing(self._db()) as conn:
-            conn.autocommit = True
-            try:
-                return userstate.user_rows(conn, ids)
-            finally:
-                conn.autocommit = False       # as the pool lends it to others
+        with autocommit(self._db()) as conn:
+            return userstate.user_rows(conn, ids)
 
     @contextmanager
     def unions(self, sources: Mapping[str, Sequence[str]], *, leaving: bool = False

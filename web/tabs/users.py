@@ -8,22 +8,21 @@ and the day's windows are exact as of the request.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from insights.readmodel.userstate import (
-    OPEN_END,
-    Asked,
     UserRow,
     UserSums,
     alert_queries,
+    kept_asked,
+    list_parts,
     problem_counts,
-    score_asked,
     user_queries,
 )
 from scoring.engagement import engagement_components, engagement_score, status, wow
 from scoring.problems import problem_components, problem_score
-from scoring.windows import Period, day_number, last_days, period_start, previous_start
+from scoring.windows import Period, day_number, period_start
 from web.documents.common import UserRef, components_of
 from web.documents.users import EngagementRow, EngagementTab, ProblemsTab, ProblemUser
 from web.formats import rfc3339_or_none
@@ -106,7 +105,7 @@ def _problem_page(store: Store, ids: list[int], period: Period, now: datetime
     for uid, row in rows.items():
         if not row.active():
             continue
-        counts = problem_counts(row, UserSums.parse(sums[uid]),
+        counts = problem_counts(row, UserSums.kept(sums[uid]),
                                 alerts.get(row.email or "", [0, 0, 0]), period, now)
         score = problem_score(counts)
         if score > 0:
@@ -139,18 +138,6 @@ def engagement(store: Store, period: Period, now: datetime) -> EngagementTab:
     )
 
 
-def _list_asked(period: Period, today: date) -> Asked:
-    """The score's sums, and the period's sessions and views, the previous period's views
-    and the views of each of the last 7 days (the sparkline)."""
-    start, prev = day_number(period_start(period, today)), day_number(previous_start(period,
-                                                                                     today))
-    return (score_asked(today).plus("period_sessions", [("s", start, OPEN_END)])
-            .plus("period_views", [("pv", start, OPEN_END)])
-            .plus("previous_views", [("pv", prev, start - 1)])
-            .plus("sparkline", [("pv", day_number(d), day_number(d))
-                                for d in last_days(today, 7)]))
-
-
 def _engagement_rows(store: Store, period: Period, now: datetime,
                      first: list[tuple[str, float]]) -> list[EngagementRow]:
     return top(store, store.keys.engagement, first,
@@ -161,15 +148,16 @@ def _engagement_page(store: Store, ids: list[int], period: Period, now: datetime
                      ) -> list[EngagementRow]:
     today = now.date()
     rows = store.users(ids)
-    asked = _list_asked(period, today)
+    asked = kept_asked(today)           # the sums the consumer keeps: read, not added up
     sums = store.user_sums(ids, asked.queries)
+    sessions_part, views_part, before_part = list_parts(period)
     listed: list[EngagementRow] = []
     for uid, row in rows.items():
         found = asked.answer(sums[uid])
         counts = UserSums.read(found).engagement
         score = engagement_score(counts)
-        (sessions,), (views,) = found["period_sessions"], found["period_views"]
-        (before,) = found["previous_views"]
+        (sessions,), (views,) = found[sessions_part], found[views_part]
+        (before,) = found[before_part]
         if not row.listed() or (sessions == 0 and score == 0):
             continue
         last_login = row.last_login.date() if row.last_login else None
