@@ -3,6 +3,8 @@ UTC) and the Redis clients, both bounded in time when the app asks for it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from typing import Any
 
 import redis
@@ -63,6 +65,26 @@ def create_engine(url: str, *, pool_size: int = 10, timeout_s: float | None = No
             return guard.connect(*cargs, **cparams)
 
     return engine
+
+
+@contextmanager
+def autocommit(lent: Any) -> Iterator[Any]:
+    """The psycopg2 connection behind ``lent`` (a pool's proxy, e.g. from
+    ``Engine.raw_connection``, or a plain connection) in autocommit mode for the block:
+    a statement is then one round trip, without ``BEGIN`` and ``ROLLBACK`` around it.
+    ``lent`` is closed (given back to its pool) afterwards, in its usual mode.
+
+    The mode is set on the driver's connection itself: a pool's proxy does not pass
+    attribute assignments on.
+    """
+    driver = getattr(lent, "dbapi_connection", lent)
+    with closing(lent):
+        driver.autocommit = True
+        try:
+            yield driver
+        finally:
+            if not driver.closed:
+                driver.autocommit = False
 
 
 def connect_redis(url: str, timeout_s: float) -> redis.Redis:

@@ -20,6 +20,8 @@ from typing import Final
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine
 
+from web.engine import autocommit
+
 
 class Role(IntEnum):
     """Dashboard roles, lowest to highest (the reference's ``SystemRole`` order)."""
@@ -75,21 +77,27 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_FIND_BY_TOKEN: Final = f"""
+WITH found AS (
+    SELECT t.id AS token_id, t.last_used_at, a.id, a.email, a.role
+    FROM api_tokens t JOIN accounts a ON a.id = t.account_id
+    WHERE t.token_hash = %(hash)s AND {_LIVE_TOKEN}
+), used AS (
+    UPDATE api_tokens SET last_used_at = now()
+    WHERE id IN (SELECT token_id FROM found WHERE last_used_at IS NULL
+                 OR last_used_at < now() - interval '1 minute')
+)
+SELECT id, email, role FROM found"""
+"""The account of a live token, its use recorded at most once a minute (scripts may
+poll every second): one statement, so one round trip outside a transaction."""
+
+
 def find_by_token(engine: Engine, token: str) -> Account | None:
     """The account owning the live (not revoked, not expired) ``token``; records its use."""
-    with engine.begin() as conn:
-        row = conn.execute(text(
-            "SELECT t.id, a.id, a.email, a.role FROM api_tokens t"
-            f" JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = :hash AND {_LIVE_TOKEN}"
-        ), {"hash": hash_token(token)}).one_or_none()
-        if row is None:
-            return None
-        # At most one write a minute per token: scripts may poll every second.
-        conn.execute(text(
-            "UPDATE api_tokens SET last_used_at = now() WHERE id = :id"
-            " AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')"
-        ), {"id": row[0]})
-    return Account(id=row[1], email=row[2], role=row[3])
+    with autocommit(engine.raw_connection()) as conn, conn.cursor() as cur:
+        cur.execute(_FIND_BY_TOKEN, {"hash": hash_token(token)})
+        row = cur.fetchone()
+    return None if row is None else Account(id=row[0], email=row[1], role=row[2])
 
 
 def ensure_account(conn: Connection, email: str, role: Role) -> tuple[int, str | None]:
