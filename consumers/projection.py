@@ -193,6 +193,8 @@ class RedisProjection:
         scripts.maxset(keys=[self.keys.offsets], client=pipe, args=[
             x for (t, p), o in offsets.items() for x in (f"{t}:{p}", o)])
         pipe.hset(self.keys.freshness, "applied", _micros(now))
+        pipe.hincrby(self.keys.freshness, "batches", 1)      # what the web app's kept
+        # documents are checked against (web.tabs.cache): after every key the batch set
         if newest is not None:
             scripts.maxset(keys=[self.keys.freshness], client=pipe,
                            args=["newest", _micros(min(newest, now))])

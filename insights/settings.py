@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     web_ws_deflate: bool = Field(
         False, description="compress WebSocket messages (permessage-deflate): less traffic,"
                            " much more CPU per client")
+    web_tab_cache: bool = Field(
+        True, description="serve a tab's last document again while no batch landed, the day"
+                          " and the locks are the same (web.tabs.cache); false: compute"
+                          " every read")
     live_interval_ms: int = Field(
         150, ge=10, description="least time between two recomputes of one live view")
     web_max_header_bytes: int = Field(

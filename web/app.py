@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Final
 
+import redis
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
@@ -34,6 +35,7 @@ from web.reader import TabReader
 from web.server.limits import install
 from web.state import STATIC, Assets, WebState, build_state
 from web.tabs import RedisTabs, build_reader
+from web.tabs.cache import TabCache
 
 log = logging.getLogger(__name__)
 #: How often the credentials of open sockets are re-checked (seconds).
@@ -60,8 +62,9 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
         try:
             tabs = build_reader(redis_client, engine, settings)
             app.state.engine, app.state.redis, app.state.store = engine, redis_client, tabs.store
-            app.state.reader, app.state.clock = tab_reader or tabs, clock or _utc_now
             web = app.state.web = build_state(settings)
+            app.state.reader = tab_reader or _cached(tabs, redis_client, web, settings)
+            app.state.clock = clock or _utc_now
             app.state.views = Views(app.state.reader, engine, tabs.store, client=redis_client,
                                     keys=web.keys, clock=app.state.clock)
             hub = app.state.hub = Hub(app.state.views, web.live_interval_s)
@@ -90,6 +93,12 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
     outage.install(app)
     app.mount("/static", Assets(directory=STATIC, check_dir=False), name="static")
     return app
+
+
+def _cached(tabs: RedisTabs, client: redis.Redis, web: WebState, settings: Settings
+            ) -> TabReader:
+    """The Redis tab reader, behind the kept documents unless the settings turn them off."""
+    return TabCache(tabs, client, web.keys) if settings.web_tab_cache else tabs
 
 
 def _allowed(engine: Engine, web: WebState) -> Callable[[Collection[str]], set[str]]:

@@ -217,8 +217,9 @@ class Keys:
 
     @property
     def freshness(self) -> str:
-        """Hash: ``newest`` (µs since the epoch of the newest applied event's ``ts``) and
-        ``applied`` (µs, when the last batch was applied)."""
+        """Hash: ``newest`` (µs since the epoch of the newest applied event's ``ts``),
+        ``applied`` (µs, when the last batch was applied) and ``batches`` (how many were
+        applied: raised after each one's keys, whatever the clocks say)."""
         return f"{self.prefix}:{{o}}:freshness"
 
     @property
