@@ -9,16 +9,23 @@ reference's per-user SQL approach on the same data in the same run.
    with a session in the month window.
 3. Each tab's latency through ``insights serve`` over HTTP and in-process
    (``bench/latency.py``), sequential requests after a warm-up; and the user
-   profile's, over the 50 most engaged users.
+   profile's, over the 50 most engaged users. Over HTTP twice: as served (a tab's
+   kept document is served again while it is the answer, ``web.tabs.cache``), then
+   with every read computed (``INSIGHTS_WEB_TAB_CACHE=false``); in process the
+   reader always computes.
 4. The reference's approach on the same tables (``bench/reference_approach.py``):
    its per-user loops for problems and engagement (on an id slice, extrapolated,
    when the full loop would take too long), aggregate SQL for the other tabs.
 
 Results go to stdout and ``bench/results/read-<time>.json``; the database, topics
-and Redis keys of the run are removed at the end.
+and Redis keys of the run are removed at the end, unless ``--keep`` leaves them (and
+their settings in ``bench/results/read-kept.json``) for ``--reuse``, which measures
+step 3 again on them: the way to compare two versions of the read path on one data set.
 
     .venv/bin/python bench/read.py                                # 100k users, 5M events
     .venv/bin/python bench/read.py --users 2000 --events 100000   # a quick run
+    .venv/bin/python bench/read.py --keep --no-reference          # then, after a change:
+    .venv/bin/python bench/read.py --reuse bench/results/read-kept.json
 """
 
 from __future__ import annotations
@@ -60,6 +67,9 @@ from insights.stack import StackUrls
 
 log = logging.getLogger("bench.read")
 PROGRESS_EVERY = 500_000
+KEPT = Path(__file__).resolve().parent / "results" / "read-kept.json"
+KEPT_SETTINGS = ("kafka_bootstrap", "postgres_url", "redis_url", "topic_prefix",
+                 "consumer_group", "redis_prefix", "partitions", "batch_size")
 
 
 def produce(settings: Settings, traffic: Traffic) -> tuple[int, float]:
@@ -203,6 +213,46 @@ def cleanup(settings: Settings, urls: StackUrls, db: str) -> None:
         log.warning("could not delete the topics: %s", error)
 
 
+def keep(settings: Settings, db: str, result: dict[str, Any]) -> None:
+    """Note where the kept data set is, for ``--reuse``."""
+    KEPT.parent.mkdir(exist_ok=True)
+    KEPT.write_text(msgspec.json.encode({
+        "database": db, "settings": {k: getattr(settings, k) for k in KEPT_SETTINGS},
+        "data": {k: result[k] for k in ("users", "events", "seed", "sessions", "active_users",
+                                        "redis_memory", "ingest_events_per_s")}}).decode())
+    log.info("kept the database, topics and Redis keys: --reuse %s", KEPT)
+
+
+def reuse(path: Path, args: argparse.Namespace, logs_dir: Path) -> dict[str, Any]:
+    """Step 3 again (and 4 unless ``--no-reference``) on a data set kept by ``--keep``."""
+    kept = msgspec.json.decode(path.read_bytes())
+    settings = Settings().model_copy(update={**kept["settings"], "metrics_port": 0,
+                                             "log_level": "WARNING"})
+    return {**kept["data"], "produce_events_per_s": 0, "ingest_seconds": 0,
+            "postgres_done_after_s": 0, "vacuum_analyze_s": 0,
+            "reused": str(path), **measure(args, settings, logs_dir)}
+
+
+def measure(args: argparse.Namespace, settings: Settings, logs_dir: Path) -> dict[str, Any]:
+    """Step 3 (and 4): each tab's latency over HTTP and in process, the profile's, and the
+    reference's approach unless ``--no-reference``."""
+    plan = latency.Plan(args.requests, args.warmup, args.case_budget_s)
+    with latency.ApiServer(settings, logs_dir / "serve.log") as server:
+        token = latency.create_token(settings)
+        http = latency.over_http(server, token, plan)
+        profile_http = latency.profiles_over_http(server, token, plan)
+    log.info("again with every read computed (INSIGHTS_WEB_TAB_CACHE=false)")
+    cold = settings.model_copy(update={"web_tab_cache": False})
+    with latency.ApiServer(cold, logs_dir / "serve-cold.log") as server:
+        http_cold = latency.over_http(server, token, plan)
+    local, profiles = latency.in_process(settings, plan)
+    ref = reference(settings.postgres_url or "", args) if args.reference else []
+    return {"requests_per_case": args.requests, "warmup": args.warmup,
+            "case_budget_s": args.case_budget_s, "http_ms": http, "http_cold_ms": http_cold,
+            "in_process_ms": local, "profile_http_ms": profile_http, "profiles": profiles,
+            "reference": ref}
+
+
 def run(args: argparse.Namespace, settings: Settings, logs_dir: Path) -> dict[str, Any]:
     """Steps 1 to 4 of the module docstring; returns the results."""
     url = settings.postgres_url or ""
@@ -221,21 +271,11 @@ def run(args: argparse.Namespace, settings: Settings, logs_dir: Path) -> dict[st
     log.info("VACUUM ANALYZE took %.1f s; %d active users; measuring Redis memory",
              vacuum_s, active)
     mem = memory.measure(settings.redis_url or "", settings.redis_prefix, before, active)
-    plan = latency.Plan(args.requests, args.warmup, args.case_budget_s)
-    with latency.ApiServer(settings, logs_dir / "serve.log") as server:
-        token = latency.create_token(settings)
-        http = latency.over_http(server, token, plan)
-        profile_http = latency.profiles_over_http(server, token, plan)
-    local, profiles = latency.in_process(settings, plan)
-    ref = reference(url, args) if args.reference else []
     return {"users": args.users, "events": sent, "seed": args.seed,
             "sessions": len(traffic.sessions), "active_users": active,
             "produce_events_per_s": round(produce_rate), **ingested,
             "vacuum_analyze_s": round(vacuum_s, 1), "redis_memory": mem,
-            "requests_per_case": args.requests, "warmup": args.warmup,
-            "case_budget_s": args.case_budget_s, "http_ms": http, "in_process_ms": local,
-            "profile_http_ms": profile_http,
-            "profiles": profiles, "reference": ref}
+            **measure(args, settings, logs_dir)}
 
 
 def code_version() -> str:
@@ -271,9 +311,30 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--reference-limit-s", type=float, default=300,
                         help="longest estimated full-size per-user loop that is run")
     parser.add_argument("--no-reference", dest="reference", action="store_false")
+    parser.add_argument("--keep", action="store_true",
+                        help=f"leave the data set in place for --reuse (noted in {KEPT.name})")
+    parser.add_argument("--reuse", type=Path, metavar="KEPT_JSON",
+                        help="measure the reads again on a data set left by --keep")
     args = parser.parse_args()
     args.reference_full = {p for p in args.reference_full.split(",") if p}
     return args
+
+
+def fresh(args: argparse.Namespace, logs_dir: Path) -> dict[str, Any]:
+    """Steps 1 to 4 on a new data set, removed afterwards unless ``--keep``."""
+    settings, urls, db = setup(args)
+    log.info("database %s, Redis prefix %s, child logs in %s", db, settings.redis_prefix,
+             logs_dir)
+    kept = False
+    try:
+        result = run(args, settings, logs_dir)
+        if args.keep:
+            keep(settings, db, result)
+            kept = True
+        return result
+    finally:
+        if not kept:
+            cleanup(settings, urls, db)
 
 
 def main() -> None:
@@ -282,14 +343,8 @@ def main() -> None:
     logging.getLogger("httpx2").setLevel(logging.WARNING)    # not a line per request
     started, load_start, version = time.perf_counter(), os.getloadavg(), code_version()
     log.info("code %s", version)
-    settings, urls, db = setup(args)
     logs_dir = Path(tempfile.mkdtemp(prefix="bench-read-"))
-    log.info("database %s, Redis prefix %s, child logs in %s", db, settings.redis_prefix,
-             logs_dir)
-    try:
-        result = run(args, settings, logs_dir)
-    finally:
-        cleanup(settings, urls, db)
+    result = reuse(args.reuse, args, logs_dir) if args.reuse else fresh(args, logs_dir)
     result["run_seconds"] = round(time.perf_counter() - started)
     result["code"] = {"start": version, "end": code_version()}
     result["load_average_start"] = [round(x, 2) for x in load_start]

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.latency import TARGET_P99_MS
+
 RESULTS = Path(__file__).resolve().parent / "results"
-TARGET_P99_MS = 20.0
 
 
 def ratios(result: dict[str, Any]) -> dict[str, float]:
@@ -27,8 +28,11 @@ def report(result: dict[str, Any]) -> Path:
     when = datetime.now(UTC).isoformat(timespec="seconds")
     result = {"when": when, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
               **result, "target_p99_ms": TARGET_P99_MS,
-              "p99_under_target": {case: p["p99"] < TARGET_P99_MS
+              "p99_under_target": {case: p["p99"] <= TARGET_P99_MS
                                    for case, p in result["http_ms"].items()},
+              "computed_p99_under_target": {
+                  case: p["p99"] <= TARGET_P99_MS
+                  for case, p in result.get("http_cold_ms", {}).items()},
               "reference_over_http_p50": ratios(result)}
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"read-{when.replace(':', '')}.json"
@@ -66,14 +70,19 @@ def _summary(r: dict[str, Any]) -> list[str]:
 def _table(r: dict[str, Any]) -> list[str]:
     reference = {row["case"]: row for row in r["reference"]}
     ratio = r["reference_over_http_p50"]
-    head = (f"{'ms':<18}{'n':>4}{'p50':>7}{'p95':>7}{'p99':>7}{'max':>7}  <20  {'in-proc p50':>11}"
-            f"{'p99':>8} | {'reference s':>11}  {'how':<12}{'ratio':>9}  set SQL s")
+    cold = r.get("http_cold_ms", {})
+    head = (f"{'ms':<18}{'n':>4}{'p50':>7}{'p95':>7}{'p99':>7}{'max':>7}  "
+            f"<={TARGET_P99_MS:<3.0f}{'computed p50':>13}{'p99':>7}  <={TARGET_P99_MS:<3.0f}"
+            f"{'in-proc p50':>11}{'p99':>8} | {'reference s':>11}  "
+            f"{'how':<12}{'ratio':>9}  set SQL s")
     lines = [head, "-" * len(head)]
     for case, http in r["http_ms"].items():
-        local = r["in_process_ms"][case]
+        local, computed = r["in_process_ms"][case], cold.get(case)
         line = (f"{case:<18}{http['n']:4}{http['p50']:7.2f}{http['p95']:7.2f}{http['p99']:7.2f}"
-                f"{http['max']:7.1f}  {'yes' if http['p99'] < TARGET_P99_MS else 'NO':<3}  "
-                f"{local['p50']:11.2f}{local['p99']:8.2f} |")
+                f"{http['max']:7.1f}  {_verdict(http):<3}  ")
+        line += (f"{computed['p50']:13.2f}{computed['p99']:7.2f}  {_verdict(computed):<3}"
+                 if computed else f"{'':>25}")
+        line += f"{local['p50']:11.2f}{local['p99']:8.2f} |"
         if case in reference:
             row = reference[case]
             how = "measured" if row["how"] == "measured" else "extrapolated"
@@ -82,6 +91,10 @@ def _table(r: dict[str, Any]) -> list[str]:
                 line += f"  {row['set_sql_s']:9.2f}"
         lines.append(line)
     return lines
+
+
+def _verdict(found: dict[str, float]) -> str:
+    return "yes" if found["p99"] <= TARGET_P99_MS else "NO"
 
 
 def _profiles(r: dict[str, Any]) -> list[str]:
