@@ -4,8 +4,10 @@
 --     then its counts in the caller's metric order;
 --   "e:SESSION:DAY" -> "STAMP N": JS errors of one of the user's sessions that day (a
 --     user's errors per day are the sum over its sessions: metric position 0);
---   "trim" -> the day old fields were last dropped; "q" / "qs" -> the SHA-1 of the last
---     writer's queries (ARGV[5]) and their sums, kept up to date by every write.
+--   "trim" -> the day old fields were last dropped (every hash this script wrote holds
+--     it); "q" / "qs" -> the SHA-1 of the last writer's queries (ARGV[5]) and their
+--     sums, kept up to date by every write. The tabs read these three fields with HMGET
+--     (insights.readmodel.redisdb.kept_sums) and call this script only for the others.
 -- ARGV: today, oldest day kept, ttl seconds, stamp (µs, taken before the recount read),
 --       JSON [[metric position, first day, last day], ...] of the sums to answer; then
 --       per key, in KEYS order, JSON {day: [C1, C2, ...]} and JSON {"SESSION:DAY": N} to
