@@ -1,15 +1,16 @@
 """The tabs' documents, each computed once for as long as it stays the answer.
 
 A tab's document is a function of the read model and of the time: the day (its
-windows) and, for the problems tab, which locks have expired. So the last
+windows) and, for the problems tab only, which locks have expired. So the last
 document of a (tab, period, filter) is served again, without reading the read
 model, while all of these still hold:
 
 - no batch was projected since it was computed: the projection counts its
   batches (``Keys.freshness`` field ``batches``, raised after the batch's keys);
 - the keys are the same generation (``Keys.generation``), and no rebuild runs;
-- it is the same UTC day, no earlier than the moment it was computed for, and
-  before the next lock expiry after that moment (``Keys.locks``).
+- it is the same UTC day, no earlier than the moment it was computed for, and,
+  for the problems tab, before the next lock expiry after that moment
+  (``Keys.locks``).
 
 The check is one Redis round trip; a document computed while a batch landed is
 not kept (the count read before and after differ), so a kept document never
@@ -22,7 +23,7 @@ from __future__ import annotations
 import copy
 import threading
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from insights.readmodel.keys import Keys
 from insights.readmodel.redisdb import Client
@@ -31,6 +32,9 @@ from web.reader import Filter, Tab, TabReader
 
 Asked = tuple[str, str, str]
 """What a document answers: (tab, period, filter)."""
+LOCKED_TABS: Final = frozenset({"problems"})
+"""The tabs whose documents change when a lock expires (its card and rows say who is
+locked); the others depend on the time only through the day."""
 
 
 class State(NamedTuple):
@@ -49,14 +53,15 @@ class Kept(NamedTuple):
     state: State
     day: date
     at: float                      # epoch s
+    locked: bool                   # a lock expiry changes it (``LOCKED_TABS``)
 
     def answers(self, state: State, now: datetime) -> bool:
         """Still the answer as of ``now``, the read model being in ``state``."""
-        moment = now.timestamp()
+        moment, expiry = now.timestamp(), self.state.next_expiry
         return (state.batches is not None and not state.rebuilding
                 and state[:2] == self.state[:2] and now.date() == self.day
                 and self.at <= moment
-                and (self.state.next_expiry is None or moment < self.state.next_expiry))
+                and (not self.locked or expiry is None or moment < expiry))
 
 
 class TabCache:
@@ -80,7 +85,8 @@ class TabCache:
         if (before.batches is not None and not before.rebuilding
                 and self.state(now)[:3] == before[:3]):
             with self._lock:
-                self._kept[asked] = Kept(document, before, now.date(), now.timestamp())
+                self._kept[asked] = Kept(document, before, now.date(), now.timestamp(),
+                                         tab in LOCKED_TABS)
         return copy.copy(document)
 
     def state(self, now: datetime) -> State:
