@@ -151,9 +151,14 @@ class Pipeline:
             return
         self._last_tick = time.monotonic()
         self._stages.tick(self._clock())
-        if self._report_lag is not None and self._consumer is not None:
-            # Idle consumers report too: "no lag" is news the dashboard needs.
-            self._report_lag(self._consumer.lag())
+        if self._consumer is not None:
+            # Idle consumers report too: "no lag" is news the dashboard needs. Measured
+            # here, once a second, not after every commit: it walks every partition.
+            lags = self._consumer.lag()
+            for (topic, partition), lag in lags.items():
+                self.metrics.lag.labels(topic, str(partition)).set(lag)
+            if self._report_lag is not None:
+                self._report_lag(lags)
 
     def _flush(self) -> None:
         """Stamp the pending records with the clock and hand them to the stages (after the
@@ -185,11 +190,6 @@ class Pipeline:
             return
         self._consumer.commit(self._uncommitted)
         self._uncommitted = {}
-        lags = self._consumer.lag()
-        for (topic, partition), lag in lags.items():
-            self.metrics.lag.labels(topic, str(partition)).set(lag)
-        if self._report_lag is not None:
-            self._report_lag(lags)
 
     def _wait(self, future: Future[Summary]) -> Summary:
         """The writer's answer; a second stop signal meanwhile gives up (``Aborted``)."""

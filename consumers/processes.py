@@ -16,16 +16,18 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import cast
 
 from consumers import writer
+from consumers.batch import Packed
 from consumers.protocol import Committed, SinkStopped, Stage
 from consumers.stages import Stages
 from consumers.writer import Summary, WriterLimits
 from insights.events.kafka import Partition, Record
 
 
-@dataclass(frozen=True)
+@dataclass
 class Batch:
     """Records handed to the stages together, the clock they are judged by, and the next
     offset of every partition they cover."""
@@ -33,6 +35,11 @@ class Batch:
     records: list[Record]
     now: datetime
     offsets: dict[Partition, int]
+
+    @cached_property
+    def packed(self) -> Packed:
+        """The records as they travel to each writer process (packed once for both)."""
+        return Packed.of(self.records)
 
 
 Waiter = Callable[["Future[Summary]"], Summary]
@@ -58,7 +65,7 @@ class WriterProcesses:
         """Hand ``batch`` to the durable write once its previous batch has moved on;
         returns the batches that became complete meanwhile."""
         complete = self._advance_write()
-        self._writing = (batch, self._write.submit(writer.write, batch.records, batch.now,
+        self._writing = (batch, self._write.submit(writer.write, batch.packed, batch.now,
                                                    self._limits))
         return complete
 
@@ -108,7 +115,7 @@ class WriterProcesses:
         complete = self._advance_projection()
         committed = summary.committed or Committed()
         self._projecting = (batch, self._projection.submit(
-            writer.project, batch.records, batch.now, self._limits, committed))
+            writer.project, batch.packed, batch.now, self._limits, committed))
         return complete
 
     def _advance_projection(self) -> list[Batch]:

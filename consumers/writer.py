@@ -3,11 +3,12 @@
 Kafka polling stays in the consumer's main process; the durable write and the
 projection each have a writer process of their own (``consumers.processes``
 chains them), so polling, PostgreSQL's write and Redis's projection do not
-share one GIL. Both decode a batch with the batch's ``now``, so both see the
-same items; the durable write answers what it committed (``Committed``), which
-the projection gets with the batch. A process dies with its parent
-(``PR_SET_PDEATHSIG``): a SIGKILLed consumer leaves no writer behind, and a
-transaction cut short is rolled back by PostgreSQL.
+share one GIL. Records travel to them as columns (``Packed``). Both decode a
+batch with the batch's ``now``, so both see the same items; the projection does
+not judge again what the write's decoding passed. The durable write answers what
+it committed (``Committed``), which the projection gets with the batch. A process
+dies with its parent (``PR_SET_PDEATHSIG``): a SIGKILLed consumer leaves no
+writer behind, and a transaction cut short is rolled back by PostgreSQL.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import datetime
 from functools import partial
 from typing import cast
 
-from consumers.batch import Item, decode
+from consumers.batch import Item, Packed, decode, decode_counted
 from consumers.protocol import (
     Committed,
     DurableWrite,
@@ -38,7 +39,6 @@ from consumers.protocol import (
 )
 from insights import logs
 from insights.events.contract import event_type
-from insights.events.kafka import Record
 
 log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
@@ -83,15 +83,11 @@ def start(build: Callable[[], Stage], log_level: str, parent: int) -> None:
     _stage[:] = [build()]
 
 
-def _decode(records: list[Record], now: datetime, limits: WriterLimits) -> list[Item]:
-    return decode(records, now=now, max_bytes=limits.max_bytes,
-                  max_future_s=limits.max_future_s)
-
-
-def write(records: list[Record], now: datetime, limits: WriterLimits) -> Summary:
+def write(records: Packed, now: datetime, limits: WriterLimits) -> Summary:
     """The durable write: decode ``records`` and store them, retrying while PostgreSQL is
     unavailable; the summary counts the batch and carries what was committed."""
-    items = _decode(records, now, limits)
+    items = decode(records.records(), now=now, max_bytes=limits.max_bytes,
+                   max_future_s=limits.max_future_s)
     stage = cast(DurableWrite, _stage[0])
     summary = Summary(records=len(items))
     result = _timed(summary, stage.name, partial(stage.write, items, now), limits)
@@ -103,11 +99,14 @@ def write(records: list[Record], now: datetime, limits: WriterLimits) -> Summary
     return summary
 
 
-def project(records: list[Record], now: datetime, limits: WriterLimits,
+def project(records: Packed, now: datetime, limits: WriterLimits,
             committed: Committed) -> Summary:
-    """The projection: decode ``records`` again and bring the read model up to what the
-    durable write ``committed`` of them (the batch is counted by the write alone)."""
-    items = _decode(records, now, limits)
+    """The projection: decode ``records`` again (what the durable write ``committed`` of
+    them without judging it twice) and bring the read model up to it (the batch is
+    counted by the write alone)."""
+    items: list[Item] = decode_counted(records.records(), committed.counted, now=now,
+                                       max_bytes=limits.max_bytes,
+                                       max_future_s=limits.max_future_s)
     stage = cast(Projection, _stage[0])
     summary = Summary()
     _timed(summary, stage.name, partial(stage.write, items, committed, now), limits)

@@ -185,6 +185,20 @@ def decode(
     return event
 
 
+def decode_accepted(raw: bytes) -> Event:
+    """The event of a value ``decode`` accepted before, without judging it again.
+
+    For a later stage of the same batch (the consumer's projection): ``decode`` is
+    deterministic for a given clock and limits, so a value it accepted needs only
+    the typed decoding and the times put in UTC, not the whole-message checks. A
+    value that was not accepted raises ``ValueError``.
+    """
+    event = _decoder.decode(raw)
+    if _to_utc(event) is not None:
+        raise ValueError("the event's times were refused when it was decoded")
+    return event
+
+
 def _classify(message: str) -> Invalid:
     """Map msgspec's validation message to a reason code, keeping the message as detail."""
     if message.startswith("Expected `object`, got") and " - at " not in message:
