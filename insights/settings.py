@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     partitions: int = Field(8, ge=1, description="partitions per topic when creating topics")
 
     consumer_group: str = "insights"
-    batch_size: int = Field(2000, ge=1, description="max events per batch")
+    batch_size: int = Field(
+        5000, ge=1, description="max events per batch (a backlog is read in batches this big)")
     batch_linger_ms: int = Field(
         20, ge=0, description="max wait before a partial batch (under load batches fill first)")
     max_message_bytes: int = Field(64 * 1024, ge=256)
