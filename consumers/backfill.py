@@ -144,7 +144,17 @@ def clear(sink: RedisProjection, keep: frozenset[str] = frozenset()) -> int:
 
 def _replay(sink: RedisProjection, conn: Connection, now: datetime,
             progress: Callable[[int], None]) -> int:
-    """Replay, align and re-score from one snapshot of PostgreSQL."""
+    """Replay, align and re-score from one snapshot of PostgreSQL (with the alert rules
+    paused: replaying history must not fire alerts for old crossings)."""
+    detector, sink.scores.detector = sink.scores.detector, None
+    try:
+        return _replayed(sink, conn, now, progress)
+    finally:
+        sink.scores.detector = detector
+
+
+def _replayed(sink: RedisProjection, conn: Connection, now: datetime,
+              progress: Callable[[int], None]) -> int:
     conn.commit()
     conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
     try:

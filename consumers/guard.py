@@ -28,6 +28,7 @@ from consumers import backfill
 from consumers.batch import Item, next_offsets
 from consumers.projection import SINK, RedisProjection
 from consumers.protocol import Committed, SinkStopped, SinkUnavailable, WriteResult
+from insights.alerts.detection import Detector
 from insights.database import Connection, connect
 from insights.events.kafka import Partition
 from insights.readmodel import generation
@@ -57,8 +58,10 @@ class GuardedProjection:
 
     def __init__(self, redis_url: str, postgres_url: str, prefix: str,
                  sections: Mapping[str, Sequence[str]] | None = None, *,
-                 rebuild: bool) -> None:
+                 rebuild: bool, alerts: bool = False) -> None:
         self.sink = RedisProjection(redis_url, postgres_url, prefix, sections)
+        if alerts:
+            self.sink.scores.detector = Detector()
         self._postgres_url = postgres_url
         self._rebuild = rebuild
         self._verified: str | None = None                 # the generation found good

@@ -11,11 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
+from typing import Any
 
+from insights.alerts.detection import Reading
+from insights.alerts.rules import Metric, Value
 from insights.readmodel.userstate import UserRow, UserSums, problem_counts
-from scoring.engagement import engagement_score
-from scoring.problems import problem_score
-from scoring.windows import PERIODS, day_number
+from scoring.components import as_json
+from scoring.engagement import engagement_components, engagement_score, status
+from scoring.problems import problem_components, problem_score
+from scoring.windows import PERIODS, Period, day_number
+
+_PROBLEM_METRICS: dict[Metric, Period] = {
+    "problem_day": "day", "problem_week": "week", "problem_month": "month"}
 
 
 def rank_values(row: UserRow, sums: UserSums, alerts: Sequence[int], now: datetime
@@ -40,3 +48,35 @@ def _day(moment: datetime | None, missing: int | None) -> str:
     if moment is None:
         return "" if missing is None else str(missing)
     return str(day_number(moment.date()))
+
+
+def reading(row: UserRow, sums: UserSums, alerts: Sequence[int], values: Sequence[str],
+            now: datetime) -> Reading | None:
+    """What the alert rules read of a re-scored user (``values``: ``rank_values``'s),
+    or None for a user no rule watches (not tracked, or no longer active)."""
+    if not row.active():
+        return None
+    found: dict[Metric, Value] = {
+        metric: int(values[PERIODS.index(period)] or 0)
+        for metric, period in _PROBLEM_METRICS.items()}
+    found["locked"] = int(row.locked(now))
+    if row.listed():
+        engaged = int(values[len(PERIODS)] or 0)
+        found["engagement"] = engaged
+        last = row.last_login.date() if row.last_login else None
+        found["status"] = status(last, now.date(), engaged)
+    return Reading(row.id, row.role, found, partial(_detail, row, sums, alerts, now))
+
+
+def _detail(row: UserRow, sums: UserSums, alerts: Sequence[int], now: datetime,
+            metric: Metric) -> dict[str, Any]:
+    """What an alert on ``metric`` carries: the user and the score's components."""
+    detail: dict[str, Any] = {"user": {"email": row.email, "name": row.name,
+                                       "role": row.role}, "metric": metric}
+    period = _PROBLEM_METRICS.get(metric)
+    if period is not None or metric == "locked":
+        counts = problem_counts(row, sums, alerts, period or "week", now)
+        detail["components"] = as_json(problem_components(counts))
+    elif metric in ("engagement", "status"):
+        detail["components"] = as_json(engagement_components(sums.engagement))
+    return detail

@@ -19,6 +19,7 @@ import msgspec
 import psycopg2
 
 from consumers import ranking, rollups
+from insights.alerts.detection import Detector, Reading
 from insights.database import Connection
 from insights.readmodel import userstate
 from insights.readmodel.keys import Keys
@@ -47,6 +48,9 @@ class Scores:
                  redis: Callable[[], Client], scripts: Callable[[], Scripts]) -> None:
         self.keys = keys
         self._postgres, self._redis, self._scripts = postgres, redis, scripts
+        #: The alert rules' detection, run on every re-score (None: no alerts, as while
+        #: the read model is rebuilt from history).
+        self.detector: Detector | None = None
 
     def rescore(self, touched: rollups.TouchedUsers, now: datetime,
                 users: Collection[int] = (), *, full: bool = False) -> int:
@@ -71,14 +75,31 @@ class Scores:
         user_sums, email_sums = self._merge(stamp, counted, ids, emails | set(counted.alerts),
                                             now)
         ranked: list[list[str]] = []
+        readings: list[Reading] = []
         for uid, row in rows.items():
             sums = userstate.UserSums.kept(user_sums[uid])
             alerts_of = email_sums.get(row.email or "", [0] * 3)
-            ranked.append([str(uid), *ranking.rank_values(row, sums, alerts_of, now)])
+            values = ranking.rank_values(row, sums, alerts_of, now)
+            ranked.append([str(uid), *values])
+            if self.detector is not None:
+                found = ranking.reading(row, sums, alerts_of, values, now)
+                readings += [found] if found is not None else []
         k = self.keys
         self._scripts().rank(keys=[*k.ranked_sets(), k.stamps, k.rolled],
                              args=[stamp, _json(ranked).decode(), day_number(now.date())])
+        if self.detector is not None and readings:
+            self._detect(conn, readings, int(stamp), now)
         return len(rows)
+
+    def _detect(self, conn: Connection, readings: list[Reading], stamp: int,
+                now: datetime) -> None:
+        """The alert rules on the new readings, in a transaction of their own."""
+        assert self.detector is not None
+        try:
+            self.detector.detect(conn, readings, stamp, now)
+        except psycopg2.Error:
+            conn.rollback()
+            raise
 
     def _recount(self, conn: Connection, touched: rollups.TouchedUsers, ids: set[int],
                  emails: set[str], now: datetime, *, full: bool) -> Recount:

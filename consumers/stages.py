@@ -57,7 +57,7 @@ def stages(settings: Settings, urls: StackUrls) -> Stages:
     return Stages(write.write, write.write_offsets,
                   partial(GuardedProjection, urls.redis_url, urls.postgres_url,
                           settings.redis_prefix, settings.sections,
-                          rebuild=settings.rebuilds_redis()),
+                          rebuild=settings.rebuilds_redis(), alerts=settings.alerts),
                   partial(offsets.projected, urls.redis_url, urls.postgres_url,
                           settings.redis_prefix),
                   partial(prepare_read_model, urls.redis_url, urls.postgres_url,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Topic kinds of the event contract, in contract order; a topic's default name
@@ -116,6 +116,38 @@ class Settings(BaseSettings):
     web_postgres_timeout_ms: int = Field(
         750, ge=10, description="the web app's PostgreSQL statement timeout and wait for a"
                                 " pooled connection; a server silent 250 ms longer is cut off")
+
+    alerts: bool = Field(
+        True, description="the consumers evaluate the alert rules on every re-score")
+    secret_key: SecretStr | None = Field(
+        None, description="Fernet key sealing the alert hooks' signing secrets (`insights"
+                          " hooks keygen`); unset = a key file in state_dir on the embedded"
+                          " stack, required with a configured PostgreSQL URL")
+    dashboard_url: str = Field(
+        "http://127.0.0.1:8000", description="the dashboard's address as people reach it:"
+                                              " alerts link to users' profiles under it")
+    hooks_allow: str = Field(
+        "", description="hook hosts or networks allowed beyond public HTTPS addresses,"
+                        " comma separated (e.g. 127.0.0.1,::1 for a local receiver):"
+                        " plain HTTP and private addresses are accepted for them")
+    alerts_group_s: float = Field(
+        30.0, ge=0, description="after a notification of a rule, its next alerts wait this"
+                                " long and go out together (the first goes out at once)")
+    alerts_group_max_users: int = Field(
+        20, ge=1, description="users listed by name in one notification (all are counted)")
+    alerts_retry_base_s: float = Field(
+        1.0, gt=0, description="first retry delay of a failed delivery; doubles each time,"
+                               " with jitter")
+    alerts_retry_max_s: float = Field(
+        600.0, gt=0, description="longest delay between two attempts of a delivery")
+    alerts_give_up_s: float = Field(
+        86400.0, gt=0, description="a delivery still failing this long after it was made"
+                                   " is marked failed")
+    alerts_disable_after_s: float = Field(
+        259200.0, gt=0, description="a hook failing every delivery for this long is"
+                                    " disabled (ADMINs see it)")
+    alerts_timeout_s: float = Field(
+        15.0, gt=0, description="an attempt that got no answer in this time failed")
 
     @field_validator("postgres_url")
     @classmethod

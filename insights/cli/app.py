@@ -1,5 +1,5 @@
 """The ``insights`` command: stack, db, topics, consume, simulate, demo, serve, token,
-user."""
+user, alerts, hooks."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from insights import database, endpoints, logs
+from insights.cli.alerts import alerts_app, hooks_app
 from insights.cli.demo import demo
 from insights.cli.simulate import simulate
 from insights.cli.stack import app as stack_app
@@ -33,6 +34,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(stack_app, name="stack")
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(hooks_app, name="hooks")
 app.command()(simulate)
 app.command()(demo)
 app.command()(serve)

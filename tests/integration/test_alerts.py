@@ -1,0 +1,195 @@
+"""Alert hooks end to end: real broker, PostgreSQL and Redis, a real HTTP receiver on loopback.
+
+A user locked out after two failed log-ins crosses two default rules (problem
+score >= 60, account locked). Each crossing reaches the receiver once, signed
+(checked here with an independent HMAC), with the same ``webhook-id`` on the
+attempts the receiver failed first. The whole topic replayed through the
+consumer again records no second alert and sends nothing more; unlocking the
+account sends the resolution.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import msgspec
+import pytest
+import redis
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+
+from consumers.pipeline import Pipeline
+from harness.factories import event
+from harness.services import unique, wait_for
+from insights.alerts import sealing, signing, store
+from insights.alerts.dispatcher import Dispatcher
+from insights.database import connect
+from insights.events.producer import Emitter
+from insights.readmodel.keys import Keys
+from insights.settings import Settings
+from tests.read_model import wait_ingested
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver: answers 500 to the first ``fail_first`` requests, then 200."""
+
+    fail_first: int = 0
+    requests: list[tuple[dict[str, str], bytes, int]] = field(default_factory=list)
+    url: str = ""
+
+    def delivered(self) -> list[tuple[dict[str, str], bytes]]:
+        return [(h, b) for h, b, status in self.requests if status == 200]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    got = Receiver(fail_first=2)
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            with lock:
+                status = 500 if len(got.requests) < got.fail_first else 200
+                got.requests.append(({k.lower(): v for k, v in self.headers.items()}, body,
+                                     status))
+            self.send_response(status)
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    got.url = f"http://127.0.0.1:{server.server_port}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield got
+    server.shutdown()
+
+
+@pytest.fixture
+def alerting(settings: Settings) -> Settings:
+    return settings.model_copy(update={
+        "secret_key": SecretStr(Fernet.generate_key().decode()), "hooks_allow": "127.0.0.1",
+        "alerts_group_s": 0.0, "alerts_retry_base_s": 0.1, "alerts_retry_max_s": 0.5})
+
+
+@pytest.fixture
+def dispatching(alerting: Settings) -> Iterator[Callable[[], Dispatcher]]:
+    running: list[tuple[Dispatcher, threading.Thread]] = []
+
+    def start() -> Dispatcher:
+        dispatcher = Dispatcher(alerting, alerting.postgres_url or "")
+        thread = threading.Thread(target=dispatcher.run, daemon=True)
+        thread.start()
+        running.append((dispatcher, thread))
+        return dispatcher
+
+    yield start
+    for dispatcher, thread in running:
+        dispatcher.stop.set()
+        thread.join(30)
+
+
+def verifies(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    want = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return any(hmac.compare_digest(want, s) for s in headers["webhook-signature"].split())
+
+
+def alert_rows(settings: Settings) -> list[tuple[str, int, int, str]]:
+    with closing(connect(settings.postgres_url or "")) as conn, conn.cursor() as cur:
+        cur.execute("SELECT r.name, a.user_id, a.crossing, a.kind FROM alerts a "
+                    "JOIN alert_rules r ON r.id = a.rule_id ORDER BY a.id")
+        return cur.fetchall()
+
+
+def test_a_crossing_reaches_the_hook_once_signed_and_retried_under_one_id(
+        alerting: Settings, emitter: Emitter, run_pipeline: Callable[..., Pipeline],
+        dispatching: Callable[[], Dispatcher], receiver: Receiver) -> None:
+    secret = signing.new_secret()
+    with closing(connect(alerting.postgres_url or "")) as conn:
+        store.add_hook(conn, "ops", receiver.url, "json",
+                       sealing.seal(secret, sealing.key(alerting)))
+    now = datetime.now(UTC)
+    events = [event("user_upsert", now - timedelta(days=3), user_id=5, role="MEMBER",
+                    email="five@example.com", name="Five"),
+              event("login_failed", now, user_id=5), event("login_failed", now, user_id=5),
+              event("account_locked", now, user_id=5,
+                    locked_until=(now + timedelta(hours=1)).isoformat())]
+    for body in events:
+        emitter.emit(body)
+    emitter.flush()
+    run_pipeline(alerting)
+    dispatching()
+    wait_ingested(alerting, len(events))
+    wait_for(lambda: len(receiver.delivered()) == 2, 60, "two alerts delivered")
+
+    fired = sorted(alert_rows(alerting))
+    assert fired == [("account locked", 5, 1, "firing"), ("problem score >= 60", 5, 1, "firing")]
+    ids = [h["webhook-id"] for h, _ in receiver.delivered()]
+    assert len(set(ids)) == 2
+    # The two failed attempts were retries of deliveries that then arrived, under their id.
+    assert {h["webhook-id"] for h, _, status in receiver.requests if status == 500} <= set(ids)
+    for headers, body in receiver.delivered():
+        assert verifies(secret, headers, body)
+        document = msgspec.json.decode(body)
+        assert document["type"] == "alert.firing" and document["count"] == 1
+        alert = document["alerts"][0]
+        assert alert["user"]["email"] == "five@example.com"
+        assert alert["link"].endswith("/#/users/5")
+        assert {c["name"] for c in alert["components"]} >= {"failed_logins", "is_locked"}
+    scores = {msgspec.json.decode(b)["rule"]["name"]: msgspec.json.decode(b)["alerts"][0]
+              for _, b in receiver.delivered()}
+    assert scores["problem score >= 60"]["value"] == "60"
+
+
+def test_a_replayed_topic_records_and_sends_nothing_twice_and_the_unlock_resolves(
+        alerting: Settings, emitter: Emitter, run_pipeline: Callable[..., Pipeline],
+        dispatching: Callable[[], Dispatcher], receiver: Receiver) -> None:
+    receiver.fail_first = 0
+    with closing(connect(alerting.postgres_url or "")) as conn:
+        store.add_hook(conn, "ops", receiver.url, "json",
+                       sealing.seal(signing.new_secret(), sealing.key(alerting)))
+    now = datetime.now(UTC)
+    events = [event("user_upsert", now - timedelta(days=3), user_id=6, role="MEMBER",
+                    email="six@example.com"),
+              event("account_locked", now, user_id=6,
+                    locked_until=(now + timedelta(hours=1)).isoformat())]
+    for body in events:
+        emitter.emit(body)
+    emitter.flush()
+    first = run_pipeline(alerting)
+    dispatching()
+    wait_ingested(alerting, len(events))
+    wait_for(lambda: len(receiver.delivered()) == 1, 60, "the lock's alert delivered")
+    first.stop()
+
+    # The projection forgets how far it got: the next consumer replays every record.
+    client = redis.Redis.from_url(alerting.redis_url or "")
+    client.delete(Keys(alerting.redis_prefix).offsets)
+    # A group of its own: where it reads from is the stages' offsets, not the group's.
+    run_pipeline(alerting.model_copy(update={"consumer_group": unique("g")}))
+    wait_for(lambda: client.hlen(Keys(alerting.redis_prefix).offsets) > 0, 60,
+             "the replay projected")
+    wait_ingested(alerting, len(events))
+    assert alert_rows(alerting) == [("account locked", 6, 1, "firing")]
+
+    emitter.emit(event("account_unlocked", now + timedelta(seconds=1), user_id=6))
+    emitter.flush()
+    wait_for(lambda: len(receiver.delivered()) == 2, 60, "the resolution delivered")
+    kinds = [msgspec.json.decode(b)["type"] for _, b in receiver.delivered()]
+    assert kinds == ["alert.firing", "alert.resolved"]
+    assert alert_rows(alerting) == [("account locked", 6, 1, "firing"),
+                                    ("account locked", 6, 1, "resolved")]
