@@ -117,7 +117,7 @@ class RecentAlert:
     value: str
     previous: str | None
     occurred_at: datetime
-    delivery: str            # pending (not yet grouped or sent), delivered, failed
+    delivery: str    # waiting (for its group), no hook, sending (retries), delivered, failed
 
 
 def recent_alerts(conn: Connection, limit: int = 50) -> list[RecentAlert]:
@@ -125,8 +125,10 @@ def recent_alerts(conn: Connection, limit: int = 50) -> list[RecentAlert]:
     with conn.cursor() as cur:
         cur.execute("""
 SELECT a.id, r.name, a.user_id, a.kind, a.value, a.previous, a.occurred_at,
-       CASE WHEN bool_or(d.state = 'failed') THEN 'failed'
-            WHEN bool_and(d.state = 'delivered') THEN 'delivered' ELSE 'pending' END
+       CASE WHEN a.notification_id IS NULL THEN 'waiting'
+            WHEN count(d.id) = 0 THEN 'no hook'
+            WHEN bool_or(d.state = 'failed') THEN 'failed'
+            WHEN bool_and(d.state = 'delivered') THEN 'delivered' ELSE 'sending' END
 FROM alerts a JOIN alert_rules r ON r.id = a.rule_id
 LEFT JOIN alert_deliveries d ON d.notification_id = a.notification_id
 GROUP BY a.id, r.name ORDER BY a.occurred_at DESC, a.id DESC LIMIT %s""", (limit,))

@@ -1,7 +1,8 @@
 """``insights demo``: the whole pipeline on one machine, with traffic, until Ctrl-C.
 
 Starts (or reuses) the embedded stack, creates topics and schema, runs one
-``insights consume`` process, the web app (``insights serve``) and the traffic
+``insights consume`` process, the web app (``insights serve``), the alert
+dispatcher (``insights alerts dispatch``) and the traffic
 simulator (history first, then live traffic), creates the demo login (a new
 password each run) and an API token, and prints where to look.
 """
@@ -19,6 +20,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from insights import database, endpoints, logs
+from insights.alerts import sealing
 from insights.events import kafka
 from insights.settings import Settings
 from insights.simulator.runner import KafkaSink, run
@@ -39,9 +41,9 @@ def demo(
     kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(), settings.partitions)
     database.upgrade(urls.postgres_url)
     # Its own session: Ctrl-C reaches the simulator only; the consumer gets one SIGTERM.
-    children = [subprocess.Popen([sys.executable, "-m", "insights", command],
+    children = [subprocess.Popen([sys.executable, "-m", "insights", *command],
                                  env=_environment(urls), start_new_session=True)
-                for command in ("consume", "serve")]
+                for command in (["consume"], ["serve"], ["alerts", "dispatch"])]
     token, password = _demo_credentials(urls)
     # SIGTERM (a process manager, `timeout`) stops the demo like Ctrl-C: children included.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -54,7 +56,8 @@ def demo(
         for child in children:
             child.send_signal(signal.SIGTERM)
         codes = [child.wait(60) for child in children]
-        Console(stderr=True).print(f"consumer and web app stopped (exit {codes}); the stack"
+        Console(stderr=True).print(f"consumer, web app and alert dispatcher stopped (exit "
+                                   f"{codes}); the stack"
                                    " keeps running: `insights stack down` stops it")
 
 
@@ -87,7 +90,13 @@ def _environment(urls: StackUrls) -> dict[str, str]:
     rebuilding a lost read model (its Redis keeps nothing across a restart)."""
     settings = Settings()
     rebuild = {"INSIGHTS_REDIS_REBUILD": "auto" if settings.rebuilds_redis() else "stop"}
-    return os.environ | rebuild | {"INSIGHTS_KAFKA_BOOTSTRAP": urls.kafka_bootstrap,
+    # The embedded stack's key file seals hook secrets; the children get its key, as
+    # their configured URLs would otherwise make them ask for INSIGHTS_SECRET_KEY.
+    try:
+        sealing_key = {"INSIGHTS_SECRET_KEY": sealing.key(settings).decode()}
+    except sealing.MissingKey:
+        sealing_key = {}        # configured servers, no key: the dispatcher says what to do
+    return os.environ | rebuild | sealing_key | {"INSIGHTS_KAFKA_BOOTSTRAP": urls.kafka_bootstrap,
                                    "INSIGHTS_POSTGRES_URL": urls.postgres_url,
                                    "INSIGHTS_REDIS_URL": urls.redis_url}
 
@@ -107,6 +116,7 @@ def _announce(settings: Settings, urls: StackUrls, backfill_days: int, token: st
         f"PostgreSQL  {urls.postgres_url}",
         f"Redis       {urls.redis_url}",
         f"metrics     http://{settings.metrics_host}:{settings.metrics_port}/metrics",
+        "alerts      insights alerts list   (hooks: insights hooks add NAME URL)",
         "",
         "Look at the data:",
         f"  psql {urls.postgres_url} -c 'SELECT type, count(*) FROM event_ledger GROUP BY 1'",
