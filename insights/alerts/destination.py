@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -162,15 +163,18 @@ def _pool(target: Target, timeout_s: float) -> urllib3.HTTPConnectionPool:
 
 
 def _reason(exc: BaseException) -> str:
-    """A short cause of a failed attempt: timeout, refused, TLS, ..."""
+    """A short cause of a failed attempt: timeout, connection refused, TLS, ..."""
     inner: BaseException = exc
     while isinstance(inner, urllib3.exceptions.HTTPError) and inner.__context__ is not None:
         inner = inner.__context__
     text = " ".join(str(inner).split())[:300]
-    kind = {urllib3.exceptions.ReadTimeoutError: "timeout",
-            urllib3.exceptions.ConnectTimeoutError: "timeout",
-            TimeoutError: "timeout", ConnectionRefusedError: "connection refused"}
-    for cls, name in kind.items():
-        if isinstance(exc, cls) or isinstance(inner, cls):
-            return f"{name}: {text}" if text else name
-    return f"{type(inner).__name__}: {text}"
+    # The innermost cause first: urllib3 files a refused connection under its timeouts.
+    if isinstance(inner, ConnectionRefusedError):
+        name = "connection refused"
+    elif isinstance(inner, ssl.SSLError):
+        name = "TLS"
+    elif isinstance(inner, TimeoutError | urllib3.exceptions.TimeoutError):
+        name = "timeout"
+    else:
+        name = type(inner).__name__
+    return f"{name}: {text}" if text else name

@@ -193,3 +193,129 @@ def test_a_replayed_topic_records_and_sends_nothing_twice_and_the_unlock_resolve
     assert kinds == ["alert.firing", "alert.resolved"]
     assert alert_rows(alerting) == [("account locked", 6, 1, "firing"),
                                     ("account locked", 6, 1, "resolved")]
+
+
+def test_many_users_crossing_together_make_one_notification_and_later_ones_wait(
+        alerting: Settings, emitter: Emitter, run_pipeline: Callable[..., Pipeline],
+        dispatching: Callable[[], Dispatcher], receiver: Receiver) -> None:
+    receiver.fail_first = 0
+    grouped = alerting.model_copy(update={"alerts_group_s": 600.0})
+    with closing(connect(grouped.postgres_url or "")) as conn:
+        store.add_hook(conn, "ops", receiver.url, "slack",
+                       sealing.seal(signing.new_secret(), sealing.key(grouped)))
+    now = datetime.now(UTC)
+    until = (now + timedelta(hours=1)).isoformat()
+    wave = [event("user_upsert", now - timedelta(days=3), user_id=u, role="MEMBER",
+                  email=f"u{u}@example.com") for u in range(10, 40)]
+    wave += [event("account_locked", now, user_id=u, locked_until=until) for u in range(10, 35)]
+    for body in wave:
+        emitter.emit(body)
+    emitter.flush()
+    run_pipeline(grouped.model_copy(update={"batch_linger_ms": 3000}))
+    wait_ingested(grouped, len(wave))
+    dispatcher = Dispatcher(grouped, grouped.postgres_url or "")
+    thread = threading.Thread(target=dispatcher.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: len(receiver.delivered()) == 1, 60, "one notification")
+        text = msgspec.json.decode(receiver.delivered()[0][1])["text"]
+        assert "account locked fired for 25 users" in text
+        assert "and 5 more" in text                       # 20 named, all counted
+        # A later crossing of the same rule waits for the group interval.
+        emitter.emit(event("account_locked", now, user_id=39, locked_until=until))
+        emitter.flush()
+        wait_for(lambda: len(alert_rows(grouped)) == 26, 60, "the later alert recorded")
+        with closing(connect(grouped.postgres_url or "")) as conn, conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM alerts WHERE notification_id IS NULL")
+            assert cur.fetchone() == (1,)
+        assert len(receiver.requests) == 1
+    finally:
+        dispatcher.stop.set()
+        thread.join(30)
+
+
+def _queue(settings: Settings, hook_id: int, n: int) -> list[str]:
+    """``n`` test notifications for one hook, straight into the outbox."""
+    from insights.alerts import outbox, payloads
+
+    ids = []
+    with closing(connect(settings.postgres_url or "")) as conn, conn.cursor() as cur:
+        rule = store.load_rules(conn)[0]
+        for k in range(n):
+            notice = payloads.Notice(f"msg_t{k}_{unique('')}", rule, "test", datetime.now(UTC),
+                                     0, [])
+            cur.execute("INSERT INTO alert_notifications (id, rule_id, kind) VALUES "
+                        "(%s, %s, 'test')", (notice.id, rule.id))
+            outbox.add_deliveries(cur, notice, settings.dashboard_url, [hook_id])
+            ids.append(notice.id)
+        conn.commit()
+    return ids
+
+
+def test_two_dispatchers_never_send_one_delivery_twice_and_a_late_receiver_gets_all(
+        alerting: Settings, dispatching: Callable[[], Dispatcher], receiver: Receiver) -> None:
+    receiver.fail_first = 0
+    # Nothing listens on the hook's port at first: connections are refused.
+    dead = f"http://127.0.0.1:{_free_port()}/hook"
+    with closing(connect(alerting.postgres_url or "")) as conn:
+        hook = store.add_hook(conn, "ops", dead, "json",
+                              sealing.seal(signing.new_secret(), sealing.key(alerting)))
+    ids = _queue(alerting, hook, 30)
+    dispatching()
+    dispatching()
+    wait_for(lambda: _attempts(alerting) >= 30, 60, "every delivery tried")
+    assert receiver.requests == []
+    with closing(connect(alerting.postgres_url or "")) as conn, conn.cursor() as cur:
+        cur.execute("UPDATE alert_hooks SET url = %s", (receiver.url,))    # the receiver is up
+        conn.commit()
+    wait_for(lambda: len(receiver.delivered()) >= 30, 60, "every delivery arrived")
+    got = [h["webhook-id"] for h, _ in receiver.delivered()]
+    assert sorted(got) == sorted(ids)                  # each once, none twice
+    with closing(connect(alerting.postgres_url or "")) as conn, conn.cursor() as cur:
+        cur.execute("SELECT state, count(*) FROM alert_deliveries GROUP BY 1")
+        assert cur.fetchall() == [("delivered", 30)]
+        cur.execute("SELECT count(*) FROM alert_attempts WHERE error LIKE 'connection refused%'")
+        assert cur.fetchone()[0] >= 30  # type: ignore[index]
+
+
+def test_a_hook_failing_for_too_long_is_disabled_and_its_delivery_failed(
+        alerting: Settings, receiver: Receiver) -> None:
+    receiver.fail_first = 10**6                        # always 500
+    quick = alerting.model_copy(update={"alerts_give_up_s": 1.0, "alerts_disable_after_s": 1.0})
+    with closing(connect(quick.postgres_url or "")) as conn:
+        store.add_hook(conn, "flaky", receiver.url, "json",
+                       sealing.seal(signing.new_secret(), sealing.key(quick)))
+        hook = store.load_hooks(conn)[0]
+    _queue(quick, hook.id, 1)
+    dispatcher = Dispatcher(quick, quick.postgres_url or "")
+    thread = threading.Thread(target=dispatcher.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: not _hook(quick).enabled, 60, "the hook disabled")
+    finally:
+        dispatcher.stop.set()
+        thread.join(30)
+    assert "every delivery failed" in (_hook(quick).disabled_reason or "")
+    with closing(connect(quick.postgres_url or "")) as conn, conn.cursor() as cur:
+        cur.execute("SELECT state, last_error FROM alert_deliveries")
+        assert cur.fetchall() == [("failed", "HTTP 500")]
+    assert len({h["webhook-id"] for h, _, _ in receiver.requests}) == 1
+
+
+def _hook(settings: Settings) -> store.Hook:
+    with closing(connect(settings.postgres_url or "")) as conn:
+        return store.load_hooks(conn)[0]
+
+
+def _attempts(settings: Settings) -> int:
+    with closing(connect(settings.postgres_url or "")) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(DISTINCT delivery_id) FROM alert_attempts")
+        return int(cur.fetchone()[0])  # type: ignore[index]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -128,3 +128,18 @@ def test_the_formats() -> None:
     am = msgspec.json.decode(payloads.body(resolved, "alertmanager", "https://d.example.com"))
     assert [a["labels"]["user_id"] for a in am] == ["1", "2"]
     assert all(a["endsAt"] == AT.isoformat() for a in am)
+
+
+def test_a_silent_receiver_is_a_timeout_and_a_closed_port_a_refusal() -> None:
+    import socket
+
+    from insights.alerts.destination import Target, post
+
+    with socket.socket() as silent:                 # accepts, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        port = silent.getsockname()[1]
+        answer = post(Target("http", "127.0.0.1", port, "/", "127.0.0.1"), b"{}", {}, 0.3)
+    assert answer.status is None and (answer.error or "").startswith("timeout")
+    refused = post(Target("http", "127.0.0.1", port, "/", "127.0.0.1"), b"{}", {}, 0.3)
+    assert (refused.error or "").startswith("connection refused")
