@@ -146,6 +146,8 @@ class Settings(BaseSettings):
     alerts_disable_after_s: float = Field(
         259200.0, gt=0, description="a hook failing every delivery for this long is"
                                     " disabled (ADMINs see it)")
+    alerts_metrics_port: int = Field(
+        9465, ge=0, le=65535, description="the alert dispatcher's Prometheus port; 0 = off")
     alerts_timeout_s: float = Field(
         15.0, gt=0, description="an attempt that got no answer in this time failed")
 

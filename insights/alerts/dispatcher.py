@@ -23,6 +23,7 @@ import psycopg2
 
 from insights.alerts import outbox, sealing, signing
 from insights.alerts.destination import Allowed, Answer, RefusedUrl, check, post
+from insights.alerts.metrics import DispatcherMetrics
 from insights.alerts.outbox import Claimed
 from insights.alerts.store import CHANNEL
 from insights.database import Connection, connect
@@ -43,11 +44,13 @@ class Dispatcher:
         self._allowed = Allowed.parse(settings.hooks_allow)
         self._pool = ThreadPoolExecutor(SENDERS, thread_name_prefix="alert-send")
         self.stop = threading.Event()
+        self.metrics = DispatcherMetrics(postgres_url)
 
     def run(self) -> None:
         """Dispatch until ``stop`` is set; a PostgreSQL outage is waited out."""
         log.info("dispatching alerts (hooks allowed beyond public HTTPS: %s)",
                  self._settings.hooks_allow or "none")
+        self.metrics.serve(self._settings.alerts_metrics_port, self._settings.metrics_host)
         while not self.stop.is_set():
             try:
                 with closing(connect(self._url)) as conn, closing(self._listener()) as ears:
@@ -64,13 +67,16 @@ class Dispatcher:
     def round(self, conn: Connection) -> bool:
         """Group, claim and send once; whether there was anything to do."""
         made = outbox.group(conn, self._settings)
+        self.metrics.notifications.inc(made)
         claimed = outbox.claim(conn, SENDERS)
         answers = list(self._pool.map(self._attempt, claimed))
         for delivery, answer in zip(claimed, answers, strict=True):
             if answer is None:
                 outbox.fail_unsendable(conn, delivery, "the hook is disabled")
+                self.metrics.deliveries.labels("failed").inc()
             else:
                 outbox.finish(conn, delivery, answer, self._settings)
+                self.metrics.deliveries.labels(outbox.verdict(answer)).inc()
         return bool(made or claimed)
 
     def _attempt(self, delivery: Claimed) -> Answer | None:

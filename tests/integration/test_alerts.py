@@ -25,6 +25,7 @@ import msgspec
 import pytest
 import redis
 from cryptography.fernet import Fernet
+from prometheus_client import generate_latest
 from pydantic import SecretStr
 
 from consumers.pipeline import Pipeline
@@ -81,7 +82,8 @@ def receiver() -> Iterator[Receiver]:
 def alerting(settings: Settings) -> Settings:
     return settings.model_copy(update={
         "secret_key": SecretStr(Fernet.generate_key().decode()), "hooks_allow": "127.0.0.1",
-        "alerts_group_s": 0.0, "alerts_retry_base_s": 0.1, "alerts_retry_max_s": 0.5})
+        "alerts_group_s": 0.0, "alerts_retry_base_s": 0.1, "alerts_retry_max_s": 0.5,
+        "alerts_metrics_port": 0})
 
 
 @pytest.fixture
@@ -300,6 +302,10 @@ def test_a_hook_failing_for_too_long_is_disabled_and_its_delivery_failed(
         cur.execute("SELECT state, last_error FROM alert_deliveries")
         assert cur.fetchall() == [("failed", "HTTP 500")]
     assert len({h["webhook-id"] for h, _, _ in receiver.requests}) == 1
+    text = generate_latest(dispatcher.metrics.registry).decode()
+    assert 'insights_alert_attempts_total{outcome="retry"}' in text
+    assert "insights_alert_hooks_disabled 1.0" in text
+    assert "insights_alert_deliveries_pending 0.0" in text
 
 
 def _hook(settings: Settings) -> store.Hook:
