@@ -325,3 +325,47 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class Clock:
+    """A clock the test sets; the pipeline reads it for every batch and tick."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def test_the_midnight_roll_alone_turns_an_engaged_user_at_risk(
+        alerting: Settings, emitter: Emitter, run_pipeline: Callable[..., Pipeline]) -> None:
+    """Last log-in 7 days ago at 23:59 (active, 25 points), 8 days ago a minute later:
+    the rule fires from the clock, with no new event."""
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    clock = Clock(midnight - timedelta(seconds=30))
+    day = timedelta(days=1)
+    events = [event("user_upsert", midnight - 40 * day, user_id=8, role="MEMBER",
+                    email="eight@example.com"),
+              event("login_succeeded", midnight - 8 * day + timedelta(hours=12), user_id=8),
+              event("session_start", midnight - 3 * day, session_id="s8", user_id=8),
+              *(event("pageview", midnight - 3 * day, pageview_id=f"p8-{n}", session_id="s8",
+                      user_id=8, path="/jobs") for n in range(25))]
+    for body in events:
+        emitter.emit(body)
+    emitter.flush()
+    run_pipeline(alerting, clock)
+    wait_ingested(alerting, len(events))
+    with closing(connect(alerting.postgres_url or "")) as conn, conn.cursor() as cur:
+        wait_for(lambda: _status_of(cur, 8) == "active", 30, "the user seen active")
+        assert alert_rows(alerting) == []
+        clock.at = midnight + timedelta(seconds=30)         # the next tick rolls the windows
+        wait_for(lambda: _status_of(cur, 8) == "at_risk", 60, "the user seen at risk")
+    assert alert_rows(alerting) == [("engaged user now at risk", 8, 1, "firing")]
+
+
+def _status_of(cur: Any, user_id: int) -> str | None:
+    cur.execute("SELECT s.value FROM alert_states s JOIN alert_rules r ON r.id = s.rule_id "
+                "WHERE r.metric = 'status' AND s.user_id = %s", (user_id,))
+    row = cur.fetchone()
+    cur.connection.commit()
+    return None if row is None else str(row[0])
