@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser test lint unit chaos demo bench bench-read bench-live stack-down clean
+.PHONY: install browser test lint unit chaos demo bench bench-read bench-live bench-alerts stack-down clean
 
 install: $(STAMP)
 
@@ -52,6 +52,10 @@ bench: install
 ## bench-read: read latency of every tab at 100,000 users / 5,000,000 events (~15 min)
 bench-read: install
 	$(BIN)/python bench/read.py
+
+## bench-alerts: event produced -> webhook received, at 1,000 events/s of background traffic
+bench-alerts: install
+	$(BIN)/python bench/alerts.py
 
 ## bench-live: event produced -> WebSocket message, 500 sockets on one web process at 1,000 events/s
 bench-live: install

@@ -16,6 +16,7 @@ from typing import cast
 
 import psycopg2
 import redis
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from insights.database import connect
@@ -87,7 +88,8 @@ def redis_records(settings: Settings) -> int:
 def environment(settings: Settings) -> dict[str, str]:
     """The process environment that reproduces ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHTS_")}
-    for name, value in settings.model_dump().items():
+    for name, dumped in settings.model_dump().items():
+        value = dumped.get_secret_value() if isinstance(dumped, SecretStr) else dumped
         if value is not None:
             env[f"INSIGHTS_{name.upper()}"] = str(value)
     return env

@@ -85,11 +85,14 @@ class Dispatcher:
             return None
         try:
             target = check(delivery.url, self._allowed)
-        except RefusedUrl as exc:
+            secrets = [sealing.unseal(s, self._key) for s in delivery.secrets]
+            headers = signing.headers(delivery.notification_id, _now(delivery), delivery.body,
+                                      secrets)
+        except (RefusedUrl, sealing.MissingKey) as exc:
             return Answer(None, b"", 0.0, f"refused: {exc}")
-        secrets = [sealing.unseal(s, self._key) for s in delivery.secrets]
-        headers = signing.headers(delivery.notification_id, _now(delivery), delivery.body,
-                                  secrets)
+        except Exception as exc:       # a defect: this attempt fails, the loop goes on
+            log.exception("delivery %d could not be prepared", delivery.id)
+            return Answer(None, b"", 0.0, f"{type(exc).__name__}: {exc}")
         return post(target, delivery.body, headers, self._settings.alerts_timeout_s)
 
     def _listener(self) -> Connection:

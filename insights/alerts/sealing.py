@@ -26,7 +26,7 @@ class MissingKey(RuntimeError):
 def key(settings: Settings) -> bytes:
     """The sealing key of this deployment (see the module docstring)."""
     if settings.secret_key:
-        return settings.secret_key.get_secret_value().encode()
+        return _checked(settings.secret_key.get_secret_value().encode())
     if settings.postgres_url:
         raise MissingKey("hook secrets are sealed with INSIGHTS_SECRET_KEY, which is not set; "
                          "make one with 'insights hooks keygen' and keep it with the "
@@ -37,7 +37,16 @@ def key(settings: Settings) -> bytes:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(Fernet.generate_key())
-    return path.read_bytes().strip()
+    return _checked(path.read_bytes().strip())
+
+
+def _checked(key_: bytes) -> bytes:
+    try:
+        Fernet(key_)
+    except ValueError as exc:
+        raise MissingKey(f"INSIGHTS_SECRET_KEY is not a Fernet key ({exc}); make one with "
+                         "'insights hooks keygen'") from exc
+    return key_
 
 
 def new_key() -> str:
