@@ -38,6 +38,8 @@ class WebState:
     live_interval_s: float
     templates: Jinja2Templates
     sockets: SocketQuota
+    #: The settings the alerts' routes need (dashboard URL, hooks allowed, sealing key).
+    settings: Settings
     secure_cookies: bool | None = None
     #: Password checks at once (each takes tens of MiB and a core for a moment).
     verifications: threading.BoundedSemaphore = field(
@@ -57,6 +59,7 @@ def build_state(settings: Settings) -> WebState:
         live_interval_s=settings.live_interval_ms / 1000,
         templates=Jinja2Templates(directory=TEMPLATES),
         sockets=SocketQuota(settings.web_max_sockets, settings.web_max_sockets_per_session),
+        settings=settings,
         secure_cookies=settings.web_secure_cookies,
     )
 

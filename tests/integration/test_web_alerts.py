@@ -1,0 +1,74 @@
+"""``/api/alerts`` over real PostgreSQL: OFFICE_MANAGERs read, only ADMINs change rules and
+hooks; a hook's secret is shown once; a URL that may not be called is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from insights import stack
+from insights.settings import Settings
+from web.app import create_app
+from web.auth.accounts import Role, create_token
+from web.engine import create_engine
+
+
+@pytest.fixture
+def client(database_url: str, stack_urls: stack.StackUrls) -> Iterator[TestClient]:
+    settings = Settings(postgres_url=database_url, redis_url=stack_urls.redis_url,
+                        hooks_allow="127.0.0.1",
+                        secret_key=SecretStr(Fernet.generate_key().decode()))
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def headers(database_url: str, role: Role) -> dict[str, str]:
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        token = create_token(engine, f"{role.name.lower()}@corp.io", role, "test")[0]
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_an_office_manager_reads_alerts_and_rules_but_changes_nothing(
+        client: TestClient, database_url: str) -> None:
+    manager = headers(database_url, Role.OFFICE_MANAGER)
+    assert client.get("/api/alerts", headers=manager).json() == []
+    names = [r["name"] for r in client.get("/api/alerts/rules", headers=manager).json()]
+    assert names == ["problem score >= 60", "account locked", "engaged user now at risk"]
+    rule = {"name": "x", "kind": "threshold", "metric": "problem_day", "threshold": 30}
+    assert client.post("/api/alerts/rules", json=rule, headers=manager).status_code == 403
+    assert client.get("/api/alerts/hooks", headers=manager).status_code == 403
+    hook = {"name": "ops", "url": "http://127.0.0.1:9/hook"}
+    assert client.post("/api/alerts/hooks", json=hook, headers=manager).status_code == 403
+    assert client.get("/api/alerts", headers=headers(database_url, Role.MANAGER)
+                      ).status_code == 403
+
+
+def test_an_admin_adds_a_rule_and_a_hook_whose_secret_is_shown_once(
+        client: TestClient, database_url: str) -> None:
+    admin = headers(database_url, Role.ADMIN)
+    rule = {"name": "errors", "kind": "rise", "metric": "problem_day", "threshold": 20,
+            "window_minutes": 15, "severity": "critical"}
+    saved = client.post("/api/alerts/rules", json=rule, headers=admin)
+    assert saved.status_code == 200 and saved.json()["id"] > 3
+    broken = {**rule, "name": "no window", "window_minutes": 0}
+    refused = client.post("/api/alerts/rules", json=broken, headers=admin)
+    assert refused.status_code == 422 and "window" in refused.json()["detail"]
+
+    made = client.post("/api/alerts/hooks", json={"name": "ops", "url": "http://127.0.0.1:9/h"},
+                       headers=admin)
+    assert made.status_code == 201 and made.json()["secret"].startswith("whsec_")
+    listed = client.get("/api/alerts/hooks", headers=admin).json()
+    assert [h["name"] for h in listed] == ["ops"] and "secret" not in listed[0]
+    for url in ("http://10.0.0.7/h", "https://169.254.169.254/latest", "ftp://127.0.0.1/"):
+        bad = client.post("/api/alerts/hooks", json={"name": "bad", "url": url}, headers=admin)
+        assert bad.status_code == 422, url
+    with create_engine(database_url, pool_size=1).connect() as conn:
+        stored = conn.exec_driver_sql("SELECT secret FROM alert_hooks").scalar_one()
+    assert made.json()["secret"].encode() not in bytes(stored)        # sealed
