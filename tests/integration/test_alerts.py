@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -29,8 +31,8 @@ from prometheus_client import generate_latest
 from pydantic import SecretStr
 
 from consumers.pipeline import Pipeline
-from harness.factories import event
-from harness.services import unique, wait_for
+from harness.factories import event, stream
+from harness.services import ConsumerProcess, redis_records, stored_records, unique, wait_for
 from insights.alerts import sealing, signing, store
 from insights.alerts.dispatcher import Dispatcher
 from insights.database import connect
@@ -369,3 +371,52 @@ def _status_of(cur: Any, user_id: int) -> str | None:
     row = cur.fetchone()
     cur.connection.commit()
     return None if row is None else str(row[0])
+
+
+@pytest.mark.slow
+def test_sigkilled_consumers_record_each_crossing_once_and_lose_none(
+        settings: Settings, emitter: Emitter,
+        consumer_process: Callable[[], ConsumerProcess]) -> None:
+    """Forty users cross two rules each, among 20,000 events of background traffic,
+    while the consumer is SIGKILLed four times: every crossing is recorded, once."""
+    now = datetime.now(UTC)
+    until = (now + timedelta(hours=2)).isoformat()
+    crossing = [e for u in range(10_000, 10_040) for e in (
+        event("user_upsert", now - timedelta(days=3), user_id=u, email=f"c{u}@example.com"),
+        event("login_failed", now, user_id=u), event("login_failed", now, user_id=u),
+        event("account_locked", now, user_id=u, locked_until=until))]
+    background = list(stream(20_000, users=300, seed=3))
+    mixed = background[:]
+    for n, e in enumerate(crossing):                       # spread through the stream
+        mixed.insert((n + 1) * len(background) // (len(crossing) + 1) + n, e)
+    rng = random.Random(5)
+    consumer = consumer_process().start()
+    sender = threading.Thread(target=_send, args=(emitter, mixed, 3000), daemon=True)
+    sender.start()
+    for _ in range(4):
+        time.sleep(rng.uniform(1.5, 4.0))
+        consumer.kill()
+        consumer.start()
+    sender.join(120)
+    wait_for(lambda: stored_records(settings) >= len(mixed) and redis_records(settings)
+             >= len(mixed), 180, "every record in both stages")
+    assert consumer.terminate() == 0, consumer.log()[-3000:]
+    with closing(connect(settings.postgres_url or "")) as conn, conn.cursor() as cur:
+        cur.execute("SELECT r.name, a.user_id, count(*), max(a.crossing) FROM alerts a "
+                    "JOIN alert_rules r ON r.id = a.rule_id "
+                    "WHERE a.user_id >= 10000 AND a.kind = 'firing' GROUP BY 1, 2")
+        found = {(rule, user): (n, top) for rule, user, n, top in cur.fetchall()}
+    want = {(rule, u) for u in range(10_000, 10_040)
+            for rule in ("account locked", "problem score >= 60")}
+    assert set(found) == want
+    assert set(found.values()) == {(1, 1)}
+
+
+def _send(emitter: Emitter, events: list[dict[str, Any]], rate: float) -> None:
+    started = time.monotonic()
+    for n, body in enumerate(events):
+        emitter.emit(body)
+        ahead = n / rate - (time.monotonic() - started)
+        if ahead > 0.01:
+            time.sleep(ahead)
+    emitter.flush()
