@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -106,6 +106,36 @@ def rule(  # noqa: PLR0917 - a command line of options
         except store.InvalidRule as exc:
             raise _fail(str(exc)) from None
     out.print(f"rule {rule_id}: {name}")
+
+
+@alerts_app.command("backtest")
+def backtest(
+    rule_name: Annotated[str, typer.Argument(metavar="RULE", help="the rule's name or id")],
+    since: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="first day (UTC)")],
+    until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"],
+                                                   help="last day; default today")] = None,
+) -> None:
+    """How many alerts, for how many users, the rule would have fired per day."""
+    from consumers.backtest import backtest as replay
+
+    now = datetime.now(UTC)
+    last = (until or now).date()
+    if since.date() > last:
+        raise _fail("--since is after --until")
+    with _db() as (_, conn):
+        found = [r for r in store.load_rules(conn) if rule_name in (r.name, str(r.id))]
+        if not found:
+            raise _fail(f"no rule {rule_name!r} (insights alerts rules lists them)")
+        with console.status("replaying the history"):
+            days = replay(conn, found[0], since.date(), last, now)
+    table = Table("day", "alerts", "users", "resolved", title=f"backtest: {found[0].name}")
+    for day in days:
+        table.add_row(day.day.isoformat(), str(day.firings), str(len(day.users)),
+                      str(day.resolutions))
+    out.print(table)
+    users = set().union(*(d.users for d in days)) if days else set()
+    out.print(f"{sum(d.firings for d in days)} alerts for {len(users)} users over "
+              f"{len(days)} days")
 
 
 @alerts_app.command("list")
