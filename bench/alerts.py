@@ -36,9 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import results
 from bench.latency import percentiles
-from harness.factories import event, stream
-from harness.services import ConsumerProcess, admin, environment, unique, with_database
-from insights import database, endpoints, logs
+from bench.runs import fresh_settings, paced
+from harness.factories import event
+from harness.services import ConsumerProcess, environment
+from insights import database, logs
 from insights.alerts import sealing, signing, store
 from insights.events import kafka
 from insights.events.producer import Emitter
@@ -81,34 +82,22 @@ class Arrivals:
 def produce(settings: Settings, rate: float, probes_per_s: float, seconds: float
             ) -> tuple[int, dict[int, float]]:
     """Background traffic with the probes among it; (events sent, probe user -> when)."""
-    background = (e for e in stream(10**9, users=2000, start=datetime.now(UTC))
-                  if e["type"] not in LEFT_OUT)
     probes: dict[int, float] = {}
-    sent, started = 0, time.monotonic()
-    next_probe = started + 1 / probes_per_s
+
+    def lock(emitter: Emitter) -> None:
+        user = FIRST_PROBE + len(probes)
+        now = datetime.now(UTC)
+        probes[user] = time.monotonic()
+        emitter.emit(event("account_locked", now, user_id=user,
+                           locked_until=(now + timedelta(hours=1)).isoformat()))
+
     with Emitter(settings.kafka_bootstrap or "", settings.topics()) as emitter:
         for n in range(int(seconds * probes_per_s) + 1):     # the probe users exist first
             emitter.emit(event("user_upsert", datetime.now(UTC) - timedelta(days=3),
                                user_id=FIRST_PROBE + n, email=f"probe{n}@example.com"))
         emitter.flush()
-        while time.monotonic() - started < seconds:
-            due = int((time.monotonic() - started) * rate) - sent
-            for _ in range(max(0, due)):
-                body = next(background)
-                body["ts"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-                emitter.emit(body)
-                sent += 1
-            if time.monotonic() >= next_probe:
-                user = FIRST_PROBE + len(probes)
-                now = datetime.now(UTC)
-                probes[user] = time.monotonic()
-                emitter.emit(event("account_locked", now, user_id=user,
-                                   locked_until=(now + timedelta(hours=1)).isoformat()))
-                emitter.flush()
-                sent += 1
-                next_probe += 1 / probes_per_s
-            time.sleep(0.005)
-        emitter.flush()
+        sent = paced(emitter, rate, seconds, probes_per_s=probes_per_s, probe=lock,
+                     left_out=LEFT_OUT)
     return sent, probes
 
 
@@ -119,21 +108,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
     logs.configure("INFO")
-    base = Settings()
-    urls = endpoints.resolve(base)
-    db = unique("insights_alerts_")
-    admin(urls.postgres_url, f'CREATE DATABASE "{db}"')
-    settings = base.model_copy(update={
-        "kafka_bootstrap": urls.kafka_bootstrap, "redis_url": urls.redis_url,
-        "postgres_url": with_database(urls.postgres_url, db),
-        "topic_prefix": unique("alerts") + ".", "consumer_group": unique("alerts-"),
-        "redis_prefix": unique("alerts"), "metrics_port": 0, "alerts_metrics_port": 0,
-        "secret_key": SecretStr(Fernet.generate_key().decode()),
-        "hooks_allow": "127.0.0.1", "alerts_group_s": 0.0})
-    try:
+    with fresh_settings("alerts", alerts_metrics_port=0, hooks_allow="127.0.0.1",
+                        alerts_group_s=0.0,
+                        secret_key=SecretStr(Fernet.generate_key().decode())) as settings:
         result = run(settings, args)
-    finally:
-        admin(urls.postgres_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     results.write("alerts", result)
 
 

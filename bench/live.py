@@ -40,9 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import results
 from bench.latency import ApiServer, create_token, percentiles
-from harness.factories import event, stream
-from harness.services import ConsumerProcess, admin, unique, with_database
-from insights import database, endpoints, logs
+from bench.runs import fresh_settings, paced
+from harness.factories import event
+from harness.services import ConsumerProcess
+from insights import database, logs
 from insights.events import kafka
 from insights.events.producer import Emitter
 from insights.readmodel.keys import Keys
@@ -88,30 +89,17 @@ def produce(settings: dict[str, Any], rate: float, probes_per_s: float, seconds:
 
 def _produce(settings: Settings, rate: float, probes_per_s: float, seconds: float,
              probed: Callable[[int, float], None]) -> int:
-    background = (e for e in stream(10**9, users=2000, start=datetime.now(UTC))
-                  if e["type"] not in LEFT_OUT)
-    sent, probe, tick = 0, 0, 0.01
-    started = time.monotonic()
-    next_probe = started + 1 / probes_per_s
+    count = [0]
+
+    def alert(emitter: Emitter) -> None:
+        count[0] += 1
+        probed(count[0], time.monotonic())
+        emitter.emit(event("security_alert", datetime.now(UTC),
+                           user_email="probe@example.com", alert_type="brute_force"))
+
     with Emitter(settings.kafka_bootstrap or "", settings.topics()) as emitter:
-        while time.monotonic() - started < seconds:
-            due = int((time.monotonic() - started) * rate) - sent
-            for _ in range(max(0, due)):
-                body = next(background)
-                body["ts"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-                emitter.emit(body)
-                sent += 1
-            if time.monotonic() >= next_probe:
-                probe += 1
-                probed(probe, time.monotonic())
-                emitter.emit(event("security_alert", datetime.now(UTC),
-                                   user_email="probe@example.com", alert_type="brute_force"))
-                emitter.flush()
-                sent += 1
-                next_probe += 1 / probes_per_s
-            time.sleep(tick)
-        emitter.flush()
-    return sent
+        return paced(emitter, rate, seconds, probes_per_s=probes_per_s, probe=alert,
+                     left_out=LEFT_OUT)
 
 
 class Client:
@@ -236,22 +224,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
     logs.configure("INFO")
-    base = Settings()
-    urls = endpoints.resolve(base)
-    db = unique("insights_live_")
-    admin(urls.postgres_url, f'CREATE DATABASE "{db}"')
-    settings = base.model_copy(update={
-        "kafka_bootstrap": urls.kafka_bootstrap, "redis_url": urls.redis_url,
-        "postgres_url": with_database(urls.postgres_url, db),
-        "topic_prefix": unique("live") + ".", "consumer_group": unique("live-"),
-        "redis_prefix": unique("live"), "metrics_port": 0,
-        # Every client uses the one token: lift the per-token and total socket caps.
-        "web_max_sockets_per_session": args.clients,
-        "web_max_sockets": max(args.clients, base.web_max_sockets)})
-    try:
+    # Every client uses the one token: lift the per-token and total socket caps.
+    with fresh_settings("live", web_max_sockets_per_session=args.clients,
+                        web_max_sockets=max(args.clients, Settings().web_max_sockets)
+                        ) as settings:
         result = run(settings, args)
-    finally:
-        admin(urls.postgres_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     results.write("live", result)
 
 

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from insights import stack
 from insights.settings import Settings
+from tests.schema import answer, component, errors
 from web.app import create_app
 from web.auth.accounts import Role, create_token
 from web.engine import create_engine
@@ -39,6 +40,18 @@ def test_an_office_manager_reads_alerts_and_rules_but_changes_nothing(
         client: TestClient, database_url: str) -> None:
     manager = headers(database_url, Role.OFFICE_MANAGER)
     assert client.get("/api/alerts", headers=manager).json() == []
+    with create_engine(database_url, pool_size=1).begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO alerts (rule_id, user_id, crossing, kind, value, previous, occurred_at)"
+            " VALUES (2, 42, 1, 'firing', '1', '0', '2026-12-06T10:00:00Z')")
+    alerts = client.get("/api/alerts", headers=manager).json()
+    openapi = client.get("/openapi.json").json()
+    assert errors(answer(openapi, "/api/alerts"), alerts) == []
+    [alert] = alerts
+    assert alert["rule"] == "account locked" and alert["user_id"] == 42
+    assert alert["delivery"] == "waiting" and alert["link"].endswith("/#/users/42")
+    assert errors(answer(openapi, "/api/alerts/rules"),
+                  client.get("/api/alerts/rules", headers=manager).json()) == []
     names = [r["name"] for r in client.get("/api/alerts/rules", headers=manager).json()]
     assert names == ["problem score >= 60", "account locked", "engaged user now at risk"]
     rule = {"name": "x", "kind": "threshold", "metric": "problem_day", "threshold": 30}
@@ -64,6 +77,11 @@ def test_an_admin_adds_a_rule_and_a_hook_whose_secret_is_shown_once(
     made = client.post("/api/alerts/hooks", json={"name": "ops", "url": "http://127.0.0.1:9/h"},
                        headers=admin)
     assert made.status_code == 201 and made.json()["secret"].startswith("whsec_")
+    openapi = client.get("/openapi.json").json()
+    assert errors(component(openapi, "CreatedHook"), made.json()) == []
+    unknown = client.post("/api/alerts/rules", json={**rule, "colour": "red"}, headers=admin)
+    assert unknown.status_code == 422 and "colour" in unknown.json()["detail"]
+    assert made.json()["hook"]["name"] == "ops" and made.json()["hook"]["enabled"]
     listed = client.get("/api/alerts/hooks", headers=admin).json()
     assert [h["name"] for h in listed] == ["ops"] and "secret" not in listed[0]
     for url in ("http://10.0.0.7/h", "https://169.254.169.254/latest", "ftp://127.0.0.1/"):

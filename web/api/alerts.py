@@ -1,28 +1,34 @@
-"""``/api/alerts``: recent alerts and their deliveries (OFFICE_MANAGER and ADMIN), rules and
-hooks managed by ADMINs only (``insights.alerts``).
-
-A hook's signing secret is in the answer of its creation and nowhere else.
-"""
+"""``/api/alerts``: recent alerts (OFFICE_MANAGER and ADMIN) and rules; rules and hooks changed
+by ADMINs only (``insights.alerts``). A hook's signing secret is in the answer of its
+creation and nowhere else. Documents: ``web.documents.alerts``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
-from pydantic import BaseModel, Field
+import msgspec
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from sqlalchemy.engine import Engine
 
 from insights.alerts import sealing, signing, store
 from insights.alerts.destination import Allowed, RefusedUrl, check
 from insights.alerts.payloads import profile_link
-from insights.alerts.rules import Rule as RuleValue
+from insights.alerts.rules import Rule
 from web.auth.accounts import Account, Role
 from web.deps import AccountDep, EngineDep, WebDep
+from web.documents.alerts import AlertHook, AlertItem, AlertRule, CreatedHook, NewHook, Resent
+from web.documents.schema import UNAVAILABLE, answer, body
+from web.formats import Document, rfc3339, rfc3339_or_none
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
+T = TypeVar("T")
+Responses = dict[int | str, dict[str, Any]]
+FORBIDDEN: Responses = {403: {"description": "not an ADMIN"}}
+REFUSED: Responses = {422: {"description": "a rule that cannot work, or a URL that may not be"
+                                           " called"}}
+NOT_FOUND: Responses = {404: {"description": "no such notification"}}
 
 
 def admin(account: AccountDep) -> Account:
@@ -30,9 +36,6 @@ def admin(account: AccountDep) -> Account:
     if account.role != Role.ADMIN.name:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only an ADMIN may do this")
     return account
-
-
-AdminDep = Annotated[Account, Depends(admin)]
 
 
 @contextmanager
@@ -43,121 +46,103 @@ def _conn(engine: Engine) -> Iterator[Any]:
         yield lent.dbapi_connection
 
 
-class Alert(BaseModel):
-    id: int
-    rule: str = Field(description="the rule's name")
-    user_id: int
-    kind: Literal["firing", "resolved"]
-    value: str = Field(description="the metric's value that fired or resolved it")
-    previous: str | None = Field(description="its value before (None: first reading)")
-    occurred_at: datetime
-    delivery: str = Field(description="waiting (for its group), no hook, sending, delivered"
-                                      " or failed")
-    link: str = Field(description="the user's profile on the dashboard")
+async def _body(request: Request, kind: type[T]) -> T:
+    """The request's JSON as ``kind``; 422 saying what is wrong otherwise."""
+    try:
+        return msgspec.json.decode(await request.body(), type=kind)
+    except msgspec.DecodeError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
 
 
-class Rule(BaseModel):
-    id: int = Field(0, description="0 when creating")
-    name: str = Field(min_length=1, max_length=200)
-    kind: Literal["threshold", "rise", "transition"]
-    metric: Literal["problem_day", "problem_week", "problem_month", "engagement", "locked",
-                    "status"]
-    severity: Literal["info", "warning", "critical"] = "warning"
-    threshold: int = Field(0, ge=0, le=1000, description="T (threshold) or D (rise), points")
-    hysteresis: int = Field(0, ge=0, le=1000, description="resolved below T - hysteresis")
-    window_minutes: int = Field(0, ge=0, le=10080, description="a rise's window")
-    from_status: str = Field("*", max_length=20)
-    to_status: str = Field("", max_length=20)
-    roles: list[str] | None = Field(None, description="None: every tracked user")
-    cooldown_s: int = Field(3600, ge=0, le=30 * 86400)
-    enabled: bool = True
-
-
-class Hook(BaseModel):
-    id: int
-    name: str
-    url: str
-    format: str
-    enabled: bool
-    disabled_reason: str | None
-    failing_since: datetime | None
-
-
-class NewHook(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    url: str = Field(min_length=8, max_length=2000)
-    format: Literal["json", "slack", "teams", "alertmanager"] = "json"
-
-
-class CreatedHook(Hook):
-    secret: str = Field(description="the signing secret, shown this once (whsec_...)")
-
-
-@router.get("", response_model=list[Alert])
+@router.get("", response_class=Document,
+            responses={**answer("AlertItem", "the newest alerts", many=True), **UNAVAILABLE})
 def recent(engine: EngineDep, web: WebDep,
-           limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[Alert]:
+           limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Document:
     """The newest alerts and where their delivery stands."""
     with _conn(engine) as conn:
         found = store.recent_alerts(conn, limit)
-    return [Alert(**vars(a), link=profile_link(web.settings.dashboard_url, a.user_id))
-            for a in found]
+    return Document([AlertItem(
+        id=a.id, rule=a.rule, user_id=a.user_id, kind=a.kind,  # type: ignore[arg-type]
+        value=a.value, previous=a.previous, occurred_at=rfc3339(a.occurred_at),
+        delivery=a.delivery, link=profile_link(web.settings.dashboard_url, a.user_id))
+        for a in found])
 
 
-@router.get("/rules", response_model=list[Rule])
-def rules(engine: EngineDep) -> list[Rule]:
+def _rule(r: Rule) -> AlertRule:
+    return AlertRule(**{**vars(r), "roles": list(r.roles) if r.roles else None})
+
+
+@router.get("/rules", response_class=Document,
+            responses={**answer("AlertRule", "every rule", many=True), **UNAVAILABLE})
+def rules(engine: EngineDep) -> Document:
     """Every rule."""
     with _conn(engine) as conn:
-        return [Rule(**{**vars(r), "roles": list(r.roles) if r.roles else None})
-                for r in store.load_rules(conn)]
+        return Document([_rule(r) for r in store.load_rules(conn)])
 
 
-@router.post("/rules", response_model=Rule, dependencies=[Depends(admin)])
-def save_rule(rule: Rule, engine: EngineDep) -> Rule:
+@router.post("/rules", response_class=Document, dependencies=[Depends(admin)],
+             openapi_extra=body("AlertRule"),
+             responses={**answer("AlertRule", "the rule as saved"), **FORBIDDEN, **REFUSED,
+                        **UNAVAILABLE})
+async def save_rule(request: Request, engine: EngineDep) -> Document:
     """Create a rule (id 0) or change one (ADMIN); 422 for a rule that cannot work."""
-    value = RuleValue(**{**rule.model_dump(), "roles": tuple(rule.roles) if rule.roles
-                         else None})
+    rule = await _body(request, AlertRule)
+    value = Rule(**{**msgspec.structs.asdict(rule),
+                    "roles": tuple(rule.roles) if rule.roles else None})
     try:
         with _conn(engine) as conn:
             rule_id = store.save_rule(conn, value)
     except store.InvalidRule as exc:
         raise HTTPException(422, detail=str(exc)) from None
-    return rule.model_copy(update={"id": rule_id})
+    return Document(msgspec.structs.replace(rule, id=rule_id))
 
 
-@router.get("/hooks", response_model=list[Hook], dependencies=[Depends(admin)])
-def hooks(engine: EngineDep) -> list[Hook]:
+def _hook(h: store.Hook) -> AlertHook:
+    return AlertHook(id=h.id, name=h.name, url=h.url, format=h.format, enabled=h.enabled,
+                     disabled_reason=h.disabled_reason,
+                     failing_since=rfc3339_or_none(h.failing_since))
+
+
+@router.get("/hooks", response_class=Document, dependencies=[Depends(admin)],
+            responses={**answer("AlertHook", "every hook", many=True), **FORBIDDEN,
+                       **UNAVAILABLE})
+def hooks(engine: EngineDep) -> Document:
     """Every hook and why any is disabled (ADMIN)."""
     with _conn(engine) as conn:
-        return [Hook(**{k: v for k, v in vars(h).items() if k != "created_at"})
-                for h in store.load_hooks(conn)]
+        return Document([_hook(h) for h in store.load_hooks(conn)])
 
 
-@router.post("/hooks", response_model=CreatedHook, status_code=201,
-             dependencies=[Depends(admin)])
-def add_hook(hook: NewHook, engine: EngineDep, web: WebDep) -> CreatedHook:
+@router.post("/hooks", response_class=Document, status_code=201,
+             dependencies=[Depends(admin)], openapi_extra=body("NewHook"),
+             responses={**answer("CreatedHook", "the hook and its secret", status=201),
+                        **FORBIDDEN, **REFUSED, **UNAVAILABLE})
+async def add_hook(request: Request, engine: EngineDep, web: WebDep) -> Document:
     """Add a hook (ADMIN): 422 for a URL that may not be called; the answer holds the
     signing secret, which is not shown again."""
-    settings = web.settings
+    hook = await _body(request, NewHook)
     try:
-        check(hook.url, Allowed.parse(settings.hooks_allow))
+        check(hook.url, Allowed.parse(web.settings.hooks_allow))
         secret = signing.new_secret()
-        sealed = sealing.seal(secret, sealing.key(settings))
+        sealed = sealing.seal(secret, sealing.key(web.settings))
         with _conn(engine) as conn:
             hook_id = store.add_hook(conn, hook.name, hook.url, hook.format, sealed)
+            made = next(h for h in store.load_hooks(conn) if h.id == hook_id)
     except (RefusedUrl, store.InvalidRule) as exc:
         raise HTTPException(422, detail=str(exc)) from None
     except sealing.MissingKey as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from None
-    return CreatedHook(id=hook_id, name=hook.name, url=hook.url, format=hook.format,
-                       enabled=True, disabled_reason=None, failing_since=None, secret=secret)
+    return Document(CreatedHook(hook=_hook(made), secret=secret), status_code=201)
 
 
-@router.post("/notifications/{notification_id}/resend", dependencies=[Depends(admin)])
+@router.post("/notifications/{notification_id}/resend", response_class=Document,
+             dependencies=[Depends(admin)],
+             responses={**answer("Resent", "the deliveries queued again"), **FORBIDDEN,
+                        **NOT_FOUND, **UNAVAILABLE})
 def resend(notification_id: Annotated[str, Path(max_length=100)],
-           engine: EngineDep) -> dict[str, int]:
+           engine: EngineDep) -> Document:
     """Send a notification again, same id and body, to every hook it went to (ADMIN)."""
     with _conn(engine) as conn:
         count = store.resend(conn, notification_id)
     if not count:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such notification")
-    return {"deliveries": count}
+    return Document(Resent(deliveries=count))

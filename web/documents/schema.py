@@ -16,6 +16,7 @@ from typing import Any, Final
 import msgspec
 from fastapi import FastAPI
 
+from web.documents.alerts import ALERT_DOCUMENTS
 from web.documents.common import Health, ServiceUnavailable
 from web.documents.paths import PathsTab
 from web.documents.profile import Profile
@@ -42,8 +43,8 @@ def ref(name: str) -> dict[str, str]:
 
 def components() -> dict[str, Any]:
     """The JSON Schema of every document, by component name."""
-    _, found = msgspec.json.schema_components([*FRESH_DOCUMENTS, Health, ServiceUnavailable],
-                                              ref_template=REF)
+    _, found = msgspec.json.schema_components(
+        [*FRESH_DOCUMENTS, Health, ServiceUnavailable, *ALERT_DOCUMENTS], ref_template=REF)
     for document in FRESH_DOCUMENTS:
         found[document.__name__]["required"].append("freshness")
     found["TabDocument"] = {
@@ -60,10 +61,19 @@ def components() -> dict[str, Any]:
     return found
 
 
-def answer(name: str, description: str) -> dict[int | str, dict[str, Any]]:
-    """A route's ``responses``: its 200 is the JSON of the component ``name``."""
-    return {200: {"description": description,
-                  "content": {"application/json": {"schema": ref(name)}}}}
+def answer(name: str, description: str, *, many: bool = False, status: int = 200
+           ) -> dict[int | str, dict[str, Any]]:
+    """A route's ``responses``: its 200 (or ``status``) is the JSON of the component
+    ``name`` (a list of them when ``many``)."""
+    schema = {"type": "array", "items": ref(name)} if many else ref(name)
+    return {status: {"description": description,
+                     "content": {"application/json": {"schema": schema}}}}
+
+
+def body(name: str) -> dict[str, Any]:
+    """A route's ``openapi_extra``: its JSON request body is the component ``name``."""
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": ref(name)}}}}
 
 
 #: The 503 of the ``/api`` routes (``web.outage``), for their ``responses``.

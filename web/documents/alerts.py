@@ -1,0 +1,93 @@
+"""The alerts' documents (``/api/alerts``): recent alerts, rules, hooks (``insights.alerts``).
+
+``AlertRule`` and ``NewHook`` are also the bodies the ADMIN routes take.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct
+
+from web.documents.common import Time, about
+
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Points = Annotated[int, Meta(ge=0, le=1000)]
+
+
+class AlertItem(Struct, kw_only=True):
+    """One alert: a rule firing or resolving for one user."""
+
+    id: Annotated[int, about("the alert's id")]
+    rule: Annotated[str, about("the rule's name")]
+    user_id: Annotated[int, about("the tracked user's id")]
+    kind: Annotated[Literal["firing", "resolved"], about("fired or resolved")]
+    value: Annotated[str, about("the metric's value that fired or resolved it")]
+    previous: Annotated[str | None, about("its value before; null for a first reading")]
+    occurred_at: Annotated[Time, about("when the consumer recorded it")]
+    delivery: Annotated[str, about(
+        "waiting (for its group), no hook, sending (retries), delivered or failed")]
+    link: Annotated[str, about("the user's profile on the dashboard")]
+
+
+class AlertRule(Struct, kw_only=True, forbid_unknown_fields=True):
+    """An alert rule (see the README's Alerts section)."""
+
+    id: Annotated[int, about("the rule's id; 0 when creating one")] = 0
+    name: Annotated[Name, about("the rule's name, unique")]
+    kind: Annotated[Literal["threshold", "rise", "transition"], about(
+        "threshold: the value reaches T; rise: D points above the window's lowest;"
+        " transition: the status goes from one to another")]
+    metric: Annotated[Literal["problem_day", "problem_week", "problem_month", "engagement",
+                              "locked", "status"], about("what the rule watches")]
+    severity: Annotated[Literal["info", "warning", "critical"], about(
+        "how serious, as the hooks are told")] = "warning"
+    threshold: Annotated[Points, about("T (threshold) or D (rise), in points")] = 0
+    hysteresis: Annotated[Points, about("resolved below T - hysteresis (D for a rise)")] = 0
+    window_minutes: Annotated[int, Meta(ge=0, le=10080), about("a rise's window")] = 0
+    from_status: Annotated[str, Meta(max_length=20), about(
+        "a transition's status before (* = any other)")] = "*"
+    to_status: Annotated[str, Meta(max_length=20), about("a transition's status after")] = ""
+    roles: Annotated[list[str] | None, about("only users of these roles; null = all")] = None
+    cooldown_s: Annotated[int, Meta(ge=0, le=30 * 86400), about(
+        "seconds between two firings for one user")] = 3600
+    enabled: Annotated[bool, about("evaluated by the consumers")] = True
+
+
+class AlertHook(Struct, kw_only=True):
+    """A hook the alerts are delivered to (its secrets are never shown again)."""
+
+    id: Annotated[int, about("the hook's id")]
+    name: Annotated[str, about("the hook's name, unique")]
+    url: Annotated[str, about("where deliveries are POSTed")]
+    format: Annotated[str, about("json, slack, teams or alertmanager")]
+    enabled: Annotated[bool, about("deliveries are sent to it")]
+    disabled_reason: Annotated[str | None, about("why it was disabled, null when enabled")]
+    failing_since: Annotated[Time | None, about(
+        "the first failed attempt since the last delivery; null when not failing")]
+
+
+class NewHook(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A hook to add."""
+
+    name: Annotated[Name, about("the hook's name, unique")]
+    url: Annotated[str, Meta(min_length=8, max_length=2000), about(
+        "https URL on a public address (or a host allowed by INSIGHTS_HOOKS_ALLOW)")]
+    format: Annotated[Literal["json", "slack", "teams", "alertmanager"], about(
+        "the body's format")] = "json"
+
+
+class CreatedHook(Struct, kw_only=True):
+    """A hook just added, with its signing secret, shown this once."""
+
+    hook: Annotated[AlertHook, about("the hook")]
+    secret: Annotated[str, about("the signing secret (whsec_...): keep it now")]
+
+
+class Resent(Struct, kw_only=True):
+    """A notification queued again."""
+
+    deliveries: Annotated[int, about("deliveries put back to be sent")]
+
+
+ALERT_DOCUMENTS = (AlertItem, AlertRule, AlertHook, NewHook, CreatedHook, Resent)
