@@ -22,7 +22,7 @@ import logging
 import random
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -216,3 +216,22 @@ def fail_unsendable(conn: Connection, claimed: Claimed, why: str) -> None:
         cur.execute("UPDATE alert_deliveries SET state = 'failed', leased_until = NULL, "
                     "finished_at = now(), last_error = %s WHERE id = %s", (why, claimed.id))
     conn.commit()
+
+
+def queue_test(conn: Connection, hook_id: int, dashboard_url: str) -> str | None:
+    """A test notification to hook ``hook_id`` (None: no such hook); its id."""
+    rules = load_rules(conn)
+    with conn.cursor() as cur:
+        cur.execute("SELECT now(), EXISTS (SELECT 1 FROM alert_hooks WHERE id = %s)",
+                    (hook_id,))
+        now, exists = cur.fetchone()  # type: ignore[misc]
+        if not exists or not rules:
+            conn.rollback()
+            return None
+        notice = payloads.Notice(f"msg_{uuid.uuid4().hex}", replace(rules[0], name="test"),
+                                 "test", now, 0, [])
+        cur.execute("INSERT INTO alert_notifications (id, rule_id, kind) VALUES "
+                    "(%s, %s, 'test')", (notice.id, rules[0].id))
+        add_deliveries(cur, notice, dashboard_url, [hook_id])
+    conn.commit()
+    return notice.id

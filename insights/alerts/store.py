@@ -188,3 +188,51 @@ def resend(conn: Connection, notification_id: str) -> int:
         count = cur.rowcount
     conn.commit()
     return count
+
+
+@dataclass(frozen=True)
+class Attempt:
+    attempt: int
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One hook's delivery of a notification, with its attempts."""
+
+    id: int
+    notification_id: str
+    hook: str
+    state: str
+    attempts: list[Attempt]
+    next_attempt_at: datetime | None      # while pending
+    last_error: str | None
+
+
+def deliveries_of(conn: Connection, alert_id: int) -> list[Delivery] | None:
+    """The deliveries of the notification holding alert ``alert_id`` (None: no such
+    alert; empty: not notified yet, or no hook)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT notification_id FROM alerts WHERE id = %s", (alert_id,))
+        found = cur.fetchone()
+        if found is None:
+            return None
+        cur.execute("""
+SELECT d.id, d.notification_id, h.name, d.state,
+       CASE WHEN d.state = 'pending' THEN d.next_attempt_at END, d.last_error
+FROM alert_deliveries d JOIN alert_hooks h ON h.id = d.hook_id
+WHERE d.notification_id = %s ORDER BY d.id""", (found[0],))
+        rows = cur.fetchall()
+        cur.execute("SELECT delivery_id, attempt, started_at, duration_ms, status_code, error "
+                    "FROM alert_attempts WHERE delivery_id = ANY(%s) ORDER BY attempt",
+                    ([r[0] for r in rows],))
+        attempts: dict[int, list[Attempt]] = {}
+        for delivery_id, *attempt in cur.fetchall():
+            attempts.setdefault(delivery_id, []).append(Attempt(*attempt))
+    conn.commit()
+    return [Delivery(id_, note, hook, state, attempts.get(id_, []), due, error)
+            for id_, note, hook, state, due, error in rows]
+

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import signal
-import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -16,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from insights import database, endpoints, logs
-from insights.alerts import outbox, payloads, sealing, signing, store
+from insights.alerts import outbox, sealing, signing, store
 from insights.alerts.destination import Allowed, RefusedUrl, check
 from insights.alerts.rules import Rule
 from insights.database import Connection
@@ -215,18 +213,11 @@ def remove(name: str) -> None:
 def test(name: str) -> None:
     """Queue a test notification to one hook (the dispatcher sends it)."""
     with _db() as (settings, conn):
-        hooks = {h.name: h for h in store.load_hooks(conn)}
-        rules_ = store.load_rules(conn)
-        if name not in hooks or not rules_:
-            raise _fail(f"no hook named {name!r}")
-        notice = payloads.Notice(f"msg_{uuid.uuid4().hex}", replace(rules_[0], name="test"),
-                                 "test", _db_now(conn), 0, [])
-        with conn.cursor() as cur:
-            cur.execute("INSERT INTO alert_notifications (id, rule_id, kind) "
-                        "VALUES (%s, %s, 'test')", (notice.id, rules_[0].id))
-            outbox.add_deliveries(cur, notice, settings.dashboard_url, [hooks[name].id])
-        conn.commit()
-    out.print(notice.id)
+        hooks = {h.name: h.id for h in store.load_hooks(conn)}
+        queued = outbox.queue_test(conn, hooks.get(name, 0), settings.dashboard_url)
+    if queued is None:
+        raise _fail(f"no hook named {name!r}")
+    out.print(queued)
 
 
 @hooks_app.command("resend")
@@ -237,11 +228,3 @@ def resend(notification: str) -> None:
     if not count:
         raise _fail(f"no deliveries of {notification!r}")
     console.print(f"{count} deliveries queued again")
-
-
-def _db_now(conn: Connection) -> datetime:
-    with conn.cursor() as cur:
-        cur.execute("SELECT now()")
-        row = cur.fetchone()
-    assert row is not None
-    return row[0]  # type: ignore[no-any-return]

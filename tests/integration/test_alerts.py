@@ -33,7 +33,7 @@ from pydantic import SecretStr
 from consumers.pipeline import Pipeline
 from harness.factories import event, stream
 from harness.services import ConsumerProcess, redis_records, stored_records, unique, wait_for
-from insights.alerts import sealing, signing, store
+from insights.alerts import outbox, sealing, signing, store
 from insights.alerts.dispatcher import Dispatcher
 from insights.database import connect
 from insights.events.producer import Emitter
@@ -240,20 +240,9 @@ def test_many_users_crossing_together_make_one_notification_and_later_ones_wait(
 
 def _queue(settings: Settings, hook_id: int, n: int) -> list[str]:
     """``n`` test notifications for one hook, straight into the outbox."""
-    from insights.alerts import outbox, payloads
-
-    ids = []
-    with closing(connect(settings.postgres_url or "")) as conn, conn.cursor() as cur:
-        rule = store.load_rules(conn)[0]
-        for k in range(n):
-            notice = payloads.Notice(f"msg_t{k}_{unique('')}", rule, "test", datetime.now(UTC),
-                                     0, [])
-            cur.execute("INSERT INTO alert_notifications (id, rule_id, kind) VALUES "
-                        "(%s, %s, 'test')", (notice.id, rule.id))
-            outbox.add_deliveries(cur, notice, settings.dashboard_url, [hook_id])
-            ids.append(notice.id)
-        conn.commit()
-    return ids
+    with closing(connect(settings.postgres_url or "")) as conn:
+        return [str(outbox.queue_test(conn, hook_id, settings.dashboard_url))
+                for _ in range(n)]
 
 
 def test_two_dispatchers_never_send_one_delivery_twice_and_a_late_receiver_gets_all(

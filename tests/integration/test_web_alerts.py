@@ -90,3 +90,40 @@ def test_an_admin_adds_a_rule_and_a_hook_whose_secret_is_shown_once(
     with create_engine(database_url, pool_size=1).connect() as conn:
         stored = conn.exec_driver_sql("SELECT secret FROM alert_hooks").scalar_one()
     assert made.json()["secret"].encode() not in bytes(stored)        # sealed
+
+
+def test_an_alerts_deliveries_and_the_hook_controls(client: TestClient, database_url: str
+                                                    ) -> None:
+    admin, manager = headers(database_url, Role.ADMIN), headers(database_url, Role.OFFICE_MANAGER)
+    made = client.post("/api/alerts/hooks", json={"name": "ops", "url": "http://127.0.0.1:9/h"},
+                       headers=admin).json()["hook"]
+    with create_engine(database_url, pool_size=1).begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO alert_notifications (id, rule_id, kind) VALUES ('msg_1', 2, 'firing');"
+            "INSERT INTO alerts (rule_id, user_id, crossing, kind, value, occurred_at,"
+            " notification_id) VALUES (2, 7, 1, 'firing', '1', now(), 'msg_1');"
+            f"INSERT INTO alert_deliveries (notification_id, hook_id, body, attempts)"
+            f" VALUES ('msg_1', {made['id']}, '{{}}', 1);"
+            "INSERT INTO alert_attempts (delivery_id, attempt, started_at, duration_ms,"
+            " status_code, error) SELECT id, 1, now(), 12, 500, 'HTTP 500'"
+            " FROM alert_deliveries")
+        alert_id = conn.exec_driver_sql("SELECT id FROM alerts").scalar_one()
+    found = client.get(f"/api/alerts/{alert_id}/deliveries", headers=manager).json()
+    openapi = client.get("/openapi.json").json()
+    assert errors(answer(openapi, "/api/alerts/{alert_id}/deliveries"), found) == []
+    assert [(d["hook"], d["state"], [a["status_code"] for a in d["attempts"]])
+            for d in found] == [("ops", "pending", [500])]
+    assert client.get("/api/alerts/999/deliveries", headers=manager).status_code == 404
+
+    hook = f"/api/alerts/hooks/{made['id']}"
+    for method, path in (("post", f"{hook}/test"), ("post", f"{hook}/enabled"),
+                         ("delete", hook)):
+        assert getattr(client, method)(path, headers=manager).status_code == 403
+    queued = client.post(f"{hook}/test", headers=admin).json()["notification_id"]
+    assert queued.startswith("msg_")
+    off = client.post(f"{hook}/enabled?on=false", headers=admin).json()
+    assert off["enabled"] is False and off["disabled_reason"] == "disabled by an operator"
+    assert client.post(f"{hook}/enabled", headers=admin).json()["enabled"] is True
+    assert client.delete(hook, headers=admin).status_code == 204
+    assert client.delete(hook, headers=admin).status_code == 404
+    assert client.post(f"{hook}/test", headers=admin).status_code == 404

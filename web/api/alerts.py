@@ -9,16 +9,26 @@ from contextlib import closing, contextmanager
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from sqlalchemy.engine import Engine
 
-from insights.alerts import sealing, signing, store
+from insights.alerts import outbox, sealing, signing, store
 from insights.alerts.destination import Allowed, RefusedUrl, check
 from insights.alerts.payloads import profile_link
 from insights.alerts.rules import Rule
 from web.auth.accounts import Account, Role
 from web.deps import AccountDep, EngineDep, WebDep
-from web.documents.alerts import AlertHook, AlertItem, AlertRule, CreatedHook, NewHook, Resent
+from web.documents.alerts import (
+    AlertDelivery,
+    AlertHook,
+    AlertItem,
+    AlertRule,
+    CreatedHook,
+    DeliveryAttempt,
+    NewHook,
+    Queued,
+    Resent,
+)
 from web.documents.schema import UNAVAILABLE, answer, body
 from web.formats import Document, rfc3339, rfc3339_or_none
 
@@ -28,7 +38,8 @@ Responses = dict[int | str, dict[str, Any]]
 FORBIDDEN: Responses = {403: {"description": "not an ADMIN"}}
 REFUSED: Responses = {422: {"description": "a rule that cannot work, or a URL that may not be"
                                            " called"}}
-NOT_FOUND: Responses = {404: {"description": "no such notification"}}
+NOT_FOUND: Responses = {404: {"description": "no such notification, alert or hook"}}
+HookId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a hook's id")]
 
 
 def admin(account: AccountDep) -> Account:
@@ -146,3 +157,67 @@ def resend(notification_id: Annotated[str, Path(max_length=100)],
     if not count:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such notification")
     return Document(Resent(deliveries=count))
+
+
+@router.get("/{alert_id}/deliveries", response_class=Document,
+            responses={**answer("AlertDelivery", "each hook's delivery of the alert's"
+                                " notification, with its attempts", many=True), **NOT_FOUND,
+                       **UNAVAILABLE})
+def deliveries(alert_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+               engine: EngineDep) -> Document:
+    """How the alert was delivered: per hook, the state and every attempt."""
+    with _conn(engine) as conn:
+        found = store.deliveries_of(conn, alert_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such alert")
+    return Document([AlertDelivery(
+        id=d.id, notification_id=d.notification_id, hook=d.hook,
+        state=d.state,  # type: ignore[arg-type]
+        next_attempt_at=rfc3339_or_none(d.next_attempt_at), last_error=d.last_error,
+        attempts=[DeliveryAttempt(attempt=a.attempt, started_at=rfc3339(a.started_at),
+                                  duration_ms=a.duration_ms, status_code=a.status_code,
+                                  error=a.error) for a in d.attempts]) for d in found])
+
+
+def _hook_name(engine: Engine, hook_id: int) -> str:
+    with _conn(engine) as conn:
+        names = {h.id: h.name for h in store.load_hooks(conn)}
+    if hook_id not in names:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such hook")
+    return names[hook_id]
+
+
+@router.post("/hooks/{hook_id}/test", response_class=Document, dependencies=[Depends(admin)],
+             responses={**answer("Queued", "the test notification queued"), **FORBIDDEN,
+                        **NOT_FOUND, **UNAVAILABLE})
+def test_hook(hook_id: HookId, engine: EngineDep, web: WebDep) -> Document:
+    """Queue a test notification to one hook (ADMIN); the dispatcher sends it."""
+    with _conn(engine) as conn:
+        queued = outbox.queue_test(conn, hook_id, web.settings.dashboard_url)
+    if queued is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such hook")
+    return Document(Queued(notification_id=queued))
+
+
+@router.post("/hooks/{hook_id}/enabled", response_class=Document,
+             dependencies=[Depends(admin)],
+             responses={**answer("AlertHook", "the hook now"), **FORBIDDEN, **NOT_FOUND,
+                        **UNAVAILABLE})
+def enable_hook(hook_id: HookId, engine: EngineDep,
+                on: Annotated[bool, Query(description="true: enable; false: disable")] = True
+                ) -> Document:
+    """Enable a hook again, clearing its failure record, or disable it (ADMIN)."""
+    name = _hook_name(engine, hook_id)
+    with _conn(engine) as conn:
+        store.set_hook_enabled(conn, name, on)
+        return Document(_hook(next(h for h in store.load_hooks(conn) if h.id == hook_id)))
+
+
+@router.delete("/hooks/{hook_id}", status_code=204, dependencies=[Depends(admin)],
+               responses={**FORBIDDEN, **NOT_FOUND, **UNAVAILABLE})
+def remove_hook(hook_id: HookId, engine: EngineDep) -> Response:
+    """Remove a hook and its deliveries (ADMIN)."""
+    name = _hook_name(engine, hook_id)
+    with _conn(engine) as conn:
+        store.remove_hook(conn, name)
+    return Response(status_code=204)

@@ -84,10 +84,41 @@ class CreatedHook(Struct, kw_only=True):
     secret: Annotated[str, about("the signing secret (whsec_...): keep it now")]
 
 
+class DeliveryAttempt(Struct, kw_only=True):
+    """One attempt of a delivery."""
+
+    attempt: Annotated[int, about("1 for the first")]
+    started_at: Annotated[Time, about("when it was made")]
+    duration_ms: Annotated[int, about("how long the receiver took, in milliseconds")]
+    status_code: Annotated[int | None, about("the receiver's HTTP status; null: no answer")]
+    error: Annotated[str | None, about(
+        "why it failed (timeout, connection refused, HTTP 500, refused: ...); null when it"
+        " was delivered")]
+
+
+class AlertDelivery(Struct, kw_only=True):
+    """One hook's delivery of the notification holding an alert."""
+
+    id: Annotated[int, about("the delivery's id")]
+    notification_id: Annotated[str, about("the webhook-id every attempt carried")]
+    hook: Annotated[str, about("the hook's name")]
+    state: Annotated[Literal["pending", "delivered", "failed"], about("where it stands")]
+    next_attempt_at: Annotated[Time | None, about("the next attempt, while pending")]
+    last_error: Annotated[str | None, about("the last attempt's error")]
+    attempts: Annotated[list[DeliveryAttempt], about("every attempt, first first")]
+
+
+class Queued(Struct, kw_only=True):
+    """A test notification queued for one hook."""
+
+    notification_id: Annotated[str, about("its webhook-id")]
+
+
 class Resent(Struct, kw_only=True):
     """A notification queued again."""
 
     deliveries: Annotated[int, about("deliveries put back to be sent")]
 
 
-ALERT_DOCUMENTS = (AlertItem, AlertRule, AlertHook, NewHook, CreatedHook, Resent)
+ALERT_DOCUMENTS = (AlertItem, AlertRule, AlertHook, NewHook, CreatedHook, DeliveryAttempt,
+                   AlertDelivery, Queued, Resent)
