@@ -66,7 +66,8 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
             app.state.reader = tab_reader or _cached(tabs, redis_client, web, settings)
             app.state.clock = clock or _utc_now
             app.state.views = Views(app.state.reader, engine, tabs.store, client=redis_client,
-                                    keys=web.keys, clock=app.state.clock)
+                                    keys=web.keys, clock=app.state.clock,
+                                    dashboard_url=settings.dashboard_url)
             hub = app.state.hub = Hub(app.state.views, web.live_interval_s)
             app.state.metrics = build_registry(hub)
             tasks = [asyncio.create_task(listen(redis_url, web.keys, hub,

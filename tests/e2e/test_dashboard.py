@@ -116,6 +116,37 @@ def test_every_tab_and_a_profile_render_and_move_live(
     assert errors == []
 
 
+def test_the_alerts_view_shows_a_new_alert_live_in_both_languages(
+        browser: Browser, web_url: str, site: ConsumerProcess, emitter: Emitter,
+        artifacts: Path) -> None:
+    context = browser.new_context(viewport={"width": 1366, "height": 860})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    _log_in(page, web_url, MANAGER)
+    page.wait_for_url(f"{web_url}/")
+    _open_tab(page, "alerts")
+    page.wait_for_selector('#conn-state[data-state="open"]')
+    assert page.is_hidden("#period-select")
+    now = datetime.now(UTC)
+    emitter.emit(event("user_upsert", now, user_id=9001, email="locked@example.com"))
+    emitter.emit(event("account_locked", now, user_id=9001,
+                       locked_until=now.replace(year=now.year + 1).isoformat()))
+    emitter.flush()
+    row = '#tab-panel[data-tab="alerts"] tr[data-user-id="9001"]'
+    page.wait_for_selector(row, timeout=30000)                 # live: no reload
+    assert "account locked" in (page.text_content(row) or "")
+    page.screenshot(path=artifacts / "tab-alerts.png", full_page=True)
+    page.click('[data-lang="pl"]')
+    page.wait_for_selector(f"{row} >> text=uruchomiony")
+    assert page.text_content('#tabs [data-tab="alerts"]') == "Alerty"
+    page.click(row)
+    page.wait_for_selector('#profile[data-user-id="9001"]')
+    site.check_alive()
+    context.close()
+    assert errors == []
+
+
 def _refused_everywhere(page: Page, web_url: str) -> dict[str, Any]:
     ws = web_url.replace("http://", "ws://")
     return {"api": page.evaluate(FETCH_STATUS, f"{web_url}/api/tabs/problems"),

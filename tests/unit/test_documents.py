@@ -60,7 +60,8 @@ def test_each_tab_has_its_document_and_the_routes_name_theirs(openapi: dict[str,
             "$ref": f"#/components/schemas/{name}"}}}
     live = openapi["components"]["schemas"]["LiveDocument"]["oneOf"]
     assert live == [{"$ref": "#/components/schemas/TabDocument"},
-                    {"$ref": "#/components/schemas/Profile"}]
+                    {"$ref": "#/components/schemas/Profile"},
+                    {"$ref": "#/components/schemas/AlertsFeed"}]
 
 
 def _problems() -> dict[str, Any]:

@@ -4,8 +4,6 @@ creation and nowhere else. Documents: ``web.documents.alerts``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -14,14 +12,14 @@ from sqlalchemy.engine import Engine
 
 from insights.alerts import outbox, sealing, signing, store
 from insights.alerts.destination import Allowed, RefusedUrl, check
-from insights.alerts.payloads import profile_link
 from insights.alerts.rules import Rule
+from web import alerts
+from web.alerts import connection
 from web.auth.accounts import Account, Role
-from web.deps import AccountDep, EngineDep, WebDep
+from web.deps import AccountDep, EngineDep, NowDep, ViewsDep, WebDep
 from web.documents.alerts import (
     AlertDelivery,
     AlertHook,
-    AlertItem,
     AlertRule,
     CreatedHook,
     DeliveryAttempt,
@@ -49,14 +47,6 @@ def admin(account: AccountDep) -> Account:
     return account
 
 
-@contextmanager
-def _conn(engine: Engine) -> Iterator[Any]:
-    """A pooled connection's psycopg2 connection, for ``insights.alerts.store``."""
-    lent = engine.raw_connection()
-    with closing(lent):
-        yield lent.dbapi_connection
-
-
 async def _body(request: Request, kind: type[T]) -> T:
     """The request's JSON as ``kind``; 422 saying what is wrong otherwise."""
     try:
@@ -70,13 +60,16 @@ async def _body(request: Request, kind: type[T]) -> T:
 def recent(engine: EngineDep, web: WebDep,
            limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Document:
     """The newest alerts and where their delivery stands."""
-    with _conn(engine) as conn:
-        found = store.recent_alerts(conn, limit)
-    return Document([AlertItem(
-        id=a.id, rule=a.rule, user_id=a.user_id, kind=a.kind,  # type: ignore[arg-type]
-        value=a.value, previous=a.previous, occurred_at=rfc3339(a.occurred_at),
-        delivery=a.delivery, link=profile_link(web.settings.dashboard_url, a.user_id))
-        for a in found])
+    return Document(alerts.recent(engine, web.settings.dashboard_url, limit))
+
+
+@router.get("/feed", response_class=Document,
+            responses={**answer("AlertsFeed", "the Alerts view"), **UNAVAILABLE})
+def feed(engine: EngineDep, web: WebDep, views: ViewsDep, now: NowDep) -> Document:
+    """The Alerts view's document, as ``WS /ws/alerts`` sends it (with freshness)."""
+    document = alerts.feed(engine, web.settings.dashboard_url)
+    document.freshness = views.freshness(now)
+    return Document(document)
 
 
 def _rule(r: Rule) -> AlertRule:
@@ -87,7 +80,7 @@ def _rule(r: Rule) -> AlertRule:
             responses={**answer("AlertRule", "every rule", many=True), **UNAVAILABLE})
 def rules(engine: EngineDep) -> Document:
     """Every rule."""
-    with _conn(engine) as conn:
+    with connection(engine) as conn:
         return Document([_rule(r) for r in store.load_rules(conn)])
 
 
@@ -101,7 +94,7 @@ async def save_rule(request: Request, engine: EngineDep) -> Document:
     value = Rule(**{**msgspec.structs.asdict(rule),
                     "roles": tuple(rule.roles) if rule.roles else None})
     try:
-        with _conn(engine) as conn:
+        with connection(engine) as conn:
             rule_id = store.save_rule(conn, value)
     except store.InvalidRule as exc:
         raise HTTPException(422, detail=str(exc)) from None
@@ -119,7 +112,7 @@ def _hook(h: store.Hook) -> AlertHook:
                        **UNAVAILABLE})
 def hooks(engine: EngineDep) -> Document:
     """Every hook and why any is disabled (ADMIN)."""
-    with _conn(engine) as conn:
+    with connection(engine) as conn:
         return Document([_hook(h) for h in store.load_hooks(conn)])
 
 
@@ -135,7 +128,7 @@ async def add_hook(request: Request, engine: EngineDep, web: WebDep) -> Document
         check(hook.url, Allowed.parse(web.settings.hooks_allow))
         secret = signing.new_secret()
         sealed = sealing.seal(secret, sealing.key(web.settings))
-        with _conn(engine) as conn:
+        with connection(engine) as conn:
             hook_id = store.add_hook(conn, hook.name, hook.url, hook.format, sealed)
             made = next(h for h in store.load_hooks(conn) if h.id == hook_id)
     except (RefusedUrl, store.InvalidRule) as exc:
@@ -152,7 +145,7 @@ async def add_hook(request: Request, engine: EngineDep, web: WebDep) -> Document
 def resend(notification_id: Annotated[str, Path(max_length=100)],
            engine: EngineDep) -> Document:
     """Send a notification again, same id and body, to every hook it went to (ADMIN)."""
-    with _conn(engine) as conn:
+    with connection(engine) as conn:
         count = store.resend(conn, notification_id)
     if not count:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such notification")
@@ -166,7 +159,7 @@ def resend(notification_id: Annotated[str, Path(max_length=100)],
 def deliveries(alert_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
                engine: EngineDep) -> Document:
     """How the alert was delivered: per hook, the state and every attempt."""
-    with _conn(engine) as conn:
+    with connection(engine) as conn:
         found = store.deliveries_of(conn, alert_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such alert")
@@ -180,7 +173,7 @@ def deliveries(alert_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
 
 
 def _hook_name(engine: Engine, hook_id: int) -> str:
-    with _conn(engine) as conn:
+    with connection(engine) as conn:
         names = {h.id: h.name for h in store.load_hooks(conn)}
     if hook_id not in names:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such hook")
@@ -192,7 +185,7 @@ def _hook_name(engine: Engine, hook_id: int) -> str:
                         **NOT_FOUND, **UNAVAILABLE})
 def test_hook(hook_id: HookId, engine: EngineDep, web: WebDep) -> Document:
     """Queue a test notification to one hook (ADMIN); the dispatcher sends it."""
-    with _conn(engine) as conn:
+    with connection(engine) as conn:
         queued = outbox.queue_test(conn, hook_id, web.settings.dashboard_url)
     if queued is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such hook")
@@ -208,7 +201,7 @@ def enable_hook(hook_id: HookId, engine: EngineDep,
                 ) -> Document:
     """Enable a hook again, clearing its failure record, or disable it (ADMIN)."""
     name = _hook_name(engine, hook_id)
-    with _conn(engine) as conn:
+    with connection(engine) as conn:
         store.set_hook_enabled(conn, name, on)
         return Document(_hook(next(h for h in store.load_hooks(conn) if h.id == hook_id)))
 
@@ -218,6 +211,6 @@ def enable_hook(hook_id: HookId, engine: EngineDep,
 def remove_hook(hook_id: HookId, engine: EngineDep) -> Response:
     """Remove a hook and its deliveries (ADMIN)."""
     name = _hook_name(engine, hook_id)
-    with _conn(engine) as conn:
+    with connection(engine) as conn:
         store.remove_hook(conn, name)
     return Response(status_code=204)

@@ -31,7 +31,7 @@ from web.auth.accounts import Account
 from web.auth.identity import Refused, check_role, credential_of, identify, origin_allowed
 from web.auth.sessions import Session, SessionLimits
 from web.live.hub import Hub, Subscriber
-from web.live.watched import WatchedDocument, WatchedProfile, WatchedTab
+from web.live.watched import WatchedAlerts, WatchedDocument, WatchedProfile, WatchedTab
 from web.outage import TRY_AGAIN, Unavailable
 from web.reader import FILTERS, TABS
 from web.server.socket_quota import BUSY
@@ -57,6 +57,12 @@ async def user_socket(websocket: WebSocket, user_id: str) -> None:
     """The user's profile (as ``GET /api/users/{id}``) on connect and whenever it changes."""
     parsed = parse_user_id(user_id)
     await _serve(websocket, "not a user id" if parsed is None else WatchedProfile(parsed))
+
+
+@router.websocket("/ws/alerts")
+async def alerts_socket(websocket: WebSocket) -> None:
+    """The Alerts view (as ``GET /api/alerts/feed``) on connect and whenever it changes."""
+    await _serve(websocket, WatchedAlerts())
 
 
 def watched_tab(tab: str, period: str, filter_: str) -> WatchedTab | str:

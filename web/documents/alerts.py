@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct
 
-from web.documents.common import Time, about
+from web.documents.common import Fresh, Time, about
 
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Points = Annotated[int, Meta(ge=0, le=1000)]
@@ -28,6 +28,13 @@ class AlertItem(Struct, kw_only=True):
     delivery: Annotated[str, about(
         "waiting (for its group), no hook, sending (retries), delivered or failed")]
     link: Annotated[str, about("the user's profile on the dashboard")]
+
+
+class AlertsFeed(Struct, kw_only=True):
+    """The Alerts view: the newest alerts (``GET /api/alerts/feed``, ``WS /ws/alerts``)."""
+
+    alerts: Annotated[list[AlertItem], about("the newest alerts, newest first (50)")]
+    freshness: Fresh = UNSET
 
 
 class AlertRule(Struct, kw_only=True, forbid_unknown_fields=True):

@@ -16,7 +16,7 @@ from typing import Any, Final
 import msgspec
 from fastapi import FastAPI
 
-from web.documents.alerts import ALERT_DOCUMENTS
+from web.documents.alerts import ALERT_DOCUMENTS, AlertsFeed
 from web.documents.common import Health, ServiceUnavailable
 from web.documents.paths import PathsTab
 from web.documents.profile import Profile
@@ -24,15 +24,15 @@ from web.documents.site import OverviewTab, PagesTab
 from web.documents.users import EngagementTab, ProblemsTab
 
 TabDocument = ProblemsTab | EngagementTab | PagesTab | PathsTab | OverviewTab
-#: What a live socket sends: a tab's document or a profile, as its ``GET`` route.
-LiveDocument = TabDocument | Profile
+#: What a live socket sends: a tab's document, a profile or the alerts, as its ``GET``.
+LiveDocument = TabDocument | Profile | AlertsFeed
 #: The document of each tab (``web.reader.TABS``).
 TAB_DOCUMENTS: Final[Mapping[str, type[TabDocument]]] = {
     "problems": ProblemsTab, "engagement": EngagementTab, "pages": PagesTab,
     "paths": PathsTab, "overview": OverviewTab,
 }
 #: The documents served with their ``freshness`` (filled in after the document is read).
-FRESH_DOCUMENTS: Final = (*TAB_DOCUMENTS.values(), Profile)
+FRESH_DOCUMENTS: Final = (*TAB_DOCUMENTS.values(), Profile, AlertsFeed)
 REF: Final = "#/components/schemas/{name}"
 
 
@@ -54,10 +54,11 @@ def components() -> dict[str, Any]:
         "oneOf": [ref(t.__name__) for t in TAB_DOCUMENTS.values()]}
     found["LiveDocument"] = {
         "title": "LiveDocument",
-        "description": "Each text frame of WS /ws/tabs/{tab} (the tab's TabDocument) and"
-                       " WS /ws/users/{id} (the Profile): the whole document of the matching"
-                       " GET, freshness included, on connect and after each change.",
-        "oneOf": [ref("TabDocument"), ref("Profile")]}
+        "description": "Each text frame of WS /ws/tabs/{tab} (the tab's TabDocument),"
+                       " WS /ws/users/{id} (the Profile) and WS /ws/alerts (the AlertsFeed):"
+                       " the whole document of the matching GET, freshness included, on"
+                       " connect and after each change.",
+        "oneOf": [ref("TabDocument"), ref("Profile"), ref("AlertsFeed")]}
     return found
 
 

@@ -9,11 +9,12 @@ import redis
 from sqlalchemy.engine import Engine
 
 from insights.readmodel.keys import Keys
+from web import alerts
 from web.documents.common import Freshness
 from web.documents.schema import LiveDocument
 from web.formats import encode
 from web.freshness import read_freshness
-from web.live.watched import WatchedDocument, WatchedTab
+from web.live.watched import WatchedAlerts, WatchedDocument, WatchedTab
 from web.outage import translated
 from web.profile import build_profile
 from web.readcheck import ReadModelCheck
@@ -30,8 +31,9 @@ class Views:
     """Computes the watched documents (synchronously: the hub runs it in a worker thread)."""
 
     def __init__(self, reader: TabReader, engine: Engine, store: Store, *, client: redis.Redis,
-                 keys: Keys, clock: Callable[[], datetime]) -> None:
+                 keys: Keys, clock: Callable[[], datetime], dashboard_url: str = "") -> None:
         self._reader, self._engine, self._store = reader, engine, store
+        self._dashboard_url = dashboard_url
         self._redis, self._keys, self._clock = client, keys, clock
         self._check = ReadModelCheck(engine, keys.prefix)
 
@@ -46,6 +48,8 @@ class Views:
         document: LiveDocument | None
         if isinstance(watched, WatchedTab):
             document = self._reader.tab(watched.tab, watched.period, watched.filter, now)
+        elif isinstance(watched, WatchedAlerts):
+            document = alerts.feed(self._engine, self._dashboard_url)
         else:
             document = build_profile(self._engine, self._store, watched.user_id, now)
         if document is None:

@@ -1,4 +1,5 @@
-"""What a live socket watches: a tab's document or a user's profile, as a typed value.
+"""What a live socket watches: a tab's document, a user's profile or the alerts, as a typed
+value.
 
 The hub keys its subscribers by these (one computation per watched document, however
 many sockets watch it), so they are frozen and hashable.
@@ -34,4 +35,12 @@ class WatchedProfile:
         return f"user/{self.user_id}"
 
 
-WatchedDocument = WatchedTab | WatchedProfile
+@dataclass(frozen=True)
+class WatchedAlerts:
+    """``/ws/alerts``: the newest alerts."""
+
+    def __str__(self) -> str:
+        return "alerts"
+
+
+WatchedDocument = WatchedTab | WatchedProfile | WatchedAlerts

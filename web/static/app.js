@@ -14,6 +14,7 @@ import { createEngagementTab } from './tabs/engagement.js';
 import { createOverviewTab } from './tabs/overview.js';
 import { createPagesTab } from './tabs/pages.js';
 import { createPathsTab } from './tabs/paths.js';
+import { createAlertsTab } from './tabs/alerts.js';
 import { createProblemsTab } from './tabs/problems.js';
 
 const TABS = {
@@ -22,6 +23,7 @@ const TABS = {
   pages: createPagesTab,
   paths: createPathsTab,
   overview: createOverviewTab,
+  alerts: createAlertsTab,
 };
 const PERIODS = ['day', 'week', 'month'];
 const FILTERS = ['all', 'logged', 'anonymous'];
@@ -119,7 +121,7 @@ function syncControls(route) {
   $$('[data-filter]').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.filter === state.filter)));
   $$('[data-lang]').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.lang === getLang())));
   // The overview's charts are fixed windows: it takes the filter, not the period.
-  els.periods.hidden = !(route.kind === 'tab' && route.tab !== 'overview');
+  els.periods.hidden = !(route.kind === 'tab' && route.tab !== 'overview' && route.tab !== 'alerts');
   els.filters.hidden = !(route.kind === 'tab' && route.tab === 'overview');
 }
 
@@ -192,6 +194,7 @@ function paths(route) {
     const id = encodeURIComponent(route.userId);
     return { rest: `/api/users/${id}`, live: `/ws/users/${id}` };
   }
+  if (route.tab === 'alerts') return { rest: '/api/alerts/feed', live: '/ws/alerts' };
   const q = new URLSearchParams({ period: state.period, filter: state.filter });
   return { rest: `/api/tabs/${route.tab}?${q}`, live: `/ws/tabs/${route.tab}?${q}` };
 }
