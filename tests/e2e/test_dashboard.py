@@ -136,6 +136,8 @@ def test_the_alerts_view_shows_a_new_alert_live_in_both_languages(
     row = '#tab-panel[data-tab="alerts"] tr[data-user-id="9001"]'
     page.wait_for_selector(row, timeout=30000)                 # live: no reload
     assert "account locked" in (page.text_content(row) or "")
+    page.click(f"{row} [data-deliveries-for]")                 # no notification yet
+    page.wait_for_selector("#alert-deliveries .empty")
     page.screenshot(path=artifacts / "tab-alerts.png", full_page=True)
     page.click('[data-lang="pl"]')
     page.wait_for_selector(f"{row} >> text=uruchomiony")

@@ -1,6 +1,7 @@
 // Alerts view: the newest alerts (rule, user, value, delivery), live like the tabs.
 
-import { h } from '../dom.js';
+import { getJSON } from '../api.js';
+import { clear, h } from '../dom.js';
 import { fmtDateTime, fmtInt, fmtRelative } from '../format.js';
 import { t } from '../i18n.js';
 import { badge, dataTable, panel } from '../widgets.js';
@@ -20,8 +21,10 @@ export function createAlertsTab(ctx) {
     { label: t('col.value'), num: true,
       cell: (r) => (r.previous === null ? r.value : `${r.previous} → ${r.value}`) },
     { label: t('col.delivery'),
-      cell: (r) => badge(t(`alerts.delivery.${r.delivery.replace(' ', '_')}`),
-        DELIVERY_TONES[r.delivery] || 'neutral') },
+      cell: (r) => h('button', { type: 'button', class: 'link-button',
+        'data-deliveries-for': String(r.id), title: t('alerts.deliveries.open') },
+      badge(t(`alerts.delivery.${r.delivery.replace(' ', '_')}`),
+        DELIVERY_TONES[r.delivery] || 'neutral')) },
   ], {
     rowAttrs: (r) => ({ 'data-alert-id': String(r.id), 'data-user-id': String(r.user_id),
       class: 'clickable' }),
@@ -31,7 +34,15 @@ export function createAlertsTab(ctx) {
   const list = panel(t('alerts.list'), { hint: t('alerts.list.hint') }, table.el);
   const count = h('span', { class: 'panel-count num' });
   list.querySelector('.panel-head h2').append(' ', count);
-  const el = h('div', { class: 'tab tab-alerts' }, list);
+  const detail = h('div', { id: 'alert-deliveries', 'aria-live': 'polite' });
+  const el = h('div', { class: 'tab tab-alerts' }, list, detail);
+  // A delivery badge opens that alert's deliveries (not the profile, as the row does).
+  list.addEventListener('click', (e) => {
+    const b = e.target instanceof Element ? e.target.closest('[data-deliveries-for]') : null;
+    if (!b) return;
+    e.stopPropagation();
+    showDeliveries(detail, b.dataset.deliveriesFor);
+  }, true);
   return {
     el,
     update(data) {
@@ -41,4 +52,35 @@ export function createAlertsTab(ctx) {
     },
     destroy() {},
   };
+}
+
+/** One alert's deliveries, each hook with its attempts, under the list. */
+async function showDeliveries(container, alertId) {
+  let found;
+  try {
+    found = await getJSON(`/api/alerts/${Number(alertId)}/deliveries`);
+  } catch (err) {
+    clear(container).append(h('p', { class: 'notice notice-error' }, t('error.network')));
+    return;
+  }
+  const body = found.length === 0
+    ? [h('p', { class: 'empty' }, t('alerts.deliveries.none'))]
+    : found.map((d) => h('div', { class: 'delivery', 'data-delivery-id': String(d.id) },
+      h('h3', null, `${d.hook} `, badge(t(`alerts.state.${d.state}`),
+        d.state === 'delivered' ? 'green' : d.state === 'failed' ? 'red' : 'amber')),
+      attemptsTable(d.attempts)));
+  clear(container).append(panel(t('alerts.deliveries', { id: alertId }), {
+    hint: found.length ? found[0].notification_id : null }, ...body));
+}
+
+function attemptsTable(attempts) {
+  const table = dataTable([
+    { label: '#', num: true, cell: (a) => a.attempt },
+    { label: t('col.when'), className: 'nowrap', cell: (a) => fmtDateTime(a.started_at) },
+    { label: t('col.duration_ms'), num: true, cell: (a) => fmtInt(a.duration_ms) },
+    { label: t('col.status'), num: true, cell: (a) => (a.status_code === null ? '—' : a.status_code) },
+    { label: t('col.error'), cell: (a) => a.error || '' },
+  ], { empty: t('alerts.attempts.none') });
+  table.update(attempts);
+  return table.el;
 }
