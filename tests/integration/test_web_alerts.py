@@ -82,6 +82,9 @@ def test_an_admin_adds_a_rule_and_a_hook_whose_secret_is_shown_once(
     unknown = client.post("/api/alerts/rules", json={**rule, "colour": "red"}, headers=admin)
     assert unknown.status_code == 422 and "colour" in unknown.json()["detail"]
     assert made.json()["hook"]["name"] == "ops" and made.json()["hook"]["enabled"]
+    foreign = client.post("/api/alerts/rules", json={**rule, "name": "from elsewhere"},
+                          headers={**admin, "Origin": "https://evil.example"})
+    assert foreign.status_code == 403
     listed = client.get("/api/alerts/hooks", headers=admin).json()
     assert [h["name"] for h in listed] == ["ops"] and "secret" not in listed[0]
     for url in ("http://10.0.0.7/h", "https://169.254.169.254/latest", "ftp://127.0.0.1/"):

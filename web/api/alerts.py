@@ -16,6 +16,7 @@ from insights.alerts.rules import Rule
 from web import alerts
 from web.alerts import connection
 from web.auth.accounts import Account, Role
+from web.auth.identity import origin_allowed
 from web.deps import AccountDep, EngineDep, NowDep, ViewsDep, WebDep
 from web.documents.alerts import (
     AlertDelivery,
@@ -40,10 +41,14 @@ NOT_FOUND: Responses = {404: {"description": "no such notification, alert or hoo
 HookId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a hook's id")]
 
 
-def admin(account: AccountDep) -> Account:
-    """Only ADMINs change rules and hooks (403 otherwise)."""
+def admin(account: AccountDep, request: Request, web: WebDep) -> Account:
+    """Only ADMINs change rules and hooks (403 otherwise), and a browser only from the
+    app's own pages: a foreign ``Origin`` is refused (the session cookie is SameSite=Lax
+    already; this holds for sites sharing the domain too)."""
     if account.role != Role.ADMIN.name:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only an ADMIN may do this")
+    if not origin_allowed(request.headers, web.origins):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="not from this app's pages")
     return account
 
 
