@@ -8,6 +8,7 @@ Screenshots of each tab land in ``test-artifacts/e2e``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from playwright.sync_api import Browser, Page
 
 from harness.factories import event
 from harness.services import ConsumerProcess
+from insights.database import connect
 from insights.events.producer import Emitter
 from insights.settings import Settings
 from tests.read_model import simulate, wait_ingested
@@ -25,7 +27,7 @@ from tests.web_server import WebServer
 from web.auth.accounts import Role
 from web.reader import TABS
 
-MANAGER, MEMBER = "office@corp.io", "member@corp.io"
+MANAGER, MEMBER, ADMIN = "office@corp.io", "member@corp.io", "admin@corp.io"
 # Resolves with how a socket ended: its close code and how many messages it got.
 SOCKET_OUTCOME = """(url) => new Promise((resolve) => {
   const ws = new WebSocket(url); let messages = 0;
@@ -147,6 +149,37 @@ def test_the_alerts_view_shows_a_new_alert_live_in_both_languages(
     site.check_alive()
     context.close()
     assert errors == []
+
+
+def test_an_admin_sees_a_deliverys_attempts_and_sends_it_again(
+        browser: Browser, web_url: str, settings: Settings) -> None:
+    make_account(settings.postgres_url or "", ADMIN, Role.ADMIN)
+    with closing(connect(settings.postgres_url or "")) as conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO alert_hooks (name, url, secret) VALUES ('ops', 'https://h.example/x',"
+            " 'sealed') RETURNING id")
+        hook = cur.fetchone()[0]  # type: ignore[index]
+        cur.execute(
+            "INSERT INTO alert_notifications (id, rule_id, kind) VALUES ('msg_e2e', 2, 'firing');"
+            "INSERT INTO alerts (rule_id, user_id, crossing, kind, value, occurred_at,"
+            " notification_id) VALUES (2, 77, 1, 'firing', '1', now(), 'msg_e2e');"
+            "INSERT INTO alert_deliveries (notification_id, hook_id, body, state, attempts)"
+            " VALUES ('msg_e2e', %s, '{}', 'failed', 1);"
+            "INSERT INTO alert_attempts (delivery_id, attempt, started_at, duration_ms,"
+            " status_code, error) SELECT id, 1, now(), 40, 500, 'HTTP 500'"
+            " FROM alert_deliveries", (hook,))
+        conn.commit()
+    page = browser.new_context().new_page()
+    _log_in(page, web_url, ADMIN)
+    page.wait_for_url(f"{web_url}/")
+    _open_tab(page, "alerts")
+    page.click('#tab-panel tr[data-user-id="77"] [data-deliveries-for]')
+    delivery = "#alert-deliveries .delivery"
+    page.wait_for_selector(f"{delivery} >> text=HTTP 500")
+    assert "failed" in (page.text_content(f"{delivery} h3") or "")
+    page.click('[data-resend="msg_e2e"]')
+    page.wait_for_selector(f"{delivery} h3 >> text=pending")
+    page.context.close()
 
 
 def _refused_everywhere(page: Page, web_url: str) -> dict[str, Any]:

@@ -33,11 +33,23 @@ export function redirectToLogin() {
 
 /** GET a JSON document; a 401 sends the browser to the login page. */
 export async function getJSON(url, { signal } = {}) {
-  const response = await fetch(url, {
+  return answerOf(await fetch(url, {
     credentials: 'same-origin',
     headers: { Accept: 'application/json' },
     signal,
-  });
+  }));
+}
+
+/** POST (no body) and read the JSON answer, as getJSON does. */
+export async function postJSON(url) {
+  return answerOf(await fetch(url, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { Accept: 'application/json' },
+  }));
+}
+
+async function answerOf(response) {
   if (response.status === 401) {
     redirectToLogin();
     throw new HttpError(401, 'not logged in');

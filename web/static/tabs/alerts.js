@@ -1,6 +1,6 @@
 // Alerts view: the newest alerts (rule, user, value, delivery), live like the tabs.
 
-import { getJSON } from '../api.js';
+import { getJSON, postJSON } from '../api.js';
 import { clear, h } from '../dom.js';
 import { fmtDateTime, fmtInt, fmtRelative } from '../format.js';
 import { t } from '../i18n.js';
@@ -69,8 +69,28 @@ async function showDeliveries(container, alertId) {
       h('h3', null, `${d.hook} `, badge(t(`alerts.state.${d.state}`),
         d.state === 'delivered' ? 'green' : d.state === 'failed' ? 'red' : 'amber')),
       attemptsTable(d.attempts)));
+  const resend = found.length && isAdmin()
+    ? h('button', { type: 'button', class: 'btn', 'data-resend': found[0].notification_id },
+      t('alerts.resend'))
+    : null;
+  if (resend) {
+    resend.addEventListener('click', async () => {
+      resend.disabled = true;
+      try {
+        await postJSON(`/api/alerts/notifications/${encodeURIComponent(found[0].notification_id)}/resend`);
+      } finally {
+        showDeliveries(container, alertId);
+      }
+    });
+  }
   clear(container).append(panel(t('alerts.deliveries', { id: alertId }), {
-    hint: found.length ? found[0].notification_id : null }, ...body));
+    hint: found.length ? found[0].notification_id : null, actions: resend }, ...body));
+}
+
+/** Only ADMINs may send a notification again (the API refuses the others too). */
+function isAdmin() {
+  const role = document.querySelector('.account-role');
+  return Boolean(role) && role.textContent.trim() === 'ADMIN';
 }
 
 function attemptsTable(attempts) {
