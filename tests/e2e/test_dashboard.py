@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from harness.factories import event
 from harness.services import ConsumerProcess
@@ -64,6 +64,15 @@ def _open_tab(page: Page, tab: str) -> None:
     page.wait_for_selector(f'#tab-panel[data-tab="{tab}"][data-loaded="1"]')
 
 
+def _desktop(browser: Browser) -> tuple[BrowserContext, Page, list[str]]:
+    """A desktop-sized page, and the list its script errors are collected into."""
+    context = browser.new_context(viewport={"width": 1366, "height": 860})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return context, page, errors
+
+
 def _stat(page: Page, name: str) -> int:
     text = page.text_content(f'#tab-panel [data-stat="{name}"]') or ""
     return int("".join(ch for ch in text if ch.isdigit()) or "0")
@@ -72,10 +81,7 @@ def _stat(page: Page, name: str) -> int:
 def test_every_tab_and_a_profile_render_and_move_live(
         browser: Browser, web_url: str, site: ConsumerProcess, emitter: Emitter,
         artifacts: Path) -> None:
-    context = browser.new_context(viewport={"width": 1366, "height": 860})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    context, page, errors = _desktop(browser)
     page.goto(f"{web_url}/")
     assert page.url == f"{web_url}/login"
     _log_in(page, web_url, MANAGER)
@@ -121,10 +127,7 @@ def test_every_tab_and_a_profile_render_and_move_live(
 def test_the_alerts_view_shows_a_new_alert_live_in_both_languages(
         browser: Browser, web_url: str, site: ConsumerProcess, emitter: Emitter,
         artifacts: Path) -> None:
-    context = browser.new_context(viewport={"width": 1366, "height": 860})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    context, page, errors = _desktop(browser)
     _log_in(page, web_url, MANAGER)
     page.wait_for_url(f"{web_url}/")
     _open_tab(page, "alerts")
