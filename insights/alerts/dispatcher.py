@@ -15,11 +15,14 @@ from __future__ import annotations
 import logging
 import select
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
-from datetime import datetime
+from datetime import UTC, datetime
 
+import msgspec
 import psycopg2
+import redis
 
 from insights.alerts import outbox, sealing, signing
 from insights.alerts.destination import Allowed, Answer, RefusedUrl, check, post
@@ -38,8 +41,10 @@ OUTAGE_WAIT_S = 2.0
 class Dispatcher:
     """One dispatcher process's loop (see the module docstring)."""
 
-    def __init__(self, settings: Settings, postgres_url: str) -> None:
+    def __init__(self, settings: Settings, postgres_url: str,
+                 announce: Callable[[], None] = lambda: None) -> None:
         self._settings, self._url = settings, postgres_url
+        self._announce = announce
         self._key = sealing.key(settings)
         self._allowed = Allowed.parse(settings.hooks_allow)
         self._pool = ThreadPoolExecutor(SENDERS, thread_name_prefix="alert-send")
@@ -77,6 +82,8 @@ class Dispatcher:
             else:
                 outbox.finish(conn, delivery, answer, self._settings)
                 self.metrics.deliveries.labels(outbox.verdict(answer)).inc()
+        if made or claimed:
+            self._announce()          # the Alerts tab shows where deliveries stand
         return bool(made or claimed)
 
     def _attempt(self, delivery: Claimed) -> Answer | None:
@@ -113,3 +120,20 @@ def _wait(conn: Connection, timeout_s: float) -> None:
     if select.select([conn], [], [], timeout_s)[0]:
         conn.poll()
         conn.notifies.clear()
+
+
+class Announcer:
+    """Tells the web app's live views that deliveries moved, on ``channel``: the one the
+    consumers announce their batches on (the read model's ``Keys.changes``), naming no
+    user, so the tabs' kept documents stay and the Alerts tab is read again. Best
+    effort: Redis being down is logged."""
+
+    def __init__(self, client: redis.Redis, channel: str) -> None:
+        self._client, self._channel = client, channel
+
+    def __call__(self) -> None:
+        message = msgspec.json.encode({"at": datetime.now(UTC).isoformat(), "users": []})
+        try:
+            self._client.publish(self._channel, message)
+        except redis.RedisError as exc:
+            log.info("deliveries not announced to the web app: %s", exc)

@@ -30,12 +30,14 @@ hooks_app = typer.Typer(help="Hooks the alerts are delivered to (signed webhooks
 
 @contextmanager
 def _db() -> Iterator[tuple[Settings, Connection]]:
+    """The settings as configured (an unset server URL still means the embedded stack,
+    which decides where the hooks' sealing key comes from) and a connection."""
     settings = Settings()
     logs.configure(settings.log_level)
     urls = endpoints.resolve(settings)
     database.upgrade(urls.postgres_url)
     with closing(database.connect(urls.postgres_url)) as conn:
-        yield settings.model_copy(update={"postgres_url": urls.postgres_url}), conn
+        yield settings, conn
 
 
 def _fail(message: str) -> typer.Exit:
@@ -46,11 +48,17 @@ def _fail(message: str) -> typer.Exit:
 @alerts_app.command("dispatch")
 def dispatch() -> None:
     """Deliver alerts to the hooks until SIGTERM/SIGINT (several may run side by side)."""
-    from insights.alerts.dispatcher import Dispatcher
+    import redis
+
+    from insights.alerts.dispatcher import Announcer, Dispatcher
+    from insights.readmodel.keys import Keys
 
     with _db() as (settings, _):
+        urls = endpoints.resolve(settings)
+        client = redis.Redis.from_url(urls.redis_url, socket_timeout=2, socket_connect_timeout=2)
         try:
-            dispatcher = Dispatcher(settings, settings.postgres_url or "")
+            dispatcher = Dispatcher(settings, urls.postgres_url,
+                                    Announcer(client, Keys(settings.redis_prefix).changes))
         except sealing.MissingKey as exc:
             raise _fail(str(exc)) from None
     for sig in (signal.SIGTERM, signal.SIGINT):

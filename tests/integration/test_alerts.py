@@ -409,3 +409,29 @@ def _send(emitter: Emitter, events: list[dict[str, Any]], rate: float) -> None:
         if ahead > 0.01:
             time.sleep(ahead)
     emitter.flush()
+
+
+def test_a_dispatcher_round_that_moved_deliveries_is_announced_to_the_web_app(
+        alerting: Settings, receiver: Receiver) -> None:
+    from insights.alerts.dispatcher import Announcer
+
+    receiver.fail_first = 0
+    with closing(connect(alerting.postgres_url or "")) as conn:
+        hook = store.add_hook(conn, "ops", receiver.url, "json",
+                              sealing.seal(signing.new_secret(), sealing.key(alerting)))
+    client = redis.Redis.from_url(alerting.redis_url or "")
+    keys = Keys(alerting.redis_prefix)
+    listener = client.pubsub()
+    listener.subscribe(keys.changes)
+    assert listener.get_message(timeout=5)["type"] == "subscribe"  # type: ignore[index]
+    dispatcher = Dispatcher(alerting, alerting.postgres_url or "", Announcer(client, keys.changes))
+    with closing(connect(alerting.postgres_url or "")) as conn:
+        assert dispatcher.round(conn) is False
+        assert listener.get_message(timeout=0.5) is None       # nothing moved, nothing said
+        _queue(alerting, hook, 1)
+        assert dispatcher.round(conn) is True
+    message = listener.get_message(timeout=5)
+    assert message is not None
+    assert msgspec.json.decode(message["data"])["users"] == []
+    assert len(receiver.delivered()) == 1
+    listener.close()

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 from datetime import UTC, datetime
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -143,3 +144,28 @@ def test_a_silent_receiver_is_a_timeout_and_a_closed_port_a_refusal() -> None:
     assert answer.status is None and (answer.error or "").startswith("timeout")
     refused = post(Target("http", "127.0.0.1", port, "/", "127.0.0.1"), b"{}", {}, 0.3)
     assert (refused.error or "").startswith("connection refused")
+
+
+def test_the_sealing_key_comes_from_the_environment_or_the_embedded_stacks_file(
+        tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+    from pydantic import SecretStr
+
+    from insights.alerts import sealing
+    from insights.settings import Settings
+
+    embedded = Settings(postgres_url=None, state_dir=tmp_path)
+    key = sealing.key(embedded)
+    assert sealing.key(embedded) == key                              # kept in the file
+    assert (tmp_path / sealing.KEY_FILE).stat().st_mode & 0o777 == 0o600
+    assert sealing.unseal(sealing.seal("whsec_x", key), key) == "whsec_x"
+    configured = Settings(postgres_url="postgresql://db/x", state_dir=tmp_path)
+    with pytest.raises(sealing.MissingKey, match="INSIGHTS_SECRET_KEY"):
+        sealing.key(configured)
+    given = Fernet.generate_key().decode()
+    assert sealing.key(configured.model_copy(update={"secret_key": SecretStr(given)})) == (
+        given.encode())
+    with pytest.raises(sealing.MissingKey, match="not a Fernet key"):
+        sealing.key(configured.model_copy(update={"secret_key": SecretStr("nope")}))
+    with pytest.raises(sealing.MissingKey, match="changed"):
+        sealing.unseal(sealing.seal("whsec_x", key), Fernet.generate_key())
