@@ -1,31 +1,22 @@
-"""Per-user and per-e-mail day counters, recomputed from PostgreSQL for what a batch touched.
+"""What a batch touched: the users, e-mails, sessions and days the projection recounts.
 
 The projection runs after the durable write has committed the batch, so the
-event tables already hold every row the batch added. Counting those rows
-again for the (user, day) pairs the batch touched gives absolute values: a
-replayed batch, an out-of-order ``session_end`` or a ``js_error`` that came
-before its session all end as the same numbers, with nothing to double.
-
-Metrics (``insights.readmodel.userstate.USER_METRICS``, per day = days since 1970-01-01, UTC):
-``s`` sessions started, ``cl`` their clicks, ``du`` their seconds, ``pv`` page
-views, ``sp`` slow page views (> 3000 ms), ``je`` JS errors of the user's
-sessions (by the error's day), ``cv`` conversions, ``sq`` searches, ``pr``
-password resets; per e-mail ``a`` security alerts.
+event tables already hold every row the batch added; it recounts the touched
+(user, day) pairs with ``insights.readmodel.recount``, which gives absolute
+values (nothing to double on a replay). This module finds those pairs, and
+recounts the JS errors of the touched sessions.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from insights.database import Connection, array_literal
 from insights.events import contract as c
-from insights.readmodel.userstate import USER_METRICS
+from insights.readmodel.recount import DAY_SQL, SessionErrors
 from scoring.windows import day_number, from_day_number, midnight
-
-_DAY = "(({col} AT TIME ZONE 'UTC')::date - DATE '1970-01-01')"
 
 
 @dataclass
@@ -85,7 +76,7 @@ def touched_users(events: Iterable[c.Event]) -> TouchedUsers:
 
 
 _SESSION_USERS = f"""
-SELECT session_id, user_id, {_DAY.format(col="started_at")} FROM user_sessions
+SELECT session_id, user_id, {DAY_SQL.format(col="started_at")} FROM user_sessions
 WHERE session_id = ANY(%s::text[]) AND user_id IS NOT NULL"""
 _EMAIL_USERS = """
 SELECT id FROM users WHERE email = ANY(%s::text[]) AND upserted_at IS NOT NULL"""
@@ -107,115 +98,9 @@ def resolve_users(conn: Connection, t: TouchedUsers) -> set[int]:
     return set(t.users)
 
 
-# Each query: (user, day, values...) for each user t.u within its own [t.lo, t.hi).
-_RANGES = """(
-  SELECT u, (DATE '1970-01-01' + lo)::timestamp AT TIME ZONE 'UTC' AS lo,
-         (DATE '1970-01-01' + hi + 1)::timestamp AT TIME ZONE 'UTC' AS hi
-  FROM unnest(%(u)s::{owner}[], %(lo)s::int[], %(hi)s::int[]) AS r(u, lo, hi)) AS t"""
-_USERS = _RANGES.format(owner="bigint")
-_USER_QUERIES: Sequence[tuple[tuple[str, ...], str]] = (
-    (("s", "cl", "du"), f"""
-SELECT t.u, {_DAY.format(col="x.started_at")}, count(*), coalesce(sum(x.clicks_count), 0),
-       coalesce(sum(x.duration_seconds), 0)
-FROM {_USERS} JOIN user_sessions x
-  ON x.user_id = t.u AND x.started_at >= t.lo AND x.started_at < t.hi
-GROUP BY 1, 2"""),
-    (("pv", "sp"), f"""
-SELECT t.u, {_DAY.format(col="x.viewed_at")}, count(*),
-       count(*) FILTER (WHERE x.load_time_ms > 3000)
-FROM {_USERS} JOIN page_views x
-  ON x.user_id = t.u AND x.viewed_at >= t.lo AND x.viewed_at < t.hi
-GROUP BY 1, 2"""),
-    (("cv",), f"""
-SELECT t.u, {_DAY.format(col="x.converted_at")}, count(*)
-FROM {_USERS} JOIN conversion_events x
-  ON x.user_id = t.u AND x.converted_at >= t.lo AND x.converted_at < t.hi
-GROUP BY 1, 2"""),
-    (("sq",), f"""
-SELECT t.u, {_DAY.format(col="x.searched_at")}, count(*)
-FROM {_USERS} JOIN search_queries x
-  ON x.user_id = t.u AND x.searched_at >= t.lo AND x.searched_at < t.hi
-GROUP BY 1, 2"""),
-    (("pr",), f"""
-SELECT t.u, {_DAY.format(col="x.created_at")}, count(*)
-FROM {_USERS} JOIN email_logs x
-  ON x.user_id = t.u AND x.email_type = 'password_reset' AND x.created_at >= t.lo
-  AND x.created_at < t.hi
-GROUP BY 1, 2"""),
-)
-_EMAIL_QUERY = f"""
-SELECT t.u, {_DAY.format(col="x.created_at")}, count(*)
-FROM {_RANGES.format(owner="text")}
-JOIN security_alerts x ON x.user_email = t.u AND x.created_at >= t.lo AND x.created_at < t.hi
-GROUP BY 1, 2"""
 _SESSION_ERRORS = f"""
-SELECT session_id, {_DAY.format(col="occurred_at")}, count(*) FROM js_errors
+SELECT session_id, {DAY_SQL.format(col="occurred_at")}, count(*) FROM js_errors
 WHERE session_id = ANY(%(s)s::text[]) AND occurred_at >= %(lo)s GROUP BY 1, 2"""
-_USER_SESSION_ERRORS = f"""
-SELECT s.user_id, e.session_id, {_DAY.format(col="e.occurred_at")}, count(*)
-FROM user_sessions s JOIN js_errors e ON e.session_id = s.session_id
-WHERE s.user_id = ANY(%(u)s::bigint[]) AND e.occurred_at >= %(lo)s GROUP BY 1, 2, 3"""
-
-
-Days = dict[int, dict[str, int]]
-"""day number -> metric -> count (every metric of a day the recount saw)."""
-
-
-Ranges = dict[Any, tuple[int, int]]
-"""user or e-mail -> (first, last) day number to recount, both included."""
-
-
-def ranges(days: dict[Any, set[int]], oldest: int, newest: int) -> Ranges:
-    """Each owner's recount range: its touched days, clipped to the days kept."""
-    found = {}
-    for owner, touched_days in days.items():
-        kept = [d for d in touched_days if oldest <= d <= newest]
-        if kept:
-            found[owner] = (min(kept), max(kept))
-    return found
-
-
-def _params(wanted: Ranges) -> dict[str, str]:
-    owners = list(wanted)
-    return {"u": array_literal(owners), "lo": array_literal(wanted[o][0] for o in owners),
-            "hi": array_literal(wanted[o][1] for o in owners)}
-
-
-def user_counters(conn: Connection, wanted: Ranges) -> dict[int, Days]:
-    """Absolute day counters of each user over its range, for the days that have rows.
-
-    Every metric of such a day is given, zeros included: a later ``session_end``
-    may lower a session's clicks and seconds.
-    """
-    found: dict[int, Days] = defaultdict(dict)
-    if not wanted:
-        return found
-    params = _params(wanted)
-    with conn.cursor() as cur:
-        for metrics, sql in _USER_QUERIES:
-            cur.execute(sql, params)
-            for user, day, *values in cur.fetchall():
-                counts = found[user].get(day)
-                if counts is None:
-                    counts = found[user][day] = dict.fromkeys(USER_METRICS, 0)
-                counts.update(zip(metrics, (int(v) for v in values), strict=True))
-    return found
-
-
-def email_counters(conn: Connection, wanted: Ranges) -> dict[str, Days]:
-    """Absolute security alerts per day of each e-mail over its range."""
-    found: dict[str, Days] = defaultdict(dict)
-    if not wanted:
-        return found
-    with conn.cursor() as cur:
-        cur.execute(_EMAIL_QUERY, _params(wanted))
-        for email, day, count in cur.fetchall():
-            found[email][day] = {"a": int(count)}
-    return found
-
-
-SessionErrors = dict[int, dict[tuple[str, int], int]]
-"""user -> (session, day number) -> JS errors of that session that day."""
 
 
 def session_errors(conn: Connection, t: TouchedUsers, users: Collection[int], oldest: int
@@ -233,12 +118,3 @@ def session_errors(conn: Connection, t: TouchedUsers, users: Collection[int], ol
     return found
 
 
-def user_session_errors(conn: Connection, users: Iterable[int], oldest: int) -> SessionErrors:
-    """Absolute JS error counts per session and day of every session of ``users``."""
-    found: SessionErrors = defaultdict(dict)
-    with conn.cursor() as cur:
-        cur.execute(_USER_SESSION_ERRORS, {"u": array_literal(users),
-                                           "lo": midnight(from_day_number(oldest))})
-        for user_id, session_id, day, n in cur.fetchall():
-            found[user_id][session_id, day] = int(n)
-    return found

@@ -21,7 +21,7 @@ import psycopg2
 from consumers import ranking, rollups
 from insights.alerts.detection import Detector, Reading
 from insights.database import Connection
-from insights.readmodel import userstate
+from insights.readmodel import recount, userstate
 from insights.readmodel.keys import Keys
 from insights.readmodel.redisdb import Client, CounterCall, Scripts, counter_sums
 from scoring.windows import day_number
@@ -36,9 +36,9 @@ class Recount:
     """What a recount found: day counters per user, JS errors per user's session and
     day, security alerts per e-mail and day."""
 
-    users: dict[int, rollups.Days]
-    errors: rollups.SessionErrors
-    alerts: dict[str, rollups.Days]
+    users: dict[int, recount.Days]
+    errors: recount.SessionErrors
+    alerts: dict[str, recount.Days]
 
 
 class Scores:
@@ -110,17 +110,17 @@ class Scores:
         """
         today = day_number(now.date())
         oldest, newest = today - KEEP_DAYS, today + 1      # tomorrow: clocks run ahead
-        wanted = rollups.ranges({u: touched.users.get(u, set()) for u in ids}, oldest, newest)
+        wanted = recount.ranges({u: touched.users.get(u, set()) for u in ids}, oldest, newest)
         everything = ids if full else touched.upserted & ids
         wanted.update(dict.fromkeys(everything, (oldest, newest)))
         errors = rollups.session_errors(conn, touched, ids, oldest)
         if everything:
-            for uid, found in rollups.user_session_errors(conn, everything, oldest).items():
+            for uid, found in recount.user_session_errors(conn, everything, oldest).items():
                 errors[uid] |= found
-        alerts = rollups.ranges(touched.emails, oldest, newest)
+        alerts = recount.ranges(touched.emails, oldest, newest)
         alerts.update(dict.fromkeys(emails, (oldest, newest)))
-        return Recount(rollups.user_counters(conn, wanted), errors,
-                       rollups.email_counters(conn, alerts))
+        return Recount(recount.user_counters(conn, wanted), errors,
+                       recount.email_counters(conn, alerts))
 
     def _stamp(self) -> str:
         """Redis' clock in µs: the order of readings across consumers."""

@@ -41,9 +41,11 @@ def component(openapi: Json, name: str) -> Draft202012Validator:
     return validator(openapi, {"$ref": f"#/components/schemas/{name}"})
 
 
-def answer(openapi: Json, path: str, status: str = "200") -> Draft202012Validator:
-    """A validator of the JSON the OpenAPI document says ``GET path`` answers with."""
-    content = openapi["paths"][path]["get"]["responses"][status]["content"]
+def answer(openapi: Json, path: str, status: str = "200", method: str = "get"
+           ) -> Draft202012Validator:
+    """A validator of the JSON the OpenAPI document says ``GET path`` (or ``method``)
+    answers with."""
+    content = openapi["paths"][path][method]["responses"][status]["content"]
     return validator(openapi, content["application/json"]["schema"])
 
 

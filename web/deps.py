@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import redis
-from fastapi import Cookie, Depends, Request, Security
+from fastapi import Cookie, Depends, HTTPException, Request, Security, status
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.engine import Engine
 
 from web.auth import sessions
-from web.auth.accounts import Account
-from web.auth.identity import authenticate, bearer_scheme
+from web.auth.accounts import Account, Role
+from web.auth.identity import authenticate, bearer_scheme, origin_allowed
 from web.live.views import Views
 from web.reader import TabReader
 from web.state import WebState
@@ -87,3 +87,14 @@ def current_account(engine: EngineDep, web: WebDep, credentials: CredentialsDep,
 
 
 AccountDep = Annotated[Account, Depends(current_account)]
+
+
+def admin_account(account: AccountDep, request: Request, web: WebDep) -> Account:
+    """Only ADMINs change rules and hooks (403 otherwise), and a browser only from the
+    app's own pages: a foreign ``Origin`` is refused (the session cookie is SameSite=Lax
+    already; this holds for sites sharing the domain too)."""
+    if account.role != Role.ADMIN.name:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only an ADMIN may do this")
+    if not origin_allowed(request.headers, web.origins):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="not from this app's pages")
+    return account

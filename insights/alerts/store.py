@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, cast
 
+import psycopg2.errors
+
 from insights.alerts.rules import ANY, KINDS, METRICS, SEVERITIES, STATUSES, Rule
 from insights.database import Connection
 
@@ -69,22 +71,30 @@ def save_rule(conn: Connection, rule: Rule) -> int:
     values = (rule.name, rule.kind, rule.metric, rule.severity, rule.threshold,
               rule.hysteresis, rule.window_minutes, rule.from_status, rule.to_status,
               None if rule.roles is None else list(rule.roles), rule.cooldown_s, rule.enabled)
-    with conn.cursor() as cur:
-        if rule.id:
-            cur.execute("""
-UPDATE alert_rules SET name = %s, kind = %s, metric = %s, severity = %s, threshold = %s,
-  hysteresis = %s, window_minutes = %s, from_status = %s, to_status = %s, roles = %s,
-  cooldown_s = %s, enabled = %s, updated_at = now()
-WHERE id = %s RETURNING id""", (*values, rule.id))
-        else:
-            cur.execute(f"""
-INSERT INTO alert_rules ({_RULE_COLUMNS.removeprefix("id, ")})
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""", values)
-        found = cur.fetchone()
+    try:
+        found = _upsert_rule(conn, rule.id, values)
+    except psycopg2.errors.UniqueViolation:
+        conn.rollback()
+        raise InvalidRule(f"a rule named {rule.name!r} exists already") from None
     conn.commit()
     if found is None:
         raise InvalidRule(f"no rule {rule.id}")
     return cast(int, found[0])
+
+
+def _upsert_rule(conn: Connection, rule_id: int, values: tuple[Any, ...]) -> Any:
+    with conn.cursor() as cur:
+        if rule_id:
+            cur.execute("""
+UPDATE alert_rules SET name = %s, kind = %s, metric = %s, severity = %s, threshold = %s,
+  hysteresis = %s, window_minutes = %s, from_status = %s, to_status = %s, roles = %s,
+  cooldown_s = %s, enabled = %s, updated_at = now()
+WHERE id = %s RETURNING id""", (*values, rule_id))
+        else:
+            cur.execute(f"""
+INSERT INTO alert_rules ({_RULE_COLUMNS.removeprefix("id, ")})
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""", values)
+        return cur.fetchone()
 
 
 @dataclass(frozen=True)
@@ -236,3 +246,19 @@ WHERE d.notification_id = %s ORDER BY d.id""", (found[0],))
     return [Delivery(id_, note, hook, state, attempts.get(id_, []), due, error)
             for id_, note, hook, state, due, error in rows]
 
+
+
+def update_hook(conn: Connection, hook_id: int, name: str, url: str, fmt: str) -> bool:
+    """Change hook ``hook_id``'s name, URL (checked by the caller) and format."""
+    if fmt not in FORMATS:
+        raise InvalidRule(f"the format is one of {', '.join(FORMATS)}")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("UPDATE alert_hooks SET name = %s, url = %s, format = %s WHERE id = %s",
+                        (name, url, fmt, hook_id))
+            found = cur.rowcount == 1
+    except psycopg2.errors.UniqueViolation:
+        conn.rollback()
+        raise InvalidRule(f"a hook named {name!r} exists already") from None
+    conn.commit()
+    return found

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from insights import database, endpoints, logs
 from insights.alerts import outbox, sealing, signing, store
+from insights.alerts.backtest import backtest as replay
 from insights.alerts.destination import Allowed, RefusedUrl, check
 from insights.alerts.rules import Rule
 from insights.database import Connection
@@ -122,8 +123,6 @@ def backtest(
                                                    help="last day; default today")] = None,
 ) -> None:
     """How many alerts, for how many users, the rule would have fired per day."""
-    from consumers.backtest import backtest as replay
-
     now = datetime.now(UTC)
     last = (until or now).date()
     if since.date() > last:

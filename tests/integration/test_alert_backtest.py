@@ -11,10 +11,10 @@ from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
-from consumers.backtest import backtest
 from consumers.pipeline import Pipeline
 from harness.factories import event
 from insights.alerts import store
+from insights.alerts.backtest import backtest
 from insights.database import connect
 from insights.events.producer import Emitter
 from insights.settings import Settings

@@ -4,6 +4,7 @@ hooks; a hook's secret is shown once; a URL that may not be called is refused.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.fernet import Fernet
@@ -130,3 +131,67 @@ def test_an_alerts_deliveries_and_the_hook_controls(client: TestClient, database
     assert client.delete(hook, headers=admin).status_code == 204
     assert client.delete(hook, headers=admin).status_code == 404
     assert client.post(f"{hook}/test", headers=admin).status_code == 404
+
+
+def test_an_admin_edits_a_hook_rotates_its_secret_and_renames_nothing_onto_another(
+        client: TestClient, database_url: str) -> None:
+    admin, manager = headers(database_url, Role.ADMIN), headers(database_url, Role.OFFICE_MANAGER)
+    first = client.post("/api/alerts/hooks", json={"name": "ops", "url": "http://127.0.0.1:9/h"},
+                        headers=admin).json()
+    client.post("/api/alerts/hooks", json={"name": "dev", "url": "http://127.0.0.1:9/d"},
+                headers=admin)
+    path = f"/api/alerts/hooks/{first['hook']['id']}"
+    edited = client.put(path, json={"name": "ops-slack", "url": "http://127.0.0.1:9/s",
+                                    "format": "slack"}, headers=admin)
+    assert edited.status_code == 200
+    assert (edited.json()["name"], edited.json()["url"], edited.json()["format"]) == (
+        "ops-slack", "http://127.0.0.1:9/s", "slack")
+    taken = client.put(path, json={"name": "dev", "url": "http://127.0.0.1:9/s"}, headers=admin)
+    assert taken.status_code == 422 and "exists" in taken.json()["detail"]
+    private = client.put(path, json={"name": "x", "url": "https://10.1.2.3/"}, headers=admin)
+    assert private.status_code == 422
+    assert client.put(path, json={"name": "x", "url": "http://127.0.0.1:9/"},
+                      headers=manager).status_code == 403
+    assert client.put("/api/alerts/hooks/999", json={"name": "x", "url": "http://127.0.0.1:9/"},
+                      headers=admin).status_code == 404
+    rotated = client.post(f"{path}/rotate", headers=admin).json()
+    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != first["secret"]
+    with create_engine(database_url, pool_size=1).connect() as conn:
+        secret, previous = conn.exec_driver_sql(
+            f"SELECT secret, previous_secret FROM alert_hooks WHERE id = {first['hook']['id']}"
+        ).one()
+    assert previous is not None and bytes(secret) != bytes(previous)
+    rule = {"name": "account locked", "kind": "threshold", "metric": "locked", "threshold": 1}
+    clash = client.post("/api/alerts/rules", json=rule, headers=admin)
+    assert clash.status_code == 422 and "exists" in clash.json()["detail"]
+
+
+def test_a_rule_is_backtested_before_it_is_saved(client: TestClient, database_url: str
+                                                 ) -> None:
+    admin, manager = headers(database_url, Role.ADMIN), headers(database_url, Role.OFFICE_MANAGER)
+    with create_engine(database_url, pool_size=1).begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO users (id, email, role, upserted_at) VALUES"
+            " (5, 'five@example.com', 'MEMBER', now() - interval '9 days');"
+            "INSERT INTO security_alerts (event_id, user_email, alert_type, created_at, raw)"
+            " SELECT 'sa' || n, 'five@example.com', 'x',"
+            " date_trunc('day', now()) - interval '2 days' + interval '1 hour', '{}'"
+            " FROM generate_series(1, 3) AS n")
+    rule = {"name": "draft", "kind": "threshold", "metric": "problem_day", "threshold": 60,
+            "hysteresis": 10, "enabled": False}
+    since = (datetime.now(UTC) - timedelta(days=4)).date().isoformat()
+    asked = {"rule": rule, "since": since}
+    assert client.post("/api/alerts/backtest", json=asked, headers=manager).status_code == 403
+    found = client.post("/api/alerts/backtest", json=asked, headers=admin)
+    assert found.status_code == 200
+    openapi = client.get("/openapi.json").json()
+    assert errors(answer(openapi, "/api/alerts/backtest", method="post"), found.json()) == []
+    days = found.json()["days"]
+    assert [(d["alerts"], d["resolved"]) for d in days] == [(0, 0), (0, 0), (1, 0), (0, 1),
+                                                            (0, 0)]
+    assert (found.json()["alerts"], found.json()["users"]) == (1, 1)
+    assert [r["name"] for r in client.get("/api/alerts/rules", headers=admin).json()
+            ].count("draft") == 0
+    for bad in ({**asked, "since": "2026-13-01"}, {**asked, "since": "2020-01-01"},
+                {**asked, "until": "2999-01-01"}, {**asked, "rule": {**rule, "threshold": 0}}):
+        assert client.post("/api/alerts/backtest", json=bad, headers=admin).status_code == 422

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from web import metrics
-from web.api import alerts, docs, export, health, live, pages, tabs, users
+from web.api import alerts, docs, export, health, hooks, live, pages, tabs, users
 from web.deps import current_account
 
 
@@ -23,5 +23,6 @@ def build_router() -> APIRouter:
     api.include_router(users.router)
     api.include_router(export.router)
     api.include_router(alerts.router)
+    api.include_router(hooks.router)
     router.include_router(api)
     return router

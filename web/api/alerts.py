@@ -1,63 +1,40 @@
-"""``/api/alerts``: recent alerts (OFFICE_MANAGER and ADMIN) and rules; rules and hooks changed
-by ADMINs only (``insights.alerts``). A hook's signing secret is in the answer of its
-creation and nowhere else. Documents: ``web.documents.alerts``."""
+"""``/api/alerts``: recent alerts and their deliveries (OFFICE_MANAGER and ADMIN), and
+the rules, changed and backtested by ADMINs only (``insights.alerts``); the hooks are
+in ``web.api.hooks``. Documents: ``web.documents.alerts``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from datetime import date, datetime
+from typing import Annotated, Any
 
 import msgspec
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
-from sqlalchemy.engine import Engine
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from starlette.concurrency import run_in_threadpool
 
-from insights.alerts import outbox, sealing, signing, store
-from insights.alerts.destination import Allowed, RefusedUrl, check
+from insights.alerts import store
+from insights.alerts.backtest import backtest as replay
 from insights.alerts.rules import Rule
 from web import alerts
 from web.alerts import connection
-from web.auth.accounts import Account, Role
-from web.auth.identity import origin_allowed
-from web.deps import AccountDep, EngineDep, NowDep, ViewsDep, WebDep
+from web.deps import EngineDep, NowDep, ViewsDep, WebDep, admin_account
 from web.documents.alerts import (
     AlertDelivery,
-    AlertHook,
     AlertRule,
-    CreatedHook,
+    Backtest,
+    BacktestDay,
+    BacktestResult,
     DeliveryAttempt,
-    NewHook,
-    Queued,
     Resent,
 )
-from web.documents.schema import UNAVAILABLE, answer, body
+from web.documents.schema import UNAVAILABLE, answer, body, decoded
 from web.formats import Document, rfc3339, rfc3339_or_none
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
-T = TypeVar("T")
 Responses = dict[int | str, dict[str, Any]]
-FORBIDDEN: Responses = {403: {"description": "not an ADMIN"}}
-REFUSED: Responses = {422: {"description": "a rule that cannot work, or a URL that may not be"
-                                           " called"}}
-NOT_FOUND: Responses = {404: {"description": "no such notification, alert or hook"}}
-HookId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a hook's id")]
-
-
-def admin(account: AccountDep, request: Request, web: WebDep) -> Account:
-    """Only ADMINs change rules and hooks (403 otherwise), and a browser only from the
-    app's own pages: a foreign ``Origin`` is refused (the session cookie is SameSite=Lax
-    already; this holds for sites sharing the domain too)."""
-    if account.role != Role.ADMIN.name:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only an ADMIN may do this")
-    if not origin_allowed(request.headers, web.origins):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="not from this app's pages")
-    return account
-
-
-async def _body(request: Request, kind: type[T]) -> T:
-    """The request's JSON as ``kind``; 422 saying what is wrong otherwise."""
-    try:
-        return msgspec.json.decode(await request.body(), type=kind)
-    except msgspec.DecodeError as exc:
-        raise HTTPException(422, detail=str(exc)) from None
+FORBIDDEN: Responses = {403: {"description": "not an ADMIN, or not from the app's pages"}}
+REFUSED: Responses = {422: {"description": "a rule that cannot work, or days out of range"}}
+NOT_FOUND: Responses = {404: {"description": "no such notification or alert"}}
+BACKTEST_DAYS = 92     # the longest backtest the page may ask for (it reads every user's days)
 
 
 @router.get("", response_class=Document,
@@ -81,6 +58,17 @@ def _rule(r: Rule) -> AlertRule:
     return AlertRule(**{**vars(r), "roles": list(r.roles) if r.roles else None})
 
 
+def _value(rule: AlertRule) -> Rule:
+    """The rule as ``insights.alerts`` takes it; 422 for one that cannot work."""
+    value = Rule(**{**msgspec.structs.asdict(rule),
+                    "roles": tuple(rule.roles) if rule.roles else None})
+    try:
+        store.check_rule(value)
+    except store.InvalidRule as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return value
+
+
 @router.get("/rules", response_class=Document,
             responses={**answer("AlertRule", "every rule", many=True), **UNAVAILABLE})
 def rules(engine: EngineDep) -> Document:
@@ -89,15 +77,14 @@ def rules(engine: EngineDep) -> Document:
         return Document([_rule(r) for r in store.load_rules(conn)])
 
 
-@router.post("/rules", response_class=Document, dependencies=[Depends(admin)],
+@router.post("/rules", response_class=Document, dependencies=[Depends(admin_account)],
              openapi_extra=body("AlertRule"),
              responses={**answer("AlertRule", "the rule as saved"), **FORBIDDEN, **REFUSED,
                         **UNAVAILABLE})
 async def save_rule(request: Request, engine: EngineDep) -> Document:
     """Create a rule (id 0) or change one (ADMIN); 422 for a rule that cannot work."""
-    rule = await _body(request, AlertRule)
-    value = Rule(**{**msgspec.structs.asdict(rule),
-                    "roles": tuple(rule.roles) if rule.roles else None})
+    rule = await decoded(request, AlertRule)
+    value = _value(rule)
     try:
         with connection(engine) as conn:
             rule_id = store.save_rule(conn, value)
@@ -106,45 +93,8 @@ async def save_rule(request: Request, engine: EngineDep) -> Document:
     return Document(msgspec.structs.replace(rule, id=rule_id))
 
 
-def _hook(h: store.Hook) -> AlertHook:
-    return AlertHook(id=h.id, name=h.name, url=h.url, format=h.format, enabled=h.enabled,
-                     disabled_reason=h.disabled_reason,
-                     failing_since=rfc3339_or_none(h.failing_since))
-
-
-@router.get("/hooks", response_class=Document, dependencies=[Depends(admin)],
-            responses={**answer("AlertHook", "every hook", many=True), **FORBIDDEN,
-                       **UNAVAILABLE})
-def hooks(engine: EngineDep) -> Document:
-    """Every hook and why any is disabled (ADMIN)."""
-    with connection(engine) as conn:
-        return Document([_hook(h) for h in store.load_hooks(conn)])
-
-
-@router.post("/hooks", response_class=Document, status_code=201,
-             dependencies=[Depends(admin)], openapi_extra=body("NewHook"),
-             responses={**answer("CreatedHook", "the hook and its secret", status=201),
-                        **FORBIDDEN, **REFUSED, **UNAVAILABLE})
-async def add_hook(request: Request, engine: EngineDep, web: WebDep) -> Document:
-    """Add a hook (ADMIN): 422 for a URL that may not be called; the answer holds the
-    signing secret, which is not shown again."""
-    hook = await _body(request, NewHook)
-    try:
-        check(hook.url, Allowed.parse(web.settings.hooks_allow))
-        secret = signing.new_secret()
-        sealed = sealing.seal(secret, sealing.key(web.settings))
-        with connection(engine) as conn:
-            hook_id = store.add_hook(conn, hook.name, hook.url, hook.format, sealed)
-            made = next(h for h in store.load_hooks(conn) if h.id == hook_id)
-    except (RefusedUrl, store.InvalidRule) as exc:
-        raise HTTPException(422, detail=str(exc)) from None
-    except sealing.MissingKey as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from None
-    return Document(CreatedHook(hook=_hook(made), secret=secret), status_code=201)
-
-
 @router.post("/notifications/{notification_id}/resend", response_class=Document,
-             dependencies=[Depends(admin)],
+             dependencies=[Depends(admin_account)],
              responses={**answer("Resent", "the deliveries queued again"), **FORBIDDEN,
                         **NOT_FOUND, **UNAVAILABLE})
 def resend(notification_id: Annotated[str, Path(max_length=100)],
@@ -177,45 +127,38 @@ def deliveries(alert_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
                                   error=a.error) for a in d.attempts]) for d in found])
 
 
-def _hook_name(engine: Engine, hook_id: int) -> str:
+def _days(asked: Backtest, now: datetime) -> tuple[date, date]:
+    """The backtest's first and last day: real days, not after today, at most
+    ``BACKTEST_DAYS`` of them (422 otherwise)."""
+    try:
+        since = date.fromisoformat(asked.since)
+        until = date.fromisoformat(asked.until) if asked.until else now.date()
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    if not since <= until <= now.date():
+        raise HTTPException(422, detail="the days must run from since to until, not after"
+                                        " today")
+    if (until - since).days >= BACKTEST_DAYS:
+        raise HTTPException(422, detail=f"at most {BACKTEST_DAYS} days at a time (the"
+                                        " command line has no limit: insights alerts"
+                                        " backtest)")
+    return since, until
+
+
+@router.post("/backtest", response_class=Document, dependencies=[Depends(admin_account)],
+             openapi_extra=body("Backtest"),
+             responses={**answer("BacktestResult", "what the rule would have done"),
+                        **FORBIDDEN, **REFUSED, **UNAVAILABLE})
+async def backtest(request: Request, engine: EngineDep, now: NowDep) -> Document:
+    """Replay a rule (saved or not) over the stored history, once a day as of each day's
+    end, and say how many alerts it would have fired, for how many users (ADMIN)."""
+    asked = await decoded(request, Backtest)
+    rule = _value(asked.rule)
+    since, until = _days(asked, now)
     with connection(engine) as conn:
-        names = {h.id: h.name for h in store.load_hooks(conn)}
-    if hook_id not in names:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such hook")
-    return names[hook_id]
-
-
-@router.post("/hooks/{hook_id}/test", response_class=Document, dependencies=[Depends(admin)],
-             responses={**answer("Queued", "the test notification queued"), **FORBIDDEN,
-                        **NOT_FOUND, **UNAVAILABLE})
-def test_hook(hook_id: HookId, engine: EngineDep, web: WebDep) -> Document:
-    """Queue a test notification to one hook (ADMIN); the dispatcher sends it."""
-    with connection(engine) as conn:
-        queued = outbox.queue_test(conn, hook_id, web.settings.dashboard_url)
-    if queued is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such hook")
-    return Document(Queued(notification_id=queued))
-
-
-@router.post("/hooks/{hook_id}/enabled", response_class=Document,
-             dependencies=[Depends(admin)],
-             responses={**answer("AlertHook", "the hook now"), **FORBIDDEN, **NOT_FOUND,
-                        **UNAVAILABLE})
-def enable_hook(hook_id: HookId, engine: EngineDep,
-                on: Annotated[bool, Query(description="true: enable; false: disable")] = True
-                ) -> Document:
-    """Enable a hook again, clearing its failure record, or disable it (ADMIN)."""
-    name = _hook_name(engine, hook_id)
-    with connection(engine) as conn:
-        store.set_hook_enabled(conn, name, on)
-        return Document(_hook(next(h for h in store.load_hooks(conn) if h.id == hook_id)))
-
-
-@router.delete("/hooks/{hook_id}", status_code=204, dependencies=[Depends(admin)],
-               responses={**FORBIDDEN, **NOT_FOUND, **UNAVAILABLE})
-def remove_hook(hook_id: HookId, engine: EngineDep) -> Response:
-    """Remove a hook and its deliveries (ADMIN)."""
-    name = _hook_name(engine, hook_id)
-    with connection(engine) as conn:
-        store.remove_hook(conn, name)
-    return Response(status_code=204)
+        days = await run_in_threadpool(replay, conn, rule, since, until, now)
+    users: set[int] = set().union(*(d.users for d in days))
+    return Document(BacktestResult(
+        days=[BacktestDay(day=d.day.isoformat(), alerts=d.firings, users=len(d.users),
+                          resolved=d.resolutions) for d in days],
+        alerts=sum(d.firings for d in days), users=len(users)))

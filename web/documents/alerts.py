@@ -127,5 +127,33 @@ class Resent(Struct, kw_only=True):
     deliveries: Annotated[int, about("deliveries put back to be sent")]
 
 
+Day = Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", description="a day, YYYY-MM-DD (UTC)")]
+
+
+class Backtest(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A rule to replay over the stored history (saved or not), and the days to replay."""
+
+    rule: Annotated[AlertRule, about("the rule as it would be saved")]
+    since: Annotated[Day, about("the first day")]
+    until: Annotated[Day | None, about("the last day; null: today")] = None
+
+
+class BacktestDay(Struct, kw_only=True):
+    """What the rule would have done on one day."""
+
+    day: Annotated[Day, about("the day (UTC)")]
+    alerts: Annotated[int, about("alerts it would have fired")]
+    users: Annotated[int, about("distinct users they were for")]
+    resolved: Annotated[int, about("alerts it would have resolved")]
+
+
+class BacktestResult(Struct, kw_only=True):
+    """A rule replayed once a day, as of each day's end, over the stored history."""
+
+    days: Annotated[list[BacktestDay], about("every day asked, first first")]
+    alerts: Annotated[int, about("alerts over all the days")]
+    users: Annotated[int, about("distinct users over all the days")]
+
+
 ALERT_DOCUMENTS = (AlertItem, AlertRule, AlertHook, NewHook, CreatedHook, DeliveryAttempt,
-                   AlertDelivery, Queued, Resent)
+                   AlertDelivery, Queued, Resent, Backtest, BacktestDay, BacktestResult)

@@ -11,10 +11,10 @@ paths, so it is only a component, cited by ``docs/api.md``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import msgspec
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException, Request
 
 from web.documents.alerts import ALERT_DOCUMENTS, AlertsFeed
 from web.documents.common import Health, ServiceUnavailable
@@ -75,6 +75,18 @@ def body(name: str) -> dict[str, Any]:
     """A route's ``openapi_extra``: its JSON request body is the component ``name``."""
     return {"requestBody": {"required": True,
                             "content": {"application/json": {"schema": ref(name)}}}}
+
+
+T = TypeVar("T")
+
+
+async def decoded(request: Request, kind: type[T]) -> T:
+    """The request's JSON body (declared with :func:`body`) as ``kind``; 422 saying what
+    is wrong otherwise."""
+    try:
+        return msgspec.json.decode(await request.body(), type=kind)
+    except msgspec.DecodeError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
 
 
 #: The 503 of the ``/api`` routes (``web.outage``), for their ``responses``.

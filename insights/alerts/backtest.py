@@ -2,7 +2,7 @@
 
 ``insights alerts backtest RULE --since DATE`` reads, from PostgreSQL, every
 tracked user's day counters over the days asked and the month before them
-(``consumers.rollups``, the projection's own recount), their JS errors and
+(``insights.readmodel.recount``, as the projection recounts them), their JS errors and
 security alerts, and their log-in and lock history (``state_events``). It then
 evaluates the rule once per user and day, as of the end of the day (now, for
 today), from a fresh state, with the same ``rules.evaluate`` the pipeline runs.
@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from consumers import rollups
 from insights.alerts.rules import Rule, State, Value, evaluate
 from insights.database import Connection
+from insights.readmodel import recount
 from insights.readmodel.userstate import ENGAGEMENT_METRICS, UserRow, user_rows
 from scoring.engagement import EngagementCounts, engagement_score, status
 from scoring.problems import ProblemCounts, problem_score
@@ -51,7 +51,7 @@ class UserHistory:
     """One user's counters per day number, JS errors and security alerts per day."""
 
     row: UserRow
-    days: rollups.Days = field(default_factory=dict)
+    days: recount.Days = field(default_factory=dict)
     errors: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     alerts: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     logins: list[tuple[str, datetime, Any]] = field(default_factory=list)
@@ -93,13 +93,13 @@ def _histories(conn: Connection, since: date, until: date) -> dict[int, UserHist
     lo, hi = day_number(month_start(since)) - 31, day_number(until)
     rows = user_rows(conn, ids)
     found = {uid: UserHistory(row) for uid, row in rows.items()}
-    for uid, days in rollups.user_counters(conn, dict.fromkeys(found, (lo, hi))).items():
+    for uid, days in recount.user_counters(conn, dict.fromkeys(found, (lo, hi))).items():
         found[uid].days = days
-    for uid, per_session in rollups.user_session_errors(conn, found, lo).items():
+    for uid, per_session in recount.user_session_errors(conn, found, lo).items():
         for (_, day), n in per_session.items():
             found[uid].errors[day] += n
     by_email = {r.email: uid for uid, r in rows.items() if r.email}
-    for email, days in rollups.email_counters(conn, dict.fromkeys(by_email, (lo, hi))).items():
+    for email, days in recount.email_counters(conn, dict.fromkeys(by_email, (lo, hi))).items():
         for day, counts in days.items():
             found[by_email[email]].alerts[day] += counts["a"]
     end = datetime.combine(until + timedelta(days=1), time(), UTC)
