@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, Page
 
 from harness.factories import event
 from harness.services import ConsumerProcess
 from insights.database import connect
 from insights.events.producer import Emitter
 from insights.settings import Settings
+from tests.e2e.pages import desktop, log_in, open_tab
 from tests.read_model import simulate, wait_ingested
-from tests.web_clients import PASSWORD, make_account
+from tests.web_clients import make_account
 from tests.web_server import WebServer
 from web.auth.accounts import Role
 from web.reader import TABS
@@ -52,27 +53,6 @@ def site(settings: Settings, emitter: Emitter,
     return consumer
 
 
-def _log_in(page: Page, base: str, email: str, password: str = PASSWORD) -> None:
-    page.goto(f"{base}/login")
-    page.fill('input[name="email"]', email)
-    page.fill('input[name="password"]', password)
-    page.click('#login-form button[type="submit"]')
-
-
-def _open_tab(page: Page, tab: str) -> None:
-    page.click(f'#tabs [data-tab="{tab}"]')
-    page.wait_for_selector(f'#tab-panel[data-tab="{tab}"][data-loaded="1"]')
-
-
-def _desktop(browser: Browser) -> tuple[BrowserContext, Page, list[str]]:
-    """A desktop-sized page, and the list its script errors are collected into."""
-    context = browser.new_context(viewport={"width": 1366, "height": 860})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return context, page, errors
-
-
 def _stat(page: Page, name: str) -> int:
     text = page.text_content(f'#tab-panel [data-stat="{name}"]') or ""
     return int("".join(ch for ch in text if ch.isdigit()) or "0")
@@ -81,21 +61,21 @@ def _stat(page: Page, name: str) -> int:
 def test_every_tab_and_a_profile_render_and_move_live(
         browser: Browser, web_url: str, site: ConsumerProcess, emitter: Emitter,
         artifacts: Path) -> None:
-    context, page, errors = _desktop(browser)
+    context, page, errors = desktop(browser)
     page.goto(f"{web_url}/")
     assert page.url == f"{web_url}/login"
-    _log_in(page, web_url, MANAGER)
+    log_in(page, web_url, MANAGER)
     page.wait_for_url(f"{web_url}/")
     for tab in TABS:
-        _open_tab(page, tab)
+        open_tab(page, tab)
         page.screenshot(path=artifacts / f"tab-{tab}.png", full_page=True)
-    _open_tab(page, "engagement")
+    open_tab(page, "engagement")
     page.click("#tab-panel tr[data-user-id]")
     page.wait_for_selector('#profile[data-loaded="1"]')
     assert (page.text_content('#profile [data-stat="engagement_score"]') or "").strip() != "—"
     page.screenshot(path=artifacts / "profile.png", full_page=True)
 
-    _open_tab(page, "problems")
+    open_tab(page, "problems")
     page.click('[data-period="day"]')
     page.wait_for_selector('#tab-panel[data-tab="problems"][data-loaded="1"]')
     page.wait_for_selector('#conn-state[data-state="open"]')
@@ -127,10 +107,10 @@ def test_every_tab_and_a_profile_render_and_move_live(
 def test_the_alerts_view_shows_a_new_alert_live_in_both_languages(
         browser: Browser, web_url: str, site: ConsumerProcess, emitter: Emitter,
         artifacts: Path) -> None:
-    context, page, errors = _desktop(browser)
-    _log_in(page, web_url, MANAGER)
+    context, page, errors = desktop(browser)
+    log_in(page, web_url, MANAGER)
     page.wait_for_url(f"{web_url}/")
-    _open_tab(page, "alerts")
+    open_tab(page, "alerts")
     page.wait_for_selector('#conn-state[data-state="open"]')
     assert page.is_hidden("#period-select")
     now = datetime.now(UTC)
@@ -173,9 +153,9 @@ def test_an_admin_sees_a_deliverys_attempts_and_sends_it_again(
             " FROM alert_deliveries", (hook,))
         conn.commit()
     page = browser.new_context().new_page()
-    _log_in(page, web_url, ADMIN)
+    log_in(page, web_url, ADMIN)
     page.wait_for_url(f"{web_url}/")
-    _open_tab(page, "alerts")
+    open_tab(page, "alerts")
     page.click('#tab-panel tr[data-user-id="77"] [data-deliveries-for]')
     delivery = "#alert-deliveries .delivery"
     page.wait_for_selector(f"{delivery} >> text=HTTP 500")
@@ -201,15 +181,15 @@ def test_refusals_on_page_api_and_socket(
         "api": 401, "socket": {"code": 4401, "messages": 0}}
 
     # Wrong password: the same answer as an unknown account, and still no session.
-    _log_in(page, web_url, MANAGER, "not the right password")
+    log_in(page, web_url, MANAGER, "not the right password")
     assert page.text_content("#login-error") == "Wrong e-mail or password."
-    _log_in(page, web_url, "nobody@corp.io")
+    log_in(page, web_url, "nobody@corp.io")
     assert page.text_content("#login-error") == "Wrong e-mail or password."
     assert _refused_everywhere(page, web_url) == {
         "api": 401, "socket": {"code": 4401, "messages": 0}}
 
     # A role below OFFICE_MANAGER: logged in, refused with 403 / 4403.
-    _log_in(page, web_url, MEMBER)
+    log_in(page, web_url, MEMBER)
     page.wait_for_selector("#forbidden")
     assert _refused_everywhere(page, web_url) == {
         "api": 403, "socket": {"code": 4403, "messages": 0}}
@@ -217,7 +197,7 @@ def test_refusals_on_page_api_and_socket(
     # A page of another origin, in a browser logged in as a manager: it can neither
     # read the API (no CORS) nor open a socket (the handshake is refused).
     manager = browser.new_context().new_page()
-    _log_in(manager, web_url, MANAGER)
+    log_in(manager, web_url, MANAGER)
     manager.wait_for_url(f"{web_url}/")
     manager.goto(foreign_url)
     outcome = _refused_everywhere(manager, web_url)
@@ -229,7 +209,7 @@ def test_the_page_reconnects_by_itself_after_the_server_restarts(
         browser: Browser, web_server: WebServer, site: ConsumerProcess, emitter: Emitter
 ) -> None:
     page = browser.new_context().new_page()
-    _log_in(page, web_server.url, MANAGER)
+    log_in(page, web_server.url, MANAGER)
     page.wait_for_url(f"{web_server.url}/")
     page.wait_for_selector('#conn-state[data-state="open"]')
     page.evaluate("window.__sameDocument = true")

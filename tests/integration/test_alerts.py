@@ -10,17 +10,12 @@ account sends the resolution.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import random
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import msgspec
@@ -40,44 +35,13 @@ from insights.events.producer import Emitter
 from insights.readmodel.keys import Keys
 from insights.settings import Settings
 from tests.read_model import wait_ingested
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver: answers 500 to the first ``fail_first`` requests, then 200."""
-
-    fail_first: int = 0
-    requests: list[tuple[dict[str, str], bytes, int]] = field(default_factory=list)
-    url: str = ""
-
-    def delivered(self) -> list[tuple[dict[str, str], bytes]]:
-        return [(h, b) for h, b, status in self.requests if status == 200]
+from tests.receiver import Receiver, receiving, verifies
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    got = Receiver(fail_first=2)
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", 0)))
-            with lock:
-                status = 500 if len(got.requests) < got.fail_first else 200
-                got.requests.append(({k.lower(): v for k, v in self.headers.items()}, body,
-                                     status))
-            self.send_response(status)
-            self.end_headers()
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    got.url = f"http://127.0.0.1:{server.server_port}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield got
-    server.shutdown()
+    with receiving(fail_first=2) as got:
+        yield got
 
 
 @pytest.fixture
@@ -103,13 +67,6 @@ def dispatching(alerting: Settings) -> Iterator[Callable[[], Dispatcher]]:
     for dispatcher, thread in running:
         dispatcher.stop.set()
         thread.join(30)
-
-
-def verifies(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
-    want = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-    return any(hmac.compare_digest(want, s) for s in headers["webhook-signature"].split())
 
 
 def alert_rows(settings: Settings) -> list[tuple[str, int, int, str]]:

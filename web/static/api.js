@@ -49,6 +49,20 @@ export async function postJSON(url) {
   }));
 }
 
+/** Send `body` as JSON with `method` (POST, PUT, DELETE) and read the JSON answer
+ * (null for a 204), as getJSON does; a refusal is an HttpError with the server's detail. */
+export async function sendJSON(method, url, body = undefined) {
+  const response = await fetch(url, {
+    method,
+    credentials: 'same-origin',
+    headers: body === undefined ? { Accept: 'application/json' }
+      : { Accept: 'application/json', 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 204) return null;
+  return answerOf(response);
+}
+
 async function answerOf(response) {
   if (response.status === 401) {
     redirectToLogin();

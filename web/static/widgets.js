@@ -89,6 +89,11 @@ export function dataTable(columns, { rowAttrs = null, empty = null, className = 
   };
 }
 
+/** A form control with its label (the label wraps it, so no id is needed). */
+export function formField(label, control) {
+  return h('label', { class: 'field' }, h('span', { class: 'field-label' }, label), control);
+}
+
 /** A horizontal bar, pct 0..100. */
 export function bar(pct, tone = '') {
   const fill = h('span', { class: ['bar-fill', tone ? `tone-${tone}` : null] });

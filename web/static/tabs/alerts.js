@@ -1,12 +1,17 @@
-// Alerts view: the newest alerts (rule, user, value, delivery), live like the tabs.
+// Alerts view: the newest alerts (rule, user, value, delivery), live like the tabs;
+// under them the rules (changed by ADMINs) and, for ADMINs, the hooks.
 
 import { getJSON, postJSON } from '../api.js';
 import { clear, h } from '../dom.js';
 import { fmtDateTime, fmtInt, fmtRelative } from '../format.js';
 import { t } from '../i18n.js';
 import { badge, dataTable, panel } from '../widgets.js';
+import { createHooks } from './alerthooks.js';
+import { createRules } from './alertrules.js';
 
 const DELIVERY_TONES = { delivered: 'green', failed: 'red', sending: 'amber', waiting: 'neutral' };
+// The hooks' state (a hook the dispatcher disabled) is read again at most this often.
+const HOOKS_REFRESH_MS = 10000;
 
 export function createAlertsTab(ctx) {
   const table = dataTable([
@@ -35,7 +40,11 @@ export function createAlertsTab(ctx) {
   const count = h('span', { class: 'panel-count num' });
   list.querySelector('.panel-head h2').append(' ', count);
   const detail = h('div', { id: 'alert-deliveries', 'aria-live': 'polite' });
-  const el = h('div', { class: 'tab tab-alerts' }, list, detail);
+  const admin = isAdmin();
+  const rules = createRules({ admin });
+  const hooks = admin ? createHooks() : null;
+  let hooksReadAt = Date.now();
+  const el = h('div', { class: 'tab tab-alerts' }, list, detail, rules.el, hooks && hooks.el);
   // A delivery badge opens that alert's deliveries (not the profile, as the row does).
   list.addEventListener('click', (e) => {
     const b = e.target instanceof Element ? e.target.closest('[data-deliveries-for]') : null;
@@ -49,6 +58,10 @@ export function createAlertsTab(ctx) {
       const rows = data.alerts || [];
       count.textContent = `(${fmtInt(rows.length)})`;
       table.update(rows);
+      if (hooks && Date.now() - hooksReadAt > HOOKS_REFRESH_MS) {
+        hooksReadAt = Date.now();
+        hooks.load();
+      }
     },
     destroy() {},
   };
