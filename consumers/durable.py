@@ -1,7 +1,8 @@
 """The durable write: a batch's rows, state changes, dead letters and offsets in one
 PostgreSQL transaction, and its answer of what it committed for the projection.
 
-Exactly once comes from two guards inside that transaction:
+Exactly once comes from two guards inside that transaction (which also adds the
+applied events to the users' day counters, ``consumers.daycounts``):
 
 1. ``sink_offsets`` rows of the batch's partitions are locked; records below the
    stored next offset are skipped (a replay after a crash, or a batch a revoked
@@ -35,6 +36,7 @@ import psycopg2.extras
 
 from consumers import rows
 from consumers.batch import Accepted, Item, Rejected, next_offsets, unprocessable
+from consumers.daycounts import add_day_counts
 from consumers.offsets import DURABLE
 from consumers.protocol import SinkUnavailable, WriteResult, isolate
 from consumers.rows import Row
@@ -144,6 +146,7 @@ class PostgresWrite:
         applied = [a for a in new if a.event.event_id not in conflicts]
         insert_events(cur, applied)
         apply_state(cur, [a.event for a in applied])
+        add_day_counts(cur, [a.event for a in applied])
         rejected = [i for i in fresh if isinstance(i, Rejected)]
         rejected += [Rejected(a.record, "conflict", conflicts[a.event.event_id])
                      for a in new if a.event.event_id in conflicts]

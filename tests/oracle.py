@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from typing import Any
 
 TABLE_OF_TYPE = {
@@ -16,6 +17,7 @@ TABLE_OF_TYPE = {
     "security_alert": "security_alerts", "password_reset": "email_logs",
     "search": "search_queries", "conversion": "conversion_events",
 }  # fmt: skip
+EPOCH = date(1970, 1, 1)
 
 
 def expected_counts(events: Iterable[dict[str, Any]]) -> dict[str, int]:
@@ -53,6 +55,28 @@ def expected_unended(events: Iterable[dict[str, Any]]) -> int:
     return len(started - ended)
 
 
+# user_day_counts' columns, and the event type each counts (page views count twice: all
+# of them, and the slow ones).
+DAY_COUNTS = ("pv", "sp", "cv", "sq", "pr")
+_DAY_COUNTED = {"conversion": "cv", "search": "sq", "password_reset": "pr"}
+
+
+def expected_day_counts(events: Iterable[dict[str, Any]]) -> dict[tuple[int, int], list[int]]:
+    """``user_day_counts``: per (user, UTC day number), page views, slow ones (> 3000 ms),
+    conversions, searches and password resets of the events that have a user."""
+    found: dict[tuple[int, int], Counter[str]] = {}
+    for e in events:
+        column = "pv" if e["type"] == "pageview" else _DAY_COUNTED.get(e["type"])
+        if column is None or e.get("user_id") is None:
+            continue
+        day = (datetime.fromisoformat(e["ts"]).astimezone(UTC).date() - EPOCH).days
+        counts = found.setdefault((e["user_id"], day), Counter())
+        counts[column] += 1
+        if column == "pv" and (e.get("load_time_ms") or 0) > 3000:
+            counts["sp"] += 1
+    return {key: [counts[c] for c in DAY_COUNTS] for key, counts in found.items()}
+
+
 def actual_state(url: str) -> dict[str, Any]:
     """The same figures read from PostgreSQL."""
     from harness.services import query
@@ -67,6 +91,8 @@ def actual_state(url: str) -> dict[str, Any]:
         url, "SELECT event_id FROM state_events WHERE type = 'page_leave'")]
     return {
         "counts": {t: n for t, n in counts.items() if n},
+        "day_counts": {(int(r[0]), int(r[1])): [int(v) for v in r[2:]] for r in query(
+            url, f"SELECT user_id, day, {', '.join(DAY_COUNTS)} FROM user_day_counts")},
         "failed": {int(u): int(n) for u, n in query(  # type: ignore[call-overload]
             url, "SELECT id, failed_login_attempts FROM users WHERE id IN"
                  " (SELECT DISTINCT user_id FROM state_events WHERE type LIKE 'login_%')")},
@@ -84,6 +110,7 @@ def assert_exactly(url: str, events: list[dict[str, Any]]) -> None:
     assert state["rejected"] == 0
     assert state["ledger"] == {e["event_id"] for e in events}
     assert state["counts"] == expected_counts(events)
+    assert state["day_counts"] == expected_day_counts(events)
     assert state["leaves"] == sorted(e["event_id"] for e in events if e["type"] == "page_leave")
     assert state["failed"] == expected_failed_logins(events)
     assert state["unended"] == expected_unended(events), _unended(url)

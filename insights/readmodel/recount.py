@@ -3,6 +3,8 @@
 Counting the event tables' rows for a (user, day) gives absolute values: a
 replayed batch, an out-of-order ``session_end`` or a ``js_error`` that came
 before its session all end as the same numbers, with nothing to double. The
+insert-only events' counters are read from ``user_day_counts``, which the
+durable write keeps in the transaction that stores the events (absolute too). The
 projection (``consumers``) recounts what a batch touched; the alerts' backtest
 recounts history.
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from insights.database import Connection, array_literal
 from insights.readmodel.userstate import USER_METRICS
@@ -25,6 +27,9 @@ from scoring.windows import from_day_number, midnight
 
 DAY_SQL = "(({col} AT TIME ZONE 'UTC')::date - DATE '1970-01-01')"
 """SQL for the day number (UTC) of the timestamp column ``{col}``."""
+DAY_COUNT_METRICS: Final = ("pv", "sp", "cv", "sq", "pr")
+"""The counters the durable write keeps per user and day in ``user_day_counts``
+(``consumers.daycounts``), in its column order."""
 # Each query: (user, day, values...) for each user t.u within its own [t.lo, t.hi).
 _RANGES = """(
   SELECT u, (DATE '1970-01-01' + lo)::timestamp AT TIME ZONE 'UTC' AS lo,
@@ -38,28 +43,10 @@ SELECT t.u, {DAY_SQL.format(col="x.started_at")}, count(*), coalesce(sum(x.click
 FROM {_USERS} JOIN user_sessions x
   ON x.user_id = t.u AND x.started_at >= t.lo AND x.started_at < t.hi
 GROUP BY 1, 2"""),
-    (("pv", "sp"), f"""
-SELECT t.u, {DAY_SQL.format(col="x.viewed_at")}, count(*),
-       count(*) FILTER (WHERE x.load_time_ms > 3000)
-FROM {_USERS} JOIN page_views x
-  ON x.user_id = t.u AND x.viewed_at >= t.lo AND x.viewed_at < t.hi
-GROUP BY 1, 2"""),
-    (("cv",), f"""
-SELECT t.u, {DAY_SQL.format(col="x.converted_at")}, count(*)
-FROM {_USERS} JOIN conversion_events x
-  ON x.user_id = t.u AND x.converted_at >= t.lo AND x.converted_at < t.hi
-GROUP BY 1, 2"""),
-    (("sq",), f"""
-SELECT t.u, {DAY_SQL.format(col="x.searched_at")}, count(*)
-FROM {_USERS} JOIN search_queries x
-  ON x.user_id = t.u AND x.searched_at >= t.lo AND x.searched_at < t.hi
-GROUP BY 1, 2"""),
-    (("pr",), f"""
-SELECT t.u, {DAY_SQL.format(col="x.created_at")}, count(*)
-FROM {_USERS} JOIN email_logs x
-  ON x.user_id = t.u AND x.email_type = 'password_reset' AND x.created_at >= t.lo
-  AND x.created_at < t.hi
-GROUP BY 1, 2"""),
+    (DAY_COUNT_METRICS, f"""
+SELECT t.u, x.day, {", ".join(f"x.{m}" for m in DAY_COUNT_METRICS)}
+FROM unnest(%(u)s::bigint[], %(lo)s::int[], %(hi)s::int[]) AS t(u, lo, hi)
+JOIN user_day_counts x ON x.user_id = t.u AND x.day >= t.lo AND x.day <= t.hi"""),
 )
 _EMAIL_QUERY = f"""
 SELECT t.u, {DAY_SQL.format(col="x.created_at")}, count(*)

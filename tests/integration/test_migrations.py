@@ -39,3 +39,36 @@ def test_badly_named_migration_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "first.sql").write_text("SELECT 1;")
     with pytest.raises(database.MigrationError, match=r"NNN_name\.sql"):
         database.migrations(tmp_path)
+
+
+def test_the_day_counts_migration_counts_what_the_event_tables_hold(
+        empty_database: str, tmp_path: Path) -> None:
+    for migration in sorted(database.SQL_DIR.glob("*.sql")):
+        if migration.name < "007":
+            (tmp_path / migration.name).write_text(migration.read_text())
+    database.upgrade(empty_database, tmp_path)
+    late, next_day = "2026-12-06 23:59:59+00", "2026-12-07 00:00:00+00"
+    conn = database.connect(empty_database)
+    with conn, conn.cursor() as cur:
+        for n, (user, at, load) in enumerate([(7, late, 3001), (7, late, None), (7, late, 3000),
+                                              (7, next_day, 5000), (None, late, 9000)]):
+            cur.execute("INSERT INTO page_views (event_id, pageview_id, user_id, path, viewed_at,"
+                        " load_time_ms, raw) VALUES (%s, %s, %s, '/', %s, %s, '{}')",
+                        (f"pv{n}", f"pv{n}", user, at, load))
+        cur.execute("INSERT INTO conversion_events (event_id, user_id, event_type, converted_at,"
+                    " raw) VALUES ('c1', 8, 'registration', %s, '{}'), ('c2', NULL, 'x', %s, '{}')",
+                    (late, late))
+        cur.execute("INSERT INTO search_queries (event_id, user_id, query, searched_at, raw)"
+                    " VALUES ('q1', 8, 'biuro', %s, '{}')", (next_day,))
+        cur.execute("INSERT INTO email_logs (event_id, user_id, email_type, created_at, raw)"
+                    " VALUES ('e1', 8, 'password_reset', %s, '{}'), ('e2', 8, 'welcome', %s, '{}')",
+                    (late, late))
+    conn.close()
+    (tmp_path / "007_user_day_counts.sql").write_text(
+        (database.SQL_DIR / "007_user_day_counts.sql").read_text())
+    assert database.upgrade(empty_database, tmp_path) == ["007_user_day_counts"]
+    day = 20793                                        # 2026-12-06, days since 1970-01-01
+    assert sorted(query(empty_database, "SELECT user_id, day, pv, sp, cv, sq, pr"
+                                        " FROM user_day_counts")) == [
+        (7, day, 3, 1, 0, 0, 0), (7, day + 1, 1, 1, 0, 0, 0),
+        (8, day, 0, 0, 1, 0, 1), (8, day + 1, 0, 0, 0, 1, 0)]
