@@ -19,6 +19,7 @@ from harness.services import redis_records, stored_records, wait_for
 from insights.database import connect
 from insights.events.producer import Emitter
 from insights.readmodel.keys import Keys
+from insights.readmodel.recount import refill_day_counts
 from insights.settings import Settings
 from insights.simulator.traffic import Population, TrafficModel
 from scoring.pages import DEFAULT_SECTIONS
@@ -53,10 +54,14 @@ def wait_ingested(settings: Settings, n: int, timeout_s: float = 180,
 
 def count_in_redis(redis_url: str, database_url: str, prefix: str, now: datetime) -> None:
     """The Redis counters of every user, recounted from what PostgreSQL holds (a full
-    rescore), for tests that insert rows into PostgreSQL directly."""
-    with closing(connect(database_url)) as conn, conn.cursor() as cur:
-        cur.execute("SELECT id FROM users")
-        ids = {row[0] for row in cur.fetchall()}
+    rescore), for tests that insert rows into PostgreSQL directly (their day counters,
+    which the durable write keeps, are counted from the rows first)."""
+    with closing(connect(database_url)) as conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM users")
+            ids = {row[0] for row in cur.fetchall()}
+        refill_day_counts(conn)
+        conn.commit()
     sink = RedisProjection(redis_url, database_url, prefix)
     try:
         sink.rescore(TouchedUsers(), now, ids, full=True)

@@ -9,6 +9,7 @@ import pytest
 
 from harness.services import admin, query, unique, with_database
 from insights import database, stack
+from insights.readmodel.recount import refill_day_counts
 
 
 @pytest.fixture
@@ -72,3 +73,9 @@ def test_the_day_counts_migration_counts_what_the_event_tables_hold(
                                         " FROM user_day_counts")) == [
         (7, day, 3, 1, 0, 0, 0), (7, day + 1, 1, 1, 0, 0, 0),
         (8, day, 0, 0, 1, 0, 1), (8, day + 1, 0, 0, 0, 1, 0)]
+    migrated = sorted(query(empty_database, "SELECT * FROM user_day_counts"))
+    conn = database.connect(empty_database)
+    with conn:
+        refill_day_counts(conn)                        # the same count, from Python
+    conn.close()
+    assert sorted(query(empty_database, "SELECT * FROM user_day_counts")) == migrated
