@@ -1,5 +1,5 @@
-"""The ``insights`` command: stack, db, topics, consume, simulate, demo, serve, token,
-user, alerts, hooks."""
+"""The ``insights`` command: stack, db, topics, consume, simulate, import, demo, serve,
+token, user, alerts, hooks."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.markup import escape
 from insights import database, endpoints, logs
 from insights.cli.alerts import alerts_app, hooks_app
 from insights.cli.demo import demo
+from insights.cli.imports import import_events
 from insights.cli.simulate import simulate
 from insights.cli.stack import app as stack_app
 from insights.cli.web import serve, token_app, user_app
@@ -39,6 +40,7 @@ app.add_typer(hooks_app, name="hooks")
 app.command()(simulate)
 app.command()(demo)
 app.command()(serve)
+app.command("import")(import_events)
 
 
 def _settings() -> Settings:

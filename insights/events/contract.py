@@ -173,7 +173,7 @@ def decode(
     try:
         event = _decoder.decode(raw)
     except msgspec.ValidationError as exc:
-        return _classify(str(exc))
+        return classify(str(exc))
     except msgspec.DecodeError as exc:
         return Invalid("bad_json", str(exc))
     wrong_time = _to_utc(event)
@@ -199,7 +199,7 @@ def decode_accepted(raw: bytes) -> Event:
     return event
 
 
-def _classify(message: str) -> Invalid:
+def classify(message: str) -> Invalid:
     """Map msgspec's validation message to a reason code, keeping the message as detail."""
     if message.startswith("Expected `object`, got") and " - at " not in message:
         return Invalid("not_object", message)

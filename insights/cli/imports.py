@@ -1,0 +1,210 @@
+"""``insights import``: history from files of contract events, produced through Kafka.
+
+Each event is checked as the consumer checks it (``contract.decode``) and sent with
+its key to its topic, like a live event, so the consumers' exactly-once path
+applies: importing a file again adds nothing (events without an ``event_id`` get a
+stable one, ``insights.events.files``). Refused lines are counted per reason,
+listed, and kept in a rejects file (JSON Lines: source, line, reason, detail, text).
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import msgspec
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+
+from insights import logs
+from insights.endpoints import resolve
+from insights.events import contract, files, kafka
+from insights.events.producer import Emitter, InvalidEvent, encode
+from insights.settings import Settings
+
+console = Console(stderr=True, soft_wrap=True)   # messages whole, for people and scripts
+DEFAULT_REJECTS = Path("insights-import-rejects.jsonl")
+
+
+@dataclass
+class Tally:
+    """What an import did: events sent (or that would be), and refusals per reason."""
+
+    sent: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
+    examples: list[tuple[str, int, str, str]] = field(default_factory=list)
+
+    def refuse(self, source: str, line: files.Line, reason: str, detail: str) -> None:
+        self.refused[reason] += 1
+        if len(self.examples) < 10:
+            self.examples.append((source, line.number, reason, detail[:160]))
+
+
+class _Counted(io.RawIOBase):
+    """A binary stream that reports the bytes read from it (for the progress bar)."""
+
+    def __init__(self, inner: IO[bytes], progress: Progress, task: TaskID) -> None:
+        self._inner, self._progress, self._task = inner, progress, task
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        buffer[:len(data)] = data
+        self._progress.advance(self._task, len(data))
+        return len(data)
+
+
+def import_events(
+    paths: Annotated[list[str], typer.Argument(
+        metavar="FILE...", help="JSON Lines or CSV files, plain or gzip; - for stdin")],
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="jsonl or csv (default: from the file name; stdin: jsonl)")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="check and count the events, produce nothing")] = False,
+    rejects: Annotated[Path | None, typer.Option(
+        help=f"where refused lines are kept (default: ./{DEFAULT_REJECTS} when any)")] = None,
+) -> None:
+    """Import history from files of contract events through Kafka (a second run adds
+    nothing); exit 1 when some lines were refused (they are in the rejects file)."""
+    if fmt is not None and fmt not in files.FORMATS:
+        raise _fail(f"--format is one of {', '.join(files.FORMATS)}")
+    sources = [(p, _format(p, fmt)) for p in paths]
+    settings = Settings()
+    logs.configure(settings.log_level)
+    started = time.monotonic()
+    with ExitStack() as stack:
+        emitter = None
+        if not dry_run:
+            urls = resolve(settings)
+            kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(),
+                                settings.partitions)
+            emitter = stack.enter_context(Emitter(urls.kafka_bootstrap, settings.topics(),
+                                                  max_bytes=settings.max_message_bytes))
+        importer = Importer(emitter, settings, rejects or DEFAULT_REJECTS)
+        stack.callback(importer.kept.close)
+        for path, source_format in sources:
+            importer.file(path, source_format)
+    _report(importer.tally, time.monotonic() - started, dry_run, importer.kept)
+    if importer.tally.refused:
+        raise typer.Exit(1)
+
+
+def _format(path: str, given: str | None) -> files.Format:
+    if given is not None:
+        return given  # type: ignore[return-value]
+    if path == "-":
+        return "jsonl"
+    found = files.format_of(path)
+    if found is None:
+        raise _fail(f"{path}: say --format jsonl or --format csv (the name does not tell)")
+    if not Path(path).is_file():
+        raise _fail(f"{path}: no such file")
+    return found
+
+
+class Importer:
+    """Sends (or, with no emitter, only checks) the events of files, keeping the tally and
+    the refused lines."""
+
+    def __init__(self, emitter: Emitter | None, settings: Settings, rejects: Path) -> None:
+        self.emitter, self.settings = emitter, settings
+        self.tally, self.kept = Tally(), _Rejects(rejects)
+
+    def file(self, path: str, fmt: files.Format) -> None:
+        """Every event of one file, with a progress bar over its bytes."""
+        size = None if path == "-" else Path(path).stat().st_size
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+                   TextColumn("{task.fields[events]:,} events, {task.fields[rate]:,.0f}/s"))
+        with ExitStack() as stack:
+            raw = sys.stdin.buffer if path == "-" else stack.enter_context(open(path, "rb"))
+            bar = stack.enter_context(Progress(*columns, console=console))
+            task = bar.add_task("stdin" if path == "-" else Path(path).name, total=size,
+                                events=0, rate=0.0)
+            began, before = time.monotonic(), self.tally.sent
+            for n, line in enumerate(files.lines(io.BufferedReader(_Counted(raw, bar, task)),
+                                                 fmt)):
+                self.line(path, line)
+                if n % 500 == 0:
+                    self._show(bar, task, self.tally.sent - before, began)
+            self._show(bar, task, self.tally.sent - before, began)
+        if self.emitter is not None:
+            self.emitter.flush()
+
+    @staticmethod
+    def _show(bar: Progress, task: TaskID, done: int, began: float) -> None:
+        bar.update(task, events=done, rate=done / max(time.monotonic() - began, 1e-3))
+
+    def line(self, source: str, line: files.Line) -> None:
+        """Check one line's event as the consumer would, and send it."""
+        if line.event is None:
+            self._refuse(source, line, line.reason, line.detail)
+            return
+        try:
+            if self.emitter is not None:
+                self.emitter.emit(line.event)
+            else:
+                verdict = contract.decode(encode(line.event), now=datetime.now(UTC),
+                                          max_bytes=self.settings.max_message_bytes,
+                                          max_future_s=self.settings.max_future_seconds)
+                if isinstance(verdict, contract.Invalid):
+                    raise InvalidEvent(verdict.reason, verdict.detail)
+        except InvalidEvent as exc:
+            self._refuse(source, line, exc.reason, exc.detail)
+            return
+        self.tally.sent += 1
+
+    def _refuse(self, source: str, line: files.Line, reason: str, detail: str) -> None:
+        self.tally.refuse(source, line, reason, detail)
+        self.kept.write(source, line, reason, detail)
+
+
+class _Rejects:
+    """The rejects file, created at the first refused line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.count = path, 0
+        self._file: IO[bytes] | None = None
+        self._encode = msgspec.json.Encoder().encode
+
+    def write(self, source: str, line: files.Line, reason: str, detail: str) -> None:
+        if self._file is None:
+            self._file = self.path.open("wb")
+        self._file.write(self._encode({"source": source, "line": line.number, "reason": reason,
+                                       "detail": detail, "text": line.text}) + b"\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def _report(tally: Tally, seconds: float, dry_run: bool, kept: _Rejects) -> None:
+    verb = "would be produced" if dry_run else "produced"
+    rate = tally.sent / max(seconds, 1e-3)
+    console.print(f"{tally.sent:,} events {verb} in {seconds:.1f} s ({rate:,.0f}/s); "
+                  f"{sum(tally.refused.values()):,} lines refused")
+    if not tally.refused:
+        return
+    table = Table("file", "line", "reason", "detail", title="first refused lines")
+    for source, number, reason, detail in tally.examples:
+        table.add_row(source, str(number), reason, detail)
+    console.print(table)
+    console.print("refused per reason: " + ", ".join(
+        f"{reason} {n:,}" for reason, n in tally.refused.most_common()))
+    console.print(f"every refused line is kept in {kept.path}")
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]{message}[/red]")
+    return typer.Exit(2)
