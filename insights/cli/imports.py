@@ -13,21 +13,24 @@ import io
 import sys
 import time
 from collections import Counter
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
+import psycopg2
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from insights import logs
+from insights.database import Connection, connect
 from insights.endpoints import resolve
-from insights.events import contract, files, kafka
+from insights.events import contract, files, kafka, reference
 from insights.events.producer import Emitter, InvalidEvent, encode
 from insights.settings import Settings
 
@@ -66,20 +69,28 @@ class _Counted(io.RawIOBase):
 
 
 def import_events(
-    paths: Annotated[list[str], typer.Argument(
-        metavar="FILE...", help="JSON Lines or CSV files, plain or gzip; - for stdin")],
+    paths: Annotated[list[str] | None, typer.Argument(
+        metavar="[FILE]...", help="JSON Lines or CSV files, plain or gzip; - for stdin")] = None,
+    *,
     fmt: Annotated[str | None, typer.Option(
         "--format", help="jsonl or csv (default: from the file name; stdin: jsonl)")] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="check and count the events, produce nothing")] = False,
     rejects: Annotated[Path | None, typer.Option(
         help=f"where refused lines are kept (default: ./{DEFAULT_REJECTS} when any)")] = None,
+    from_db: Annotated[str | None, typer.Option(
+        "--from-db", help="the reference application's PostgreSQL URL, instead of files")
+    ] = None,
+    schema: Annotated[str, typer.Option(help="its schema (with --from-db)")] = "public",
 ) -> None:
-    """Import history from files of contract events through Kafka (a second run adds
-    nothing); exit 1 when some lines were refused (they are in the rejects file)."""
+    """Import history from files of contract events, or from the reference application's
+    database, through Kafka (a second run adds nothing); exit 1 when some lines or rows
+    were refused (they are in the rejects file)."""
     if fmt is not None and fmt not in files.FORMATS:
         raise _fail(f"--format is one of {', '.join(files.FORMATS)}")
-    sources = [(p, _format(p, fmt)) for p in paths]
+    if bool(paths) == bool(from_db):
+        raise _fail("give files, or --from-db URL (not both)")
+    sources = [(p, _format(p, fmt)) for p in paths or []]
     settings = Settings()
     logs.configure(settings.log_level)
     started = time.monotonic()
@@ -95,6 +106,8 @@ def import_events(
         stack.callback(importer.kept.close)
         for path, source_format in sources:
             importer.file(path, source_format)
+        if from_db:
+            importer.database(from_db, schema)
     _report(importer.tally, time.monotonic() - started, dry_run, importer.kept)
     if importer.tally.refused:
         raise typer.Exit(1)
@@ -140,6 +153,47 @@ class Importer:
             self._show(bar, task, self.tally.sent - before, began)
         if self.emitter is not None:
             self.emitter.flush()
+
+    def database(self, url: str, schema: str) -> None:
+        """Every table of the reference's database, mapped to events, a progress bar each."""
+        try:
+            conn = connect(url)
+        except psycopg2.Error as exc:
+            raise _fail(f"cannot connect to {_shown(url)}: {exc}") from None
+        with closing(conn):
+            try:
+                wanted = [(t, reference.columns(conn, schema, t)) for t in reference.TABLES]
+            except reference.MissingColumns as exc:
+                raise _fail(f"{exc}: not the reference application's database?") from None
+            for table, names in wanted:
+                self._table(conn, schema, table, names)
+        if self.emitter is not None:
+            self.emitter.flush()
+
+    def _table(self, conn: Connection, schema: str, table: reference.Table,
+               names: list[str]) -> None:
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(),
+                   TextColumn("{task.completed:,}/{task.total:,} rows"),
+                   TextColumn("{task.fields[events]:,} events, {task.fields[rate]:,.0f}/s"))
+        source, now = f"{schema}.{table.name}", datetime.now(UTC)
+        with Progress(*columns, console=console) as bar:
+            task = bar.add_task(source, total=reference.count(conn, schema, table),
+                                events=0, rate=0.0)
+            began, before = time.monotonic(), self.tally.sent
+            for n, row in enumerate(reference.rows(conn, schema, table, names), start=1):
+                mapped = table.mapper(row, now)
+                text = str({k: v for k, v in row.items() if v is not None})[:200]
+                if isinstance(mapped, reference.Unmapped):
+                    self._refuse(source, files.Line(row["id"], None, text=text), "unmapped",
+                                 mapped.reason)
+                for event in [] if isinstance(mapped, reference.Unmapped) else mapped:
+                    self.line(source, files.Line(row["id"], event, text=text))
+                if n % 500 == 0:
+                    bar.update(task, completed=n)
+                    self._show(bar, task, self.tally.sent - before, began)
+            bar.update(task, completed=bar.tasks[0].total)
+            self._show(bar, task, self.tally.sent - before, began)
+        conn.commit()
 
     @staticmethod
     def _show(bar: Progress, task: TaskID, done: int, began: float) -> None:
@@ -203,6 +257,14 @@ def _report(tally: Tally, seconds: float, dry_run: bool, kept: _Rejects) -> None
     console.print("refused per reason: " + ", ".join(
         f"{reason} {n:,}" for reason, n in tally.refused.most_common()))
     console.print(f"every refused line is kept in {kept.path}")
+
+
+def _shown(url: str) -> str:
+    """``url`` with its password hidden, to be printed."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
 def _fail(message: str) -> typer.Exit:
