@@ -4,7 +4,7 @@ comparing the API's documents with the SQL reference (``harness.reference``)."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from datetime import datetime
 from typing import Any
@@ -32,12 +32,16 @@ from web.tabs import RedisTabs
 APPROXIMATE = frozenset({"unique_users", "active_7d"})   # HyperLogLog counts: within 2%
 
 
-def simulate(emitter: Emitter, now: datetime, *, users: int, days: int, seed: int) -> int:
-    """Send a realistic history (the simulator's) of ``days`` days; returns how many events."""
+def history(now: datetime, *, users: int, days: int, seed: int) -> Iterator[dict[str, Any]]:
+    """A realistic history (the simulator's) of ``days`` days up to ``now``."""
     rng = random.Random(seed)
-    model = TrafficModel(Population(users, rng, now), rng, rate=50)
+    return TrafficModel(Population(users, rng, now), rng, rate=50).start(now, days)
+
+
+def simulate(emitter: Emitter, now: datetime, *, users: int, days: int, seed: int) -> int:
+    """Send a realistic history (``history``); returns how many events."""
     sent = 0
-    for event in model.start(now, days):
+    for event in history(now, users=users, days=days, seed=seed):
         emitter.emit(event)
         sent += 1
     emitter.flush()

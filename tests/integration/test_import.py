@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,14 @@ from consumers.pipeline import Pipeline
 from harness.factories import stream
 from harness.services import environment, scalar, stored_records
 from insights.settings import Settings
-from tests.read_model import wait_ingested
+from tests.read_model import (
+    assert_same,
+    assert_same_profile,
+    documents,
+    history,
+    profiles,
+    wait_ingested,
+)
 
 
 def _run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -88,3 +96,22 @@ def test_a_file_whose_name_does_not_tell_its_format_is_refused_clearly(
     assert found.returncode == 2 and "--format" in found.stderr
     missing = _run(settings, str(tmp_path / "nope.jsonl"), "--dry-run")
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_an_imported_history_file_reads_as_the_sql_reference_reads_it(
+        settings: Settings, run_pipeline: Callable[[Settings], Pipeline], tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    events = [msgspec.json.encode(e) for e in history(now, users=40, days=12, seed=4)]
+    path = tmp_path / "history.ndjson.gz"
+    path.write_bytes(gzip.compress(b"\n".join(events)))
+    run_pipeline(settings)
+    done = _run(settings, str(path))
+    assert done.returncode == 0, done.stderr
+    wait_ingested(settings, len(events))
+    tabs, users = documents(settings, now), profiles(settings, now)
+    assert len(users) >= 30
+    for what, got, want in tabs:
+        assert_same(what, got, want)
+    for what, got, want in users:
+        assert_same_profile(what, got, want)
