@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser test lint unit chaos demo bench bench-read bench-live bench-alerts stack-down clean
+.PHONY: install browser test lint unit chaos demo bench bench-read bench-live bench-alerts bench-import stack-down clean
 
 install: $(STAMP)
 
@@ -57,6 +57,10 @@ bench-read: install
 ## bench-alerts: event produced -> webhook received, at 1,000 events/s of background traffic
 bench-alerts: install
 	$(BIN)/python bench/alerts.py
+
+## bench-import: insights import from a gzip JSON Lines file and from a reference-shaped database
+bench-import: install
+	$(BIN)/python bench/imports.py
 
 ## bench-live: event produced -> WebSocket message, 500 sockets on one web process at 1,000 events/s
 bench-live: install
