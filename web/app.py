@@ -69,7 +69,8 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
                                     keys=web.keys, clock=app.state.clock,
                                     dashboard_url=settings.dashboard_url)
             hub = app.state.hub = Hub(app.state.views, web.live_interval_s)
-            app.state.metrics = build_registry(hub)
+            app.state.metrics = build_registry(
+                hub, partial(redis_client.hgetall, web.keys.audit))
             tasks = [asyncio.create_task(listen(redis_url, web.keys, hub,
                                                 settings.web_redis_timeout_ms / 1000)),
                      asyncio.create_task(watch_credentials(hub, _allowed(engine, web),

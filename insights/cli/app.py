@@ -105,6 +105,22 @@ def _lag_report(settings: Settings, urls: StackUrls) -> LagReport:
 
 
 @app.command()
+def audit(
+    sample: Annotated[int, typer.Option(min=0, max=10_000,
+                                        help="user profiles to compare")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="the result as JSON on stdout")
+                       ] = False,
+) -> None:
+    """Compare the live read model with one rebuilt from PostgreSQL under a scratch
+    prefix (every tab, period and filter, and a sample of profiles); print each
+    difference (where, field, expected, found) and exit 1 when there is one. Safe while
+    consumers run."""
+    from insights.cli.audit import run
+
+    run(sample, as_json=as_json)
+
+
+@app.command()
 def backfill() -> None:
     """Rebuild the Redis read model from PostgreSQL (consumers may keep running)."""
     from contextlib import closing

@@ -223,6 +223,12 @@ class Keys:
         return f"{self.prefix}:{{o}}:freshness"
 
     @property
+    def audit(self) -> str:
+        """Hash of the last ``insights audit``: ``at`` (seconds since the epoch),
+        ``differences`` and ``checked`` (documents compared), for the web app's metrics."""
+        return f"{self.prefix}:{{o}}:audit"
+
+    @property
     def lag(self) -> str:
         """Hash ``topic:partition`` -> "LAG STAMP_S": each consumer's lag behind the
         partitions it owns, with when it was measured (stale entries are ignored)."""
