@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import sys
 import time
+import zlib
 from collections import Counter
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
@@ -145,11 +146,17 @@ class Importer:
             task = bar.add_task("stdin" if path == "-" else Path(path).name, total=size,
                                 events=0, rate=0.0)
             began, before = time.monotonic(), self.tally.sent
-            for n, line in enumerate(files.lines(io.BufferedReader(_Counted(raw, bar, task)),
-                                                 fmt)):
-                self.line(path, line)
-                if n % 500 == 0:
-                    self._show(bar, task, self.tally.sent - before, began)
+            read = files.lines(io.BufferedReader(_Counted(raw, bar, task)), fmt)
+            line = files.Line(0, None)
+            try:
+                for n, line in enumerate(read):
+                    self.line(path, line)
+                    if n % 500 == 0:
+                        self._show(bar, task, self.tally.sent - before, began)
+            except (OSError, EOFError, zlib.error, UnicodeError) as exc:   # a truncated gzip...
+                self._refuse(path, files.Line(line.number + 1, None), "unreadable",
+                             f"the file cannot be read after line {line.number}: "
+                             f"{type(exc).__name__}: {exc}")
             self._show(bar, task, self.tally.sent - before, began)
         if self.emitter is not None:
             self.emitter.flush()

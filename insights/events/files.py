@@ -10,6 +10,8 @@ dropped without a ``Line`` saying so.
   an empty cell is an absent field; numbers and ``true``/``false`` are read as
   the contract's field types say.
 - gzip is recognised by its magic bytes, whatever the file is called.
+- A CSV row the reader cannot take (a field over ``csv.field_size_limit``) is
+  refused as ``bad_csv``; the rows after it are still read.
 
 An event without ``event_id`` gets a stable one, ``imp-`` and 32 hex digits of
 the SHA-256 of its other fields (sorted), so importing the same file again adds
@@ -123,11 +125,22 @@ def _csv(source: io.BufferedIOBase) -> Iterator[Line]:
     text = io.TextIOWrapper(source, encoding="utf-8-sig", errors="replace",  # type: ignore[type-var]
                             newline="")
     rows = csv.reader(text)
-    header = next(rows, None)
+    try:
+        header = next(rows, None)
+    except csv.Error as exc:
+        yield Line(1, None, "bad_csv", f"the header cannot be read: {exc}")
+        return
     if header is None:
         return
     names = [h.strip() for h in header]
-    for row in rows:
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:      # a field over the limit: this row only
+            yield Line(rows.line_num, None, "bad_csv", str(exc))
+            continue
         number = rows.line_num
         if not any(cell.strip() for cell in row):
             continue

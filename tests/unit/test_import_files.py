@@ -64,3 +64,12 @@ def test_csv_cells_take_the_contracts_types_and_empty_ones_are_absent() -> None:
     ("x.txt", None), ("csv", None)])
 def test_the_format_comes_from_the_name(name: str, fmt: str | None) -> None:
     assert files.format_of(name) == fmt
+
+
+def test_a_csv_row_the_reader_cannot_take_is_refused_and_the_next_one_read() -> None:
+    data = ("type,event_id,ts,user_id\n"
+            f"login_failed,a,2026-11-01T10:00:00Z,{'9' * 200_000}\n"
+            "login_failed,c,2026-11-01T10:00:00Z,7\n").encode()
+    found = _lines(data, "csv")
+    assert [(x.number, x.reason) for x in found] == [(2, "bad_csv"), (3, "")]
+    assert found[-1].event is not None and found[-1].event["event_id"] == "c"
