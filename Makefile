@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser test lint unit chaos demo bench bench-read bench-live bench-alerts bench-import stack-down clean
+.PHONY: install browser test lint unit chaos demo bench bench-read bench-live bench-alerts bench-import bench-backfill stack-down clean
 
 install: $(STAMP)
 
@@ -61,6 +61,10 @@ bench-alerts: install
 ## bench-import: insights import from a gzip JSON Lines file and from a reference-shaped database
 bench-import: install
 	$(BIN)/python bench/imports.py
+
+## bench-backfill: insights backfill, events/s from PostgreSQL into Redis
+bench-backfill: install
+	$(BIN)/python bench/backfill.py
 
 ## bench-live: event produced -> WebSocket message, 500 sockets on one web process at 1,000 events/s
 bench-live: install
