@@ -74,6 +74,9 @@ class RedisProjection:
         self._sessions: Snapshots | None = None
         self.scores = Scores(self.keys, partial(self._postgres, "scores"), self._redis,
                              self._scripts_)
+        #: Re-score the users each batch touches (off while a rebuild replays history: it
+        #: re-scores every tracked user over every kept day once, at the end).
+        self.rescoring = True
 
     def mark_layout(self) -> None:
         """Record that the keys under the prefix are of this ``LAYOUT`` (after a rebuild)."""
@@ -108,9 +111,9 @@ class RedisProjection:
         # different keys and rows: done side by side, so one's waits on the servers
         # overlap the others' Python.
         touched = rollups.touched_users(events)
-        side: list[Future[Any]] = [
-            self._side.submit(self.scores.rescore, touched, now),
-            self._side.submit(self._paths, events, now)]
+        side: list[Future[Any]] = [self._side.submit(self._paths, events, now)]
+        if self.rescoring:
+            side.append(self._side.submit(self.scores.rescore, touched, now))
         try:
             self._aggregate(counted, now)
         finally:
