@@ -156,6 +156,32 @@ def test_a_replayed_topic_records_and_sends_nothing_twice_and_the_unlock_resolve
                                     ("account locked", 6, 1, "resolved")]
 
 
+def test_a_read_model_rebuilt_by_the_consumer_fires_no_alert_again(
+        alerting: Settings, emitter: Emitter, run_pipeline: Callable[..., Pipeline]) -> None:
+    settings = alerting.model_copy(update={"redis_rebuild": "auto"})
+    now = datetime.now(UTC)
+    events = [event("user_upsert", now - timedelta(days=3), user_id=6, role="MEMBER",
+                    email="six@example.com"),
+              event("account_locked", now, user_id=6,
+                    locked_until=(now + timedelta(hours=1)).isoformat())]
+    for body in events:
+        emitter.emit(body)
+    emitter.flush()
+    run_pipeline(settings)
+    wait_ingested(settings, len(events))
+    wait_for(lambda: len(alert_rows(settings)) == 1, 60, "the lock's alert recorded")
+    client = redis.Redis.from_url(settings.redis_url or "", decode_responses=True)
+    keys = Keys(settings.redis_prefix)
+    before = client.get(keys.generation)
+    client.delete(keys.generation)                        # Redis lost the read model
+    wait_for(lambda: client.get(keys.generation) not in (None, before), 60,
+             "the consumer rebuilt the read model")
+    emitter.emit(event("login_failed", now, user_id=7))  # and goes on
+    emitter.flush()
+    wait_ingested(settings, len(events) + 1)
+    assert alert_rows(settings) == [("account locked", 6, 1, "firing")]
+
+
 def test_many_users_crossing_together_make_one_notification_and_later_ones_wait(
         alerting: Settings, emitter: Emitter, run_pipeline: Callable[..., Pipeline],
         dispatching: Callable[[], Dispatcher], receiver: Receiver) -> None:
