@@ -182,3 +182,14 @@ def assert_ranked(where: str, got: Sequence[dict[str, Any]], want: Sequence[dict
             assert_value(f"{where}[{ident(row)}]", "row", row, wanted[ident(row)])
         else:   # a different row of the same rank at the cut: ties may fall either way
             assert row[key] == cut, f"{where}: {ident(row)} is not in the reference"
+
+
+def assert_reads_as_reference(settings: Settings, now: datetime, users: int) -> None:
+    """Every tab and the profile of every tracked user (at least ``users`` of them) read
+    from Redis as the SQL reference reads PostgreSQL."""
+    tabs, found = documents(settings, now), profiles(settings, now)
+    assert len(found) >= users
+    for what, got, want in tabs:
+        assert_same(what, got, want)
+    for what, got, want in found:
+        assert_same_profile(what, got, want)

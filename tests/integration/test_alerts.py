@@ -69,6 +69,18 @@ def dispatching(alerting: Settings) -> Iterator[Callable[[], Dispatcher]]:
         thread.join(30)
 
 
+def _lock_six(emitter: Emitter, now: datetime) -> list[dict[str, Any]]:
+    """User 6 tracked, then locked for an hour (crossing "account locked"); the events."""
+    events = [event("user_upsert", now - timedelta(days=3), user_id=6, role="MEMBER",
+                    email="six@example.com"),
+              event("account_locked", now, user_id=6,
+                    locked_until=(now + timedelta(hours=1)).isoformat())]
+    for body in events:
+        emitter.emit(body)
+    emitter.flush()
+    return events
+
+
 def alert_rows(settings: Settings) -> list[tuple[str, int, int, str]]:
     with closing(connect(settings.postgres_url or "")) as conn, conn.cursor() as cur:
         cur.execute("SELECT r.name, a.user_id, a.crossing, a.kind FROM alerts a "
@@ -124,13 +136,7 @@ def test_a_replayed_topic_records_and_sends_nothing_twice_and_the_unlock_resolve
         store.add_hook(conn, "ops", receiver.url, "json",
                        sealing.seal(signing.new_secret(), sealing.key(alerting)))
     now = datetime.now(UTC)
-    events = [event("user_upsert", now - timedelta(days=3), user_id=6, role="MEMBER",
-                    email="six@example.com"),
-              event("account_locked", now, user_id=6,
-                    locked_until=(now + timedelta(hours=1)).isoformat())]
-    for body in events:
-        emitter.emit(body)
-    emitter.flush()
+    events = _lock_six(emitter, now)
     first = run_pipeline(alerting)
     dispatching()
     wait_ingested(alerting, len(events))
@@ -160,13 +166,7 @@ def test_a_read_model_rebuilt_by_the_consumer_fires_no_alert_again(
         alerting: Settings, emitter: Emitter, run_pipeline: Callable[..., Pipeline]) -> None:
     settings = alerting.model_copy(update={"redis_rebuild": "auto"})
     now = datetime.now(UTC)
-    events = [event("user_upsert", now - timedelta(days=3), user_id=6, role="MEMBER",
-                    email="six@example.com"),
-              event("account_locked", now, user_id=6,
-                    locked_until=(now + timedelta(hours=1)).isoformat())]
-    for body in events:
-        emitter.emit(body)
-    emitter.flush()
+    events = _lock_six(emitter, now)
     run_pipeline(settings)
     wait_ingested(settings, len(events))
     wait_for(lambda: len(alert_rows(settings)) == 1, 60, "the lock's alert recorded")

@@ -20,14 +20,7 @@ from consumers.pipeline import Pipeline
 from harness.factories import stream
 from harness.services import environment, scalar, stored_records
 from insights.settings import Settings
-from tests.read_model import (
-    assert_same,
-    assert_same_profile,
-    documents,
-    history,
-    profiles,
-    wait_ingested,
-)
+from tests.read_model import assert_reads_as_reference, history, wait_ingested
 
 
 def _run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -109,9 +102,4 @@ def test_an_imported_history_file_reads_as_the_sql_reference_reads_it(
     done = _run(settings, str(path))
     assert done.returncode == 0, done.stderr
     wait_ingested(settings, len(events))
-    tabs, users = documents(settings, now), profiles(settings, now)
-    assert len(users) >= 30
-    for what, got, want in tabs:
-        assert_same(what, got, want)
-    for what, got, want in users:
-        assert_same_profile(what, got, want)
+    assert_reads_as_reference(settings, now, users=30)

@@ -20,14 +20,7 @@ from insights import stack
 from insights.database import connect
 from insights.events.producer import Emitter
 from insights.settings import Settings
-from tests.read_model import (
-    assert_same,
-    assert_same_profile,
-    documents,
-    profiles,
-    simulate,
-    wait_ingested,
-)
+from tests.read_model import assert_reads_as_reference, simulate, wait_ingested
 
 SCHEMA = """
 CREATE TABLE users (id bigint PRIMARY KEY, email text, name text, role text, is_active boolean,
@@ -151,12 +144,7 @@ def test_an_imported_site_reads_as_the_sql_reference_reads_it(
         produced = int(done.stderr.split(" events produced")[0].split()[-1].replace(",", ""))
         assert produced > 1000
         wait_ingested(imported, produced)
-        tabs, users = documents(imported, now), profiles(imported, now)
-        assert len(users) >= 30
-        for what, got, want in tabs:
-            assert_same(what, got, want)
-        for what, got, want in users:
-            assert_same_profile(what, got, want)
+        assert_reads_as_reference(imported, now, users=30)
     finally:
         for name in (site, fresh):
             admin(stack_urls.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
