@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import msgspec
 import psycopg2
 import typer
+from kafka.errors import KafkaError
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 from rich.table import Table
@@ -95,6 +96,21 @@ def import_events(
     settings = Settings()
     logs.configure(settings.log_level)
     started = time.monotonic()
+    try:
+        importer = _run(settings, sources, from_db, schema, dry_run=dry_run,
+                        rejects=rejects or DEFAULT_REJECTS)
+    except KafkaError as exc:
+        raise _fail(f"Kafka: {type(exc).__name__}: {exc}. Run the import again once the "
+                    "broker answers: events already sent are not counted twice (stable "
+                    "ids)") from None
+    _report(importer.tally, time.monotonic() - started, dry_run, importer.kept)
+    if importer.tally.refused:
+        raise typer.Exit(1)
+
+
+def _run(settings: Settings, sources: list[tuple[str, files.Format]], from_db: str | None,
+         schema: str, *, dry_run: bool, rejects: Path) -> Importer:
+    """Every source through one importer (and one producer unless a dry run)."""
     with ExitStack() as stack:
         emitter = None
         if not dry_run:
@@ -103,15 +119,13 @@ def import_events(
                                 settings.partitions)
             emitter = stack.enter_context(Emitter(urls.kafka_bootstrap, settings.topics(),
                                                   max_bytes=settings.max_message_bytes))
-        importer = Importer(emitter, settings, rejects or DEFAULT_REJECTS)
+        importer = Importer(emitter, settings, rejects)
         stack.callback(importer.kept.close)
         for path, source_format in sources:
             importer.file(path, source_format)
         if from_db:
             importer.database(from_db, schema)
-    _report(importer.tally, time.monotonic() - started, dry_run, importer.kept)
-    if importer.tally.refused:
-        raise typer.Exit(1)
+    return importer
 
 
 def _format(path: str, given: str | None) -> files.Format:
