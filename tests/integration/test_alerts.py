@@ -247,9 +247,9 @@ def test_two_dispatchers_never_send_one_delivery_twice_and_a_late_receiver_gets_
     wait_for(lambda: len(receiver.delivered()) >= 30, 60, "every delivery arrived")
     got = [h["webhook-id"] for h, _ in receiver.delivered()]
     assert sorted(got) == sorted(ids)                  # each once, none twice
+    # A dispatcher records a delivery once the receiver has answered: a moment after.
+    wait_for(lambda: _states(alerting) == [("delivered", 30)], 30, "every delivery recorded")
     with closing(connect(alerting.postgres_url or "")) as conn, conn.cursor() as cur:
-        cur.execute("SELECT state, count(*) FROM alert_deliveries GROUP BY 1")
-        assert cur.fetchall() == [("delivered", 30)]
         cur.execute("SELECT count(*) FROM alert_attempts WHERE error LIKE 'connection refused%'")
         assert cur.fetchone()[0] >= 30  # type: ignore[index]
 
@@ -285,6 +285,12 @@ def test_a_hook_failing_for_too_long_is_disabled_and_its_delivery_failed(
 def _hook(settings: Settings) -> store.Hook:
     with closing(connect(settings.postgres_url or "")) as conn:
         return store.load_hooks(conn)[0]
+
+
+def _states(settings: Settings) -> list[tuple[str, int]]:
+    with closing(connect(settings.postgres_url or "")) as conn, conn.cursor() as cur:
+        cur.execute("SELECT state, count(*) FROM alert_deliveries GROUP BY 1 ORDER BY 1")
+        return cur.fetchall()
 
 
 def _attempts(settings: Settings) -> int:

@@ -95,11 +95,11 @@ def test_an_imported_history_file_reads_as_the_sql_reference_reads_it(
         settings: Settings, run_pipeline: Callable[[Settings], Pipeline], tmp_path: Path
 ) -> None:
     now = datetime.now(UTC)
-    events = [msgspec.json.encode(e) for e in history(now, users=40, days=12, seed=4)]
+    events = [msgspec.json.encode(e) for e in history(now, users=25, days=6, seed=4)]
     path = tmp_path / "history.ndjson.gz"
     path.write_bytes(gzip.compress(b"\n".join(events)))
     run_pipeline(settings)
     done = _run(settings, str(path))
     assert done.returncode == 0, done.stderr
     wait_ingested(settings, len(events))
-    assert_reads_as_reference(settings, now, users=30)
+    assert_reads_as_reference(settings, now, users=20)
