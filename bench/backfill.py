@@ -21,8 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import results
-from bench.imports import ingest
-from bench.ingest import produce
+from bench.ingest import ingest, produce
 from bench.runs import fresh_settings
 from consumers import backfill
 from consumers.projection import RedisProjection

@@ -28,10 +28,11 @@ import msgspec
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import results
+from bench.ingest import ingest
 from bench.runs import fresh_settings
 from harness.factories import stream
 from harness.reference.shape import copy_site
-from harness.services import admin, environment, stored_records, unique, with_database
+from harness.services import admin, environment, unique, with_database
 from insights import database, endpoints, logs
 from insights.events import kafka
 from insights.settings import Settings
@@ -50,21 +51,6 @@ def run_import(settings: Settings, *args: str) -> tuple[int, float]:
     if done.returncode != 0 or found is None:
         raise SystemExit(f"import failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return int(found.group(1).replace(",", "")), seconds
-
-
-def ingest(settings: Settings, n: int) -> None:
-    """``n`` produced events consumed into ``settings``' database."""
-    process = subprocess.Popen([sys.executable, "-m", "insights", "consume"],
-                               env=environment(settings), stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 600
-        while stored_records(settings) < n:
-            if time.monotonic() > deadline:
-                raise SystemExit("the consumer did not store every event in time")
-            time.sleep(0.2)
-    finally:
-        process.terminate()
-        process.wait(60)
 
 
 def main() -> None:

@@ -248,7 +248,7 @@ class _Rejects:
     """The rejects file, created at the first refused line."""
 
     def __init__(self, path: Path) -> None:
-        self.path, self.count = path, 0
+        self.path = path
         self._file: IO[bytes] | None = None
         self._encode = msgspec.json.Encoder().encode
 
@@ -257,7 +257,6 @@ class _Rejects:
             self._file = self.path.open("wb")
         self._file.write(self._encode({"source": source, "line": line.number, "reason": reason,
                                        "detail": detail, "text": line.text}) + b"\n")
-        self.count += 1
 
     def close(self) -> None:
         if self._file is not None:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import pytest
 from cryptography.fernet import Fernet
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, BrowserContext, Page
 from pydantic import SecretStr
 
 from harness.factories import event
@@ -73,6 +73,17 @@ def receiver() -> Iterator[Receiver]:
         yield got
 
 
+def _alerts_page(browser: Browser, running: Running, email: str, role: Role
+                 ) -> tuple[BrowserContext, Page, list[str]]:
+    """A desktop page logged in as a new account of ``role``, on the Alerts tab."""
+    make_account(running.settings.postgres_url or "", email, role)
+    context, page, errors = desktop(browser)
+    log_in(page, running.url, email)
+    page.wait_for_url(f"{running.url}/")
+    open_tab(page, "alerts")
+    return context, page, errors
+
+
 def _wait(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -84,12 +95,8 @@ def _wait(condition: Callable[[], bool], what: str, timeout: float = 60) -> None
 def test_an_admin_sets_up_a_hook_and_a_rule_in_the_page_and_the_alert_arrives(
         browser: Browser, running: Running, receiver: Receiver, emitter: Emitter,
         artifacts: Path) -> None:
-    web_url, consumer, settings = running
-    make_account(settings.postgres_url or "", ADMIN, Role.ADMIN)
-    context, page, errors = desktop(browser)
-    log_in(page, web_url, ADMIN)
-    page.wait_for_url(f"{web_url}/")
-    open_tab(page, "alerts")
+    consumer = running.consumer
+    context, page, errors = _alerts_page(browser, running, ADMIN, Role.ADMIN)
 
     page.click("#new-hook")
     page.fill('#hook-form [data-field="name"]', "ops")
@@ -134,12 +141,7 @@ def test_an_admin_sets_up_a_hook_and_a_rule_in_the_page_and_the_alert_arrives(
 
 def test_an_office_manager_sees_the_rules_read_only_and_no_hooks(
         browser: Browser, running: Running) -> None:
-    web_url, _, settings = running
-    make_account(settings.postgres_url or "", MANAGER, Role.OFFICE_MANAGER)
-    context, page, errors = desktop(browser)
-    log_in(page, web_url, MANAGER)
-    page.wait_for_url(f"{web_url}/")
-    open_tab(page, "alerts")
+    context, page, errors = _alerts_page(browser, running, MANAGER, Role.OFFICE_MANAGER)
     page.wait_for_selector('tr[data-rule-id] >> text="account locked"')
     for control in ("#new-rule", "[data-edit-rule]", "[data-toggle-rule]", "#new-hook",
                     "[data-hook-id]"):
