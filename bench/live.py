@@ -46,6 +46,7 @@ from harness.services import ConsumerProcess
 from insights import database, logs
 from insights.events import kafka
 from insights.events.producer import Emitter
+from insights.readmodel.generation import current
 from insights.readmodel.keys import Keys
 from insights.settings import Settings
 from scoring.windows import day_number
@@ -193,7 +194,9 @@ def follow_applied(settings: Settings, probes: Probes, stop: threading.Event,
             if pubsub.get_message(timeout=0.5) is None:
                 continue
             now = time.monotonic()
-            value = int(client.hget(keys.day(day_number(datetime.now(UTC).date())), "fl") or 0)
+            used = current(client, keys)
+            day = used.day(day_number(datetime.now(UTC).date())) if used else ""
+            value = int(client.hget(day, "fl") or 0) if day else 0
             for k in range(seen + 1, value + 1):
                 sent = probes.at(k)
                 if sent is not None:

@@ -3,11 +3,14 @@
 ``GuardedProjection`` is the projection the pipeline runs (``RedisProjection``
 behind the check). Before each batch and
 each tick it makes sure the keys are the read model PostgreSQL vouches for
-(``insights.readmodel.generation``): one Redis round trip when nothing changed. A Redis
+(``insights.readmodel.generation``): one Redis round trip when nothing changed.
+It writes the generation in use and, while a backfill builds the next one
+(``Keys.building``), that one too, first (``consumers.backfill``), and follows the
+switch to it. A Redis
 that lost its data (restarted empty, flushed, failed over to an empty replica,
 or to one that missed writes: its stored offsets went back) is found while
 running, not only at start. Then, by ``Settings.redis_rebuild``, the read model
-is rebuilt from PostgreSQL in place (``consumers.backfill.rebuild``, one process
+is rebuilt from PostgreSQL (``consumers.backfill.rebuild``, one process
 at a time; the others wait) or the consumer stops with the command that does it
 (``ReadModelLost``). Writing into a lost read model would serve wrong numbers
 with a lag of 0.
@@ -62,6 +65,8 @@ class GuardedProjection:
         self.sink = RedisProjection(redis_url, postgres_url, prefix, sections)
         if alerts:
             self.sink.scores.detector = Detector()
+        self._building: RedisProjection | None = None        # a backfill's generation
+        self._place = (redis_url, postgres_url, prefix, sections)
         self._postgres_url = postgres_url
         self._rebuild = rebuild
         self._verified: str | None = None                 # the generation found good
@@ -75,6 +80,9 @@ class GuardedProjection:
     def write(self, items: Sequence[Item], committed: Committed, now: datetime
               ) -> WriteResult:
         self.ensure(now)
+        if self._building is not None:      # first: a consumer resumes at the use's offsets
+            self._building.take_over(first_offsets(items))
+            self._building.write(items, committed, now)
         result = self.sink.write(items, committed, now)
         self._written.update(next_offsets(items))
         return result
@@ -85,6 +93,8 @@ class GuardedProjection:
 
     def close(self) -> None:
         self.sink.close()
+        if self._building is not None:
+            self._building.close()
 
     def ensure(self, now: datetime) -> None:
         """Return once the keys are the read model PostgreSQL vouches for: at once when
@@ -107,10 +117,12 @@ class GuardedProjection:
         fields = [f"{t}:{p}" for (t, p), _ in written]
         pipe = client.pipeline(transaction=False)
         pipe.get(keys.generation)
+        pipe.get(keys.building)
         if fields:
             pipe.hmget(keys.offsets, fields)
         replies = pipe.execute()
-        stored = replies[1] if fields else []
+        self._follow(_text(replies[1]))
+        stored = replies[2] if fields else []
         behind = [field for field, (_, mine), value in zip(fields, written, stored, strict=True)
                   if int(value or -1) < mine]
         if behind:
@@ -118,28 +130,42 @@ class GuardedProjection:
                       "are below what this consumer stored; Redis lost writes", len(behind),
                       ", ".join(behind[:3]), ", ..." if len(behind) > 3 else "")
             self._verified = None
-        return replies[0] == self._verified and not behind
+        return _text(replies[0]) == self._verified and not behind
+
+    def _follow(self, building: str | None) -> None:
+        """Write the generation a backfill builds too, from the next batch on (or no more)."""
+        if building is None or building == self._verified:
+            if self._building is not None:
+                self._building.close()
+                self._building = None
+        elif self._building is None:
+            self._building = RedisProjection(*self._place, generation_id=building)
+            self._building.announcing = False
+            log.info("a backfill builds generation %s: writing it too", building)
+        else:
+            self._building.retarget(building)
 
     def _settle(self, now: datetime) -> None:
         with closing(connect(self._postgres_url)) as conn:
             judged, found = verdict(self.sink.client(), conn, self.sink.keys)
-            if judged.state is State.READY:
+            if judged.state is State.READY and found is not None:
                 self._verified = found
-            elif judged.state in (State.FRESH, State.ADOPT):
-                self._start(conn, judged.state)
+            elif judged.state is State.FRESH:
+                self._start(conn)
             else:
                 self._lost(conn, judged.detail, now)
+        if self._verified:
+            self.sink.retarget(self._verified)
+        self._follow(_text(self.sink.client().get(self.sink.keys.building)))
         self._written.clear()
 
-    def _start(self, conn: Connection, state: State) -> None:
-        """A new generation for a prefix with nothing yet, or with a read model from
-        before generations (kept as it is)."""
+    def _start(self, conn: Connection) -> None:
+        """A new generation for a prefix with nothing yet."""
         keys, built = self.sink.keys, generation.new_generation()
-        if state is State.FRESH:
-            self.sink.mark_layout()
+        self.sink.mark_layout()
         generation.record(conn, keys.prefix, built)
         self.sink.client().set(keys.generation, built)
-        log.info("read model under %r: generation %s (%s)", keys.prefix, built, state.value)
+        log.info("read model under %r: generation %s (fresh)", keys.prefix, built)
         self._verified = built
 
     def _lost(self, conn: Connection, why: str, now: datetime) -> None:
@@ -158,6 +184,19 @@ class GuardedProjection:
             raise SinkUnavailable(str(exc)) from exc
         log.warning("read model under %r rebuilt from %d events", prefix, replayed)
         self._verified = generation.read_redis(self.sink.client(), self.sink.keys)[0]
+
+
+def first_offsets(items: Sequence[Item]) -> dict[Partition, int]:
+    """Per partition, the offset of the first record of ``items``."""
+    first: dict[Partition, int] = {}
+    for item in items:
+        key = (item.record.topic, item.record.partition)
+        first[key] = min(first.get(key, item.record.offset), item.record.offset)
+    return first
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def prepare_read_model(redis_url: str, postgres_url: str, prefix: str,

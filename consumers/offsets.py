@@ -62,9 +62,12 @@ def projected(redis_url: str, postgres_url: str, prefix: str,
     try:
         with closing(redis_connect(redis_url)) as client, \
                 closing(connect(postgres_url)) as conn:
-            if verdict(client, conn, keys)[0].state is State.LOST:
+            judged, used = verdict(client, conn, keys)
+            if judged.state is State.LOST:
                 return durable_offsets(conn, partitions)
-            values = client.hmget(keys.offsets, [f"{t}:{p}" for t, p in partitions])
+            if used is None:                  # a fresh prefix: nothing stored yet
+                return {}
+            values = client.hmget(keys.at(used).offsets, [f"{t}:{p}" for t, p in partitions])
     except redis.RedisError as exc:
         raise SinkUnavailable(f"Redis: {exc}") from exc
     except psycopg2.Error as exc:

@@ -43,6 +43,7 @@ from consumers.snapshots import Snapshots
 from insights.database import Connection, connect, storable_text
 from insights.events import contract
 from insights.events.kafka import Partition
+from insights.readmodel.generation import NONE
 from insights.readmodel.keys import LAYOUT, Keys
 from insights.readmodel.redisdb import Client, Scripts
 from insights.readmodel.redisdb import connect as redis_connect
@@ -56,14 +57,17 @@ _json = msgspec.json.Encoder().encode
 
 
 class RedisProjection:
-    """The projection into Redis; see the module docstring."""
+    """The projection into Redis; see the module docstring. It writes the generation
+    ``generation_id`` (``retarget`` moves it; ``consumers.guard`` keeps it on the one in
+    use); without one, the generation readers find when none is in use (``NONE``)."""
 
     name = SINK
 
     def __init__(self, redis_url: str, postgres_url: str, prefix: str,
-                 sections: Mapping[str, Sequence[str]] | None = None) -> None:
+                 sections: Mapping[str, Sequence[str]] | None = None,
+                 generation_id: str = NONE) -> None:
         self._redis_url, self._postgres_url = redis_url, postgres_url
-        self.keys = Keys(prefix)
+        self.keys = Keys(prefix, generation_id)
         self._sections: SectionMap = sections or DEFAULT_SECTIONS
         self._client: Client | None = None
         self._scripts: Scripts | None = None
@@ -74,9 +78,33 @@ class RedisProjection:
         self._sessions: Snapshots | None = None
         self.scores = Scores(self.keys, partial(self._postgres, "scores"), self._redis,
                              self._scripts_)
-        #: Re-score the users each batch touches (off while a rebuild replays history: it
-        #: re-scores every tracked user over every kept day once, at the end).
-        self.rescoring = True
+        #: A rebuild replaying history: the ``{g}`` increments go by the rebuild's own
+        #: watermarks (``Keys.replayed``), and the users a batch touches are not re-scored
+        #: (the rebuild re-scores every tracked user over every kept day once, at the end).
+        self.replaying = False
+        #: Announce each batch to the web app (not for a generation nobody reads yet).
+        self.announcing = True
+
+    def retarget(self, generation_id: str) -> None:
+        """Write the read model's generation ``generation_id`` from now on."""
+        if generation_id != self.keys.generation_id:
+            self.keys = self.keys.at(generation_id)
+            self.scores.keys = self.keys
+            self._sessions = None
+
+    def take_over(self, first: dict[Partition, int]) -> dict[Partition, int]:
+        """Start this generation's ``{g}`` watermarks, where none is yet, just below these
+        offsets: what lies below is a rebuild's to replay (``consumers.backfill``).
+        Returns the watermarks as they stand afterwards."""
+        if not first:
+            return {}
+        fields = [f"{t}:{p}" for t, p in first]
+        pipe = self._redis().pipeline(transaction=False)
+        for field, offset in zip(fields, first.values(), strict=True):
+            pipe.hsetnx(self.keys.watermarks, field, offset - 1)
+        pipe.hmget(self.keys.watermarks, fields)
+        marks = pipe.execute()[-1]
+        return {part: int(mark) for part, mark in zip(first, marks, strict=True)}
 
     def mark_layout(self) -> None:
         """Record that the keys under the prefix are of this ``LAYOUT`` (after a rebuild)."""
@@ -112,7 +140,7 @@ class RedisProjection:
         # overlap the others' Python.
         touched = rollups.touched_users(events)
         side: list[Future[Any]] = [self._side.submit(self._paths, events, now)]
-        if self.rescoring:
+        if not self.replaying:
             side.append(self._side.submit(self.scores.rescore, touched, now))
         try:
             self._aggregate(counted, now)
@@ -163,7 +191,8 @@ class RedisProjection:
             if not by_partition:
                 return
             fields = list(by_partition)
-            marks = self._redis().hmget(self.keys.watermarks, fields)
+            watermarks = self.keys.replayed if self.replaying else self.keys.watermarks
+            marks = self._redis().hmget(watermarks, fields)
             header, fresh = [], []
             for field, mark in zip(fields, marks, strict=True):
                 seen = int(mark) if mark is not None else -1
@@ -176,7 +205,7 @@ class RedisProjection:
             inc = Increments(self.keys, self._sections)
             ops = merged(inc, (a.event for a in fresh))
             stale = self._scripts_().aggregate(
-                keys=[self.keys.watermarks, self.keys.asof, *inc.names],
+                keys=[watermarks, self.keys.asof, *inc.names],
                 args=[TTL_S, _json(header).decode(), day_number(now.date()), ops])
             if not stale:
                 return
@@ -201,14 +230,9 @@ class RedisProjection:
         if newest is not None:
             scripts.maxset(keys=[self.keys.freshness], client=pipe,
                            args=["newest", _micros(min(newest, now))])
-        pipe.publish(self.keys.changes, _json({"at": now.isoformat(), "users": users}))
+        if self.announcing:
+            pipe.publish(self.keys.changes, _json({"at": now.isoformat(), "users": users}))
         pipe.execute()
-
-    def align_watermarks(self, last: dict[Partition, int]) -> None:
-        """Raise the ``{g}`` watermarks to these last applied offsets (after a backfill)."""
-        if last:
-            self._scripts_().maxset(keys=[self.keys.watermarks], args=[
-                x for (t, p), o in last.items() for x in (f"{t}:{p}", o)])
 
     def tick(self, now: datetime) -> int:
         """Re-score users whose lock expired by ``now``, and everybody ranked after

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from insights.database import connect
+from insights.readmodel.generation import current
 from insights.readmodel.keys import Keys
 from insights.settings import Settings
 
@@ -80,9 +81,17 @@ def redis_records(settings: Settings) -> int:
     assert settings.redis_url
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     try:
-        return sum(int(v) for v in client.hvals(Keys(settings.redis_prefix).offsets))
+        used = current(client, Keys(settings.redis_prefix))
+        return sum(int(v) for v in client.hvals(used.offsets)) if used else 0
     finally:
         client.close()
+
+
+def in_use(client: redis.Redis, prefix: str) -> Keys:
+    """The keys of the read model's generation in use under ``prefix`` (one must be)."""
+    used = current(client, Keys(prefix))
+    assert used is not None, f"no generation of the read model under {prefix!r}"
+    return used
 
 
 def environment(settings: Settings) -> dict[str, str]:

@@ -18,6 +18,7 @@ from harness import reference
 from harness.services import redis_records, stored_records, wait_for
 from insights.database import connect
 from insights.events.producer import Emitter
+from insights.readmodel.generation import NONE, current
 from insights.readmodel.keys import Keys
 from insights.readmodel.recount import refill_day_counts
 from insights.settings import Settings
@@ -66,7 +67,10 @@ def count_in_redis(redis_url: str, database_url: str, prefix: str, now: datetime
             ids = {row[0] for row in cur.fetchall()}
         refill_day_counts(conn)
         conn.commit()
-    sink = RedisProjection(redis_url, database_url, prefix)
+    with closing(redis.Redis.from_url(redis_url, decode_responses=True)) as client:
+        used = current(client, Keys(prefix))
+    sink = RedisProjection(redis_url, database_url, prefix,
+                           generation_id=used.generation_id if used else NONE)
     try:
         sink.rescore(TouchedUsers(), now, ids, full=True)
     finally:

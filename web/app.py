@@ -100,7 +100,7 @@ def create_app(settings: Settings, *, tab_reader: TabReader | None = None,
 def _cached(tabs: RedisTabs, client: redis.Redis, web: WebState, settings: Settings
             ) -> TabReader:
     """The Redis tab reader, behind the kept documents unless the settings turn them off."""
-    return TabCache(tabs, client, web.keys) if settings.web_tab_cache else tabs
+    return TabCache(tabs, client, tabs.store.in_use) if settings.web_tab_cache else tabs
 
 
 def _allowed(engine: Engine, web: WebState) -> Callable[[Collection[str]], set[str]]:

@@ -5,9 +5,10 @@ the generation Redis holds then (read with the document's freshness, in the same
 round trip) must be the one PostgreSQL records for the prefix
 (``insights.readmodel.generation``). A Redis that lost its data has none (or another), and
 the answer is a 503 "rebuilding" (``web.outage.Unavailable``) instead of numbers
-read from empty or half-rebuilt keys. PostgreSQL is asked only when Redis's
-generation is not the one last vouched for; the first document after a rebuild
-is refused once too, since it may have been read before the rebuild completed.
+read from empty keys. PostgreSQL is asked only when Redis's generation is not the
+one last vouched for. A backfill builds its generation beside the one in use, so
+the documents keep coming while it runs; one read from the generation it just
+replaced is read again from the new one (``web.live.views``).
 
 A prefix neither side has a generation for (no consumer of this version ran yet)
 is served as it is.
@@ -38,22 +39,16 @@ class ReadModelCheck:
 
     def check(self, found: str | None, *, rebuilding: bool) -> None:
         """Return when ``found`` (Redis's generation, read after the document) is the one
-        PostgreSQL vouches for; else ``Unavailable`` (part ``read model``).
-        ``rebuilding``: a rebuild's lock is held (the detail says so)."""
+        PostgreSQL vouches for (or neither has one yet); else ``Unavailable`` (part
+        ``read model``). ``rebuilding``: a rebuild's lock is held (the detail says so)."""
         with self._lock:
-            if self._known and found == self._vouched and not rebuilding:
+            if self._known and found == self._vouched:
                 return
-            before = self._vouched if self._known else found
             vouched = self._ask_postgres()
             self._vouched, self._known = vouched, True
-        if vouched is None and found is None and not rebuilding:
-            return                           # no generation anywhere yet: nothing to check
-        if found != vouched or rebuilding:
+        if found != vouched:
             raise Unavailable("read model", _detail(rebuilding), REBUILD_RETRY_S,
                               state="rebuilding")
-        if before != found:                  # a rebuild completed while this was read
-            raise Unavailable("read model", "The read model was just rebuilt; try again.",
-                              1, state="rebuilding")
 
     def _ask_postgres(self) -> str | None:
         with translated(), self._engine.connect() as conn:

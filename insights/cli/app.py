@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from insights import database, endpoints, logs
 from insights.cli.alerts import alerts_app, hooks_app
@@ -122,32 +121,12 @@ def audit(
 
 @app.command()
 def backfill() -> None:
-    """Rebuild the Redis read model from PostgreSQL (consumers may keep running)."""
-    from contextlib import closing
-    from datetime import UTC, datetime
+    """Rebuild the Redis read model from PostgreSQL into a new generation and switch to it
+    when complete (consumers keep running, the dashboard keeps the one in use); run it
+    again after an interruption and it continues."""
+    from insights.cli.backfill import run
 
-    from rich.progress import Progress
-
-    from consumers import backfill as rebuild
-    from consumers.projection import RedisProjection
-
-    settings = _settings()
-    urls = endpoints.resolve(settings)
-    database.upgrade(urls.postgres_url)
-    now = datetime.now(UTC)
-    sink = RedisProjection(urls.redis_url, urls.postgres_url, settings.redis_prefix,
-                           settings.sections)
-    try:
-        with closing(database.connect(urls.postgres_url)) as conn, \
-                Progress(console=console) as bar:
-            task = bar.add_task("replaying stored events", total=rebuild.count(conn, now))
-            replayed = rebuild.rebuild(sink, conn, now, lambda n: bar.advance(task, n))
-    except rebuild.RebuildBusy as error:
-        console.print(f"[red]error:[/red] {escape(str(error))}")
-        raise typer.Exit(1) from None
-    finally:
-        sink.close()
-    console.print(f"rebuilt Redis under {settings.redis_prefix!r} from {replayed} events")
+    run()
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ from rich.table import Table
 from consumers import backfill
 from consumers.projection import RedisProjection
 from insights import database, endpoints, logs
-from insights.readmodel.generation import new_generation
+from insights.readmodel.generation import current, new_generation
 from insights.readmodel.keys import Keys
 from insights.settings import Settings
 from insights.stack import StackUrls
@@ -150,8 +150,9 @@ SELECT id FROM recent UNION ALL SELECT id FROM rest""", {"half": size // 2, "siz
 
 def _moved(client: redis.Redis, live: Keys, expected: Keys) -> int:
     """Records the live read model is ahead of the snapshot (applied during the audit)."""
-    now_live = {k: int(v) for k, v in client.hgetall(live.offsets).items()}
-    snapshot = {k: int(v) for k, v in client.hgetall(expected.offsets).items()}
+    offsets = [client.hgetall(used.offsets) if used else {}
+               for used in (current(client, live), current(client, expected))]
+    now_live, snapshot = ({k: int(v) for k, v in found.items()} for found in offsets)
     return sum(max(0, o - snapshot.get(k, 0)) for k, o in now_live.items())
 
 

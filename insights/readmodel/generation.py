@@ -36,7 +36,6 @@ class State(Enum):
 
     READY = "ready"       # the generation PostgreSQL vouches for
     FRESH = "fresh"       # nothing anywhere yet: start a new generation
-    ADOPT = "adopt"       # a read model from before generations existed: keep it
     LOST = "lost"         # not the read model PostgreSQL vouches for: rebuild it
 
 
@@ -47,7 +46,7 @@ class Found:
     expected: str | None          # PostgreSQL's generation
     generation: str | None        # Redis's
     layout: str | None            # Redis's key layout version
-    redis_has_offsets: bool       # the Redis sink stored offsets under the prefix
+    redis_has_offsets: bool       # Redis holds offsets of a layout before generations
     postgres_has_events: bool     # the PostgreSQL sink applied anything
 
 
@@ -68,8 +67,6 @@ def judge(found: Found) -> Verdict:
     if found.expected is None and found.generation is None:
         if not found.redis_has_offsets and not found.postgres_has_events:
             return Verdict(State.FRESH)
-        if found.redis_has_offsets and found.layout == str(LAYOUT):
-            return Verdict(State.ADOPT)
         if not found.redis_has_offsets:
             return Verdict(State.LOST, "PostgreSQL holds events but Redis has no read model "
                                        "of them")
@@ -84,8 +81,42 @@ def judge(found: Found) -> Verdict:
 
 
 def new_generation() -> str:
-    """A fresh generation id."""
-    return uuid.uuid4().hex
+    """A fresh generation id (short: it is part of every key of the read model)."""
+    return uuid.uuid4().hex[:12]
+
+
+def current(client: Any, keys: Keys) -> Keys | None:
+    """The keys of the generation in use under ``keys.prefix``; None when there is none."""
+    found = _text(client.get(keys.generation))
+    return keys.at(found) if found else None
+
+
+NONE: Final = "none"
+"""The generation readers look at while there is none: no keys, so nothing yet."""
+
+
+class InUse:
+    """The keys of the generation in use under a prefix, as a reader last found it: read
+    from Redis the first time, then moved by ``follow`` when the reader finds another
+    (after a backfill's switch). Readers keep reading the generation they started with:
+    the old one outlives the switch a moment (``consumers.backfill.GRACE_S``)."""
+
+    def __init__(self, client: Any, keys: Keys) -> None:
+        self._client, self._keys = client, Keys(keys.prefix)
+        self._used: str | None = keys.generation_id or None
+
+    @property
+    def keys(self) -> Keys:
+        """The keys of the generation followed."""
+        if self._used is None:
+            self._used = _text(self._client.get(self._keys.generation)) or NONE
+        return self._keys.at(self._used)
+
+    def follow(self, found: str | None) -> bool:
+        """Follow the generation ``found`` in use; whether it is another one."""
+        moved = (found or NONE) != self._used
+        self._used = found or NONE
+        return moved
 
 
 def read_postgres(conn: psycopg2.extensions.connection, prefix: str) -> tuple[str | None, bool]:
@@ -107,11 +138,12 @@ def record(conn: psycopg2.extensions.connection, prefix: str, generation: str) -
 
 
 def read_redis(client: Any, keys: Keys) -> tuple[str | None, str | None, bool]:
-    """Redis's generation, layout and whether offsets are stored, in one round trip."""
+    """Redis's generation, layout and whether offsets of an older layout are stored, in
+    one round trip."""
     pipe = client.pipeline(transaction=False)
     pipe.get(keys.generation)
     pipe.get(keys.layout)
-    pipe.exists(keys.offsets)
+    pipe.exists(keys.older_offsets)
     generation, layout, offsets = pipe.execute()
     return _text(generation), _text(layout), bool(offsets)
 

@@ -18,6 +18,14 @@ so the layout is ready for Redis Cluster (not yet run on one).
   fresh the read model is (newest applied event, consumer lag), and which
   generation of it the keys are (``insights.readmodel.generation``).
 - ``{l}``: the web app's failed log-in counters (throttling).
+
+The read model's keys (``{u:N}``, ``{e:N}``, ``{g}``, ``{r}`` and the offsets and
+freshness in ``{o}``) live under a *generation*: ``PREFIX:GEN:{tag}:...``.
+``Keys.generation`` names the one readers and consumers use; a backfill builds
+another beside it (``Keys.building``) and switches the name over when that one
+is complete (``consumers.backfill``). What is not the read model (the
+generation names, the layout, the rebuild lock, the lag, the audit, the log-in
+counters, the channels) lives under the prefix itself.
 """
 
 from __future__ import annotations
@@ -29,9 +37,10 @@ from typing import Final
 
 from scoring.windows import PERIODS, WINDOW_STARTS
 
-LAYOUT: Final = 2
+LAYOUT: Final = 3
 """Version of the key names and formats; bumped when they change (a read model of
-another version is rebuilt with ``insights backfill``). 1: per-user hash tags."""
+another version is rebuilt with ``insights backfill``). 1: per-user hash tags;
+2: hash-tag groups; 3: the read model under a generation."""
 COUNTER_GROUPS: Final = 64
 """Hash-tag groups of the user and e-mail counter hashes. Part of every such key's
 name: changing it means rebuilding them (``insights backfill``)."""
@@ -51,44 +60,58 @@ WINDOWED_KINDS: Final = frozenset({
 
 @dataclass(frozen=True)
 class Keys:
-    """Key names under one prefix (``Settings.redis_prefix``; tests use a fresh one each)."""
+    """Key names under one prefix (``Settings.redis_prefix``; tests use a fresh one each)
+    and, for the read model's keys, one generation of it (``at``)."""
 
     prefix: str
+    generation_id: str = ""
+
+    def at(self, generation_id: str) -> Keys:
+        """The keys of the read model's generation ``generation_id`` under this prefix."""
+        return Keys(self.prefix, generation_id)
+
+    @property
+    def base(self) -> str:
+        """Where the read model's keys of this generation start (``PREFIX:GEN``)."""
+        if not self.generation_id:
+            raise LookupError(f"the read model's keys under {self.prefix!r} need its "
+                              "generation (Keys.at)")
+        return f"{self.prefix}:{self.generation_id}"
 
     # -- per user / per e-mail -------------------------------------------------------
     def user(self, user_id: int) -> str:
         """Hash day -> "stamp count..." for one user (``counters.lua``; metrics in
         ``insights.readmodel.userstate.USER_METRICS``), in group ``user_group(user_id)``."""
-        return f"{self.prefix}:{{u:{user_group(user_id)}}}:d:{user_id}"
+        return f"{self.base}:{{u:{user_group(user_id)}}}:d:{user_id}"
 
     def email(self, email: str) -> str:
         """Hash day -> "stamp alerts" for this exact e-mail (as ``user``)."""
-        return f"{self.prefix}:{{e:{email_group(email)}}}:d:{email}"
+        return f"{self.base}:{{e:{email_group(email)}}}:d:{email}"
 
     # -- rankings and indexes ---------------------------------------------------------
     def problems(self, period: str) -> str:
         """Sorted set user -> problem score over ``period`` (active users, score > 0)."""
-        return f"{self.prefix}:{{r}}:problems:{period}"
+        return f"{self.base}:{{r}}:problems:{period}"
 
     @property
     def engagement(self) -> str:
         """Sorted set user -> engagement score (listed users, score > 0)."""
-        return f"{self.prefix}:{{r}}:engagement"
+        return f"{self.base}:{{r}}:engagement"
 
     @property
     def logins(self) -> str:
         """Sorted set active user -> day number of the last login (-1: never)."""
-        return f"{self.prefix}:{{r}}:logins"
+        return f"{self.base}:{{r}}:logins"
 
     @property
     def created(self) -> str:
         """Sorted set active user -> day number of ``created_at``."""
-        return f"{self.prefix}:{{r}}:created"
+        return f"{self.base}:{{r}}:created"
 
     @property
     def locks(self) -> str:
         """Sorted set active locked user -> ``locked_until`` (epoch seconds)."""
-        return f"{self.prefix}:{{r}}:locks"
+        return f"{self.base}:{{r}}:locks"
 
     def ranked_sets(self) -> list[str]:
         """The sorted sets ``rank.lua`` stores a user's values in, in the order of
@@ -100,54 +123,54 @@ class Keys:
     @property
     def stamps(self) -> str:
         """Hash user -> time (µs) of the state the stored scores were computed from."""
-        return f"{self.prefix}:{{r}}:stamps"
+        return f"{self.base}:{{r}}:stamps"
 
     @property
     def rolled(self) -> str:
         """The day number rankings were last re-scored for (windows roll at midnight)."""
-        return f"{self.prefix}:{{r}}:rolled"
+        return f"{self.base}:{{r}}:rolled"
 
     def roll_lock(self, day: int) -> str:
         """Held by the one consumer re-scoring everybody after the midnight before ``day``."""
-        return f"{self.prefix}:{{r}}:roll-lock:{day}"
+        return f"{self.base}:{{r}}:roll-lock:{day}"
 
     # -- site-wide day aggregates -----------------------------------------------------
     def day(self, day: int) -> str:
         """Hash of the day's scalar counters (sessions, views, cards, heatmap hours...)."""
-        return f"{self.prefix}:{{g}}:d:{day}"
+        return f"{self.base}:{{g}}:d:{day}"
 
     def day_set(self, name: str, day: int) -> str:
         """Sorted set ``name`` of one day (``pv``: views per path, ``entry``...)."""
-        return f"{self.prefix}:{{g}}:{name}:{day}"
+        return f"{self.base}:{{g}}:{name}:{day}"
 
     def day_hll(self, name: str, day: int) -> str:
         """HyperLogLog of the users behind ``name`` on one day (``users``, ``p:/path``...)."""
-        return f"{self.prefix}:{{g}}:h:{day}:{name}"
+        return f"{self.base}:{{g}}:h:{day}:{name}"
 
     def window(self, kind: str, period: str) -> str:
         """Sorted set ``kind`` summed over a period's window as of ``asof``."""
-        return f"{self.prefix}:{{g}}:w:{period}:{kind}"
+        return f"{self.base}:{{g}}:w:{period}:{kind}"
 
     def window_hll(self, name: str, period: str) -> str:
         """HyperLogLog ``name`` over a period's window: the union of its day HLLs, merged
         again at midnight (a union cannot lose a day) and added to as events come."""
-        return f"{self.prefix}:{{g}}:wh:{period}:{name}"
+        return f"{self.base}:{{g}}:wh:{period}:{name}"
 
     @property
     def hll_names(self) -> str:
         """Set of the HyperLogLog names that have day HLLs (``users``, ``p:PATH``...)."""
-        return f"{self.prefix}:{{g}}:hll-names"
+        return f"{self.base}:{{g}}:hll-names"
 
     @property
     def hll_asof(self) -> str:
         """The day number the window HLLs were last merged for (behind ``asof`` for the
         moments after midnight; readers then count the day HLLs themselves)."""
-        return f"{self.prefix}:{{g}}:hll-asof"
+        return f"{self.base}:{{g}}:hll-asof"
 
     @property
     def asof(self) -> str:
         """The day number the window sets are as of (moved by the midnight roll)."""
-        return f"{self.prefix}:{{g}}:asof"
+        return f"{self.base}:{{g}}:asof"
 
     def roll(self, asof: int, today: int) -> list[str]:
         """KEYS of ``roll.lua`` moving the windows from ``asof`` to ``today``."""
@@ -161,20 +184,28 @@ class Keys:
     def scratch(self) -> str:
         """A reader's short-lived key for server-side sums (in the ``{g}`` slot): the only
         kind of key the web app writes, always with ``SCRATCH_TTL_S``."""
-        return f"{self.prefix}:{{g}}:scratch:{uuid.uuid4().hex}"
+        return f"{self.base}:{{g}}:scratch:{uuid.uuid4().hex}"
 
     def session(self, session_id: str) -> str:
         """What a session contributed so far to the paths aggregates (its snapshot)."""
-        return f"{self.prefix}:{{g}}:s:{session_id}"
+        return f"{self.base}:{{g}}:s:{session_id}"
 
     def lone_view(self, pageview_id: str) -> str:
         """The snapshot of a page view without a session (its time and scroll only)."""
-        return f"{self.prefix}:{{g}}:v:{pageview_id}"
+        return f"{self.base}:{{g}}:v:{pageview_id}"
 
     @property
     def watermarks(self) -> str:
         """Hash ``topic:partition`` -> last offset applied to the ``{g}`` aggregates."""
-        return f"{self.prefix}:{{g}}:wm"
+        return f"{self.base}:{{g}}:wm"
+
+    @property
+    def replayed(self) -> str:
+        """Hash ``topic:partition`` -> last offset a backfill replayed into this generation's
+        ``{g}`` aggregates: the rebuild's own watermarks, apart from ``watermarks``, which
+        start at the offset the consumers took the generation over from
+        (``consumers.backfill``)."""
+        return f"{self.base}:{{g}}:replayed"
 
     @property
     def changes(self) -> str:
@@ -199,34 +230,46 @@ class Keys:
 
     @property
     def generation(self) -> str:
-        """The read model's generation: set when a rebuild (or a fresh start) completes, to
-        the value PostgreSQL records for this prefix (``insights.readmodel.generation``). Missing or
-        different: the keys are not the read model PostgreSQL vouches for."""
+        """The read model's generation in use: set when a rebuild (or a fresh start)
+        completes, to the value PostgreSQL records for this prefix
+        (``insights.readmodel.generation``). Missing or different: the keys are not the read
+        model PostgreSQL vouches for. Its keys are ``at(generation)``'s."""
         return f"{self.prefix}:{{o}}:generation"
+
+    @property
+    def building(self) -> str:
+        """The generation a backfill is building beside the one in use: the consumers
+        write it too, past the offsets it took over from them (``consumers.backfill``)."""
+        return f"{self.prefix}:{{o}}:building"
 
     @property
     def rebuild_lock(self) -> str:
         """Held (a token, with a short expiry kept alive) by the one process rebuilding the
-        read model; kept when the rebuild clears the prefix."""
+        read model."""
         return f"{self.prefix}:{{o}}:rebuild"
 
     @property
     def offsets(self) -> str:
         """Hash ``topic:partition`` -> next offset to read, written after each batch."""
-        return f"{self.prefix}:{{o}}:offsets"
+        return f"{self.base}:{{o}}:offsets"
 
     @property
     def freshness(self) -> str:
         """Hash: ``newest`` (µs since the epoch of the newest applied event's ``ts``),
         ``applied`` (µs, when the last batch was applied) and ``batches`` (how many were
         applied: raised after each one's keys, whatever the clocks say)."""
-        return f"{self.prefix}:{{o}}:freshness"
+        return f"{self.base}:{{o}}:freshness"
 
     @property
     def audit(self) -> str:
         """Hash of the last ``insights audit``: ``at`` (seconds since the epoch),
         ``differences`` and ``checked`` (documents compared), for the web app's metrics."""
         return f"{self.prefix}:{{o}}:audit"
+
+    @property
+    def older_offsets(self) -> str:
+        """Where layouts 1 and 2 kept the offsets (a read model from before generations)."""
+        return f"{self.prefix}:{{o}}:offsets"
 
     @property
     def lag(self) -> str:

@@ -27,7 +27,14 @@ from pydantic import SecretStr
 
 from consumers.pipeline import Pipeline
 from harness.factories import event, stream
-from harness.services import ConsumerProcess, redis_records, stored_records, unique, wait_for
+from harness.services import (
+    ConsumerProcess,
+    in_use,
+    redis_records,
+    stored_records,
+    unique,
+    wait_for,
+)
 from insights.alerts import outbox, sealing, signing, store
 from insights.alerts.dispatcher import Dispatcher
 from insights.database import connect
@@ -145,10 +152,10 @@ def test_a_replayed_topic_records_and_sends_nothing_twice_and_the_unlock_resolve
 
     # The projection forgets how far it got: the next consumer replays every record.
     client = redis.Redis.from_url(alerting.redis_url or "")
-    client.delete(Keys(alerting.redis_prefix).offsets)
+    client.delete(in_use(client, alerting.redis_prefix).offsets)
     # A group of its own: where it reads from is the stages' offsets, not the group's.
     run_pipeline(alerting.model_copy(update={"consumer_group": unique("g")}))
-    wait_for(lambda: client.hlen(Keys(alerting.redis_prefix).offsets) > 0, 60,
+    wait_for(lambda: client.hlen(in_use(client, alerting.redis_prefix).offsets) > 0, 60,
              "the replay projected")
     wait_ingested(alerting, len(events))
     assert alert_rows(alerting) == [("account locked", 6, 1, "firing")]

@@ -15,9 +15,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from consumers.pipeline import Pipeline
-from harness.services import environment
+from harness.services import environment, in_use
 from insights.events.producer import Emitter
-from insights.readmodel.keys import Keys
 from insights.settings import Settings
 from scoring.windows import day_number
 from tests.read_model import simulate, wait_ingested
@@ -42,7 +41,7 @@ def test_the_audit_finds_nothing_then_names_a_corrupted_field(
     assert healthy["checked"] == 4 * 3 + 3 * 3 + 10    # tabs x periods, overview x filters, users
 
     client = redis.Redis.from_url(settings.redis_url or "", decode_responses=True)
-    keys = Keys(settings.redis_prefix)
+    keys = in_use(client, settings.redis_prefix)
     day = keys.day(day_number(now.date()))
     client.hincrby(day, "ss", 1000)                         # 1,000 sessions nobody started
     code, broken = _audit(settings)

@@ -18,9 +18,8 @@ import redis
 
 from consumers.pipeline import Pipeline
 from harness.factories import event
-from harness.services import wait_for
+from harness.services import in_use, wait_for
 from insights.events.producer import Emitter
-from insights.readmodel.keys import Keys
 from insights.settings import Settings
 from scoring.windows import day_number
 from tests.read_model import assert_same, documents, reader, wait_ingested
@@ -115,7 +114,7 @@ def test_windows_roll_when_the_clock_passes_midnight(
     wait_ingested(settings, sent)
     client = redis.Redis.from_url(settings.redis_url or "", decode_responses=True)
     try:
-        wait_for(lambda: client.get(Keys(settings.redis_prefix).rolled)
+        wait_for(lambda: client.get(in_use(client, settings.redis_prefix).rolled)
                  == str(day_number(MIDNIGHT.date())), 30, "the windows rolled")
     finally:
         client.close()
@@ -149,8 +148,8 @@ def _lock_expiring(settings: Settings, emitter: Emitter,
     _equal_to_the_reference(settings, clock.at)
     locked = _tab(settings, "problems", "day", clock.at)
     assert [r["user"]["id"] for r in locked["problem_users"]] == [4]
-    keys = Keys(settings.redis_prefix)
     client = redis.Redis.from_url(settings.redis_url or "", decode_responses=True)
+    keys = in_use(client, settings.redis_prefix)
     try:
         assert client.zrange(keys.locks, 0, -1) == ["4"]
         clock.at = start + timedelta(minutes=2)         # the lock is over

@@ -73,7 +73,7 @@ recounts = st.lists(st.tuples(
 def test_cached_sums_equal_a_fresh_sum_after_any_recounts(
         client: redis.Redis, writes: list[tuple[int, dict[int, dict[str, int]],
                                                dict[tuple[str, int], int]]]) -> None:
-    key = Keys(unique("counters")).user(7)
+    key = Keys(unique("counters"), "g").user(7)
     for stamp, days, errors in writes:
         written = _write(client, key, stamp, days, errors)
         assert written == _read(client, key, ASKED) == _read(client, key, FRESH)[:-1]
@@ -86,7 +86,7 @@ def test_cached_sums_equal_a_fresh_sum_after_any_recounts(
 
 
 def test_an_older_recount_does_not_replace_a_newer_one(client: redis.Redis) -> None:
-    key = Keys(unique("counters")).user(8)
+    key = Keys(unique("counters"), "g").user(8)
     assert _write(client, key, 10, {TODAY: {"pv": 5}}, {("s1", TODAY): 2})[:2] == [5, 2]
     assert _write(client, key, 9, {TODAY: {"pv": 1}}, {("s1", TODAY): 1})[:2] == [5, 2]
     assert _write(client, key, 11, {TODAY: {"pv": 3}}, {("s2", TODAY): 1})[:2] == [3, 3]
@@ -94,7 +94,7 @@ def test_an_older_recount_does_not_replace_a_newer_one(client: redis.Redis) -> N
 
 
 def test_days_older_than_the_kept_ones_are_dropped(client: redis.Redis) -> None:
-    key = Keys(unique("counters")).user(9)
+    key = Keys(unique("counters"), "g").user(9)
     _write(client, key, 1, {TODAY - 70: {"pv": 4}, TODAY: {"pv": 1}}, {})
     assert sorted(f for f in client.hkeys(key) if f.isdigit()) == [str(TODAY)]
     assert _read(client, key, FRESH)[0] == 1
@@ -104,7 +104,7 @@ def test_days_older_than_the_kept_ones_are_dropped(client: redis.Redis) -> None:
 def test_a_writer_keeps_the_new_days_sums_without_storing_anything(client: redis.Redis) -> None:
     """After midnight the roll re-scores users with nothing to store: their sums for the
     new day are kept then; an empty key is not created for it."""
-    key, empty = Keys(unique("counters")).user(10), Keys(unique("counters")).user(11)
+    key, empty = Keys(unique("counters"), "g").user(10), Keys(unique("counters"), "g").user(11)
     _write(client, key, 1, {TODAY - 1: {"pv": 2}}, {})
     client.hdel(key, "q", "qs")                      # as if yesterday's queries were kept
     assert _write(client, key, 2, {}, {})[0] == 2

@@ -88,7 +88,8 @@ def test_scores_fall_when_a_user_goes_quiet_across_midnight(
 
     tomorrow = now + timedelta(days=1)
     assert settings.redis_url and settings.postgres_url
-    sink = RedisProjection(settings.redis_url, settings.postgres_url, settings.redis_prefix)
+    sink = RedisProjection(settings.redis_url, settings.postgres_url, settings.redis_prefix,
+                           generation_id=read.store.keys.generation_id)
     try:
         assert sink.tick(tomorrow) >= 1          # the day roll re-scores ranked users
     finally:

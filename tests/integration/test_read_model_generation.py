@@ -17,7 +17,7 @@ from consumers.durable import PostgresWrite
 from consumers.guard import GuardedProjection, ReadModelLost
 from consumers.protocol import Committed
 from harness.factories import event
-from harness.services import environment, unique
+from harness.services import environment, in_use, unique
 from insights import stack
 from insights.cli.app import app as cli
 from insights.database import connect
@@ -47,7 +47,7 @@ def _forget(url: str, prefix: str) -> None:
 def _older_read_model(url: str, prefix: str) -> None:
     """What a version before layout numbers left: offsets, no layout key."""
     client = redis.Redis.from_url(url)
-    client.hset(Keys(prefix).offsets, "insights.sessions:0", 10)
+    client.hset(Keys(prefix).older_offsets, "insights.sessions:0", 10)
     client.close()
 
 
@@ -118,7 +118,7 @@ def test_a_lost_read_model_is_found_while_running_and_rebuilt(
     client = _redis(settings.redis_url)
     after = client.get(Keys(settings.redis_prefix).generation)
     assert after is not None and after != before
-    assert client.hget(Keys(settings.redis_prefix).offsets, "t:0") == "6"
+    assert client.hget(in_use(client, settings.redis_prefix).offsets, "t:0") == "6"
     client.close()
     for what, got, want in documents(settings, datetime.now(UTC)):
         assert_same(what, got, want)

@@ -12,6 +12,7 @@ import redis
 
 from harness.services import unique
 from insights import stack
+from insights.readmodel.generation import InUse
 from insights.readmodel.keys import Keys
 from web.documents.paths import PathsTab
 from web.documents.schema import TabDocument
@@ -44,7 +45,7 @@ def client(stack_urls: stack.StackUrls) -> Iterator[redis.Redis]:
 
 @pytest.fixture
 def keys(client: redis.Redis) -> Iterator[Keys]:
-    made = Keys(unique("tabcache"))
+    made = Keys(unique("tabcache")).at("g1")
     client.hset(made.freshness, "batches", 1)
     client.set(made.generation, "g1")
     yield made
@@ -59,7 +60,7 @@ def _reads(cache: TabCache, *moments: datetime, tab: Tab = "paths") -> None:
 def test_a_document_is_computed_once_until_a_batch_lands(client: redis.Redis, keys: Keys
                                                          ) -> None:
     reader = Counting()
-    cache = TabCache(reader, client, keys)
+    cache = TabCache(reader, client, InUse(client, keys))
     first = cache.tab("paths", "week", "all", NOW)
     second = cache.tab("paths", "week", "all", NOW + timedelta(minutes=5))
     assert reader.computed == 1
@@ -75,7 +76,7 @@ def test_a_document_is_computed_once_until_a_batch_lands(client: redis.Redis, ke
 def test_nothing_is_kept_before_the_first_batch_or_while_a_rebuild_runs(
         client: redis.Redis, keys: Keys) -> None:
     reader = Counting()
-    cache = TabCache(reader, client, keys)
+    cache = TabCache(reader, client, InUse(client, keys))
     client.hdel(keys.freshness, "batches")
     _reads(cache, NOW, NOW)
     assert reader.computed == 2
@@ -94,7 +95,7 @@ def test_nothing_is_kept_before_the_first_batch_or_while_a_rebuild_runs(
 def test_time_moves_it_at_midnight_at_a_lock_expiry_and_backwards(
         client: redis.Redis, keys: Keys) -> None:
     reader = Counting()
-    cache = TabCache(reader, client, keys)
+    cache = TabCache(reader, client, InUse(client, keys))
     expiry = NOW + timedelta(minutes=10)
     client.zadd(keys.locks, {"42": expiry.timestamp(), "7": (NOW - timedelta(hours=1)
                                                               ).timestamp()})
@@ -117,7 +118,7 @@ def test_a_document_read_while_a_batch_landed_is_not_kept(client: redis.Redis, k
                                                           ) -> None:
     reader = Counting()
     reader.during = lambda: client.hincrby(keys.freshness, "batches", 1)
-    cache = TabCache(reader, client, keys)
+    cache = TabCache(reader, client, InUse(client, keys))
     _reads(cache, NOW)
     reader.during = lambda: None
     _reads(cache, NOW, NOW)

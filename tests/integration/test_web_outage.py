@@ -23,6 +23,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from harness.services import wait_for
+from insights.readmodel.generation import NONE
 from insights.readmodel.keys import Keys
 from insights.settings import Settings
 from tests.proxy import Proxy
@@ -157,7 +158,7 @@ def test_live_sockets_close_with_1013_while_redis_is_down_and_resume_after(
     with app.socket() as ws:                  # while down: refused at once, same reason
         assert closed_with(ws) == (1013, "redis unreachable")
     own_redis.start()
-    keys = Keys(settings.redis_prefix)
+    keys = Keys(settings.redis_prefix).at(NONE)       # no consumer ran: no generation yet
     client = redis.Redis.from_url(own_redis.url)
     try:
         with app.socket() as ws:

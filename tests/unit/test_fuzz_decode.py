@@ -75,7 +75,7 @@ def sink_steps(accepted: list[Accepted]) -> None:
     made = [rows.table_row(event, raw, ends, leaves)[1] for event, raw in pairs]
     made += [change.row() for change in rows.user_changes(events)]
     copy.encode(made).getvalue().decode()
-    aggregates.merged(aggregates.Increments(Keys("fuzz"), DEFAULT_SECTIONS), events)
+    aggregates.merged(aggregates.Increments(Keys("fuzz", "g"), DEFAULT_SECTIONS), events)
     rollups.touched_users(events)
     snapshots.touched_sessions(events)
 

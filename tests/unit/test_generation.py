@@ -13,12 +13,12 @@ NOW, OLD = str(LAYOUT), str(LAYOUT - 1)
 @pytest.mark.parametrize(("found", "state", "words"), [
     (Found("g1", "g1", NOW, True, True), State.READY, ""),
     (Found(None, None, None, False, False), State.FRESH, ""),
-    (Found(None, None, NOW, True, True), State.ADOPT, ""),          # before generations
     (Found("g1", None, None, False, True), State.LOST, "generation is gone"),
     (Found("g1", "g0", NOW, True, True), State.LOST, "vouches for g1"),
     (Found("g1", "g1", OLD, True, True), State.LOST, f"layout {OLD}"),
     (Found(None, None, None, False, True), State.LOST, "no read model"),
     (Found(None, None, None, True, True), State.LOST, "layout 1"),    # offsets, no layout
+    (Found(None, None, OLD, True, True), State.LOST, f"layout {OLD}"),  # before generations
     (Found(None, "g9", NOW, True, True), State.LOST, "vouches for none"),
 ])
 def test_judge(found: Found, state: State, words: str) -> None:

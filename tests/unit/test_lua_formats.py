@@ -82,7 +82,7 @@ def test_rank_lua_gets_one_set_per_ranked_value() -> None:
     now = datetime(2026, 12, 4, 12, tzinfo=UTC)
     row = UserRow(1, "a@example.com", "A", "MEMBER", True, now, now, 0, None, True)
     values = rank_values(row, UserSums.kept([0] * len(user_queries(TODAY))), [0, 0, 0], now)
-    assert len(values) == len(Keys("p").ranked_sets())
+    assert len(values) == len(Keys("p", "g").ranked_sets())
     assert "local sets, stamps, rolled = #KEYS - 2" in source("rank")
 
 

@@ -25,8 +25,8 @@ def export(kind: ExportKind, reader: ReaderDep, views: ViewsDep, now: NowDep,
            period: Annotated[Period, Query(description="day, week (default) or month")] = "week",
            ) -> Response:
     """The rows of the problems, engagement or pages tab with a header row."""
-    document = reader.tab(kind, period, "all", now)
-    views.freshness(now)                 # read after the rows: were they the read model?
+    # the freshness is read after the rows: were they the read model?
+    document = views.checked(lambda: reader.tab(kind, period, "all", now), now)[0]
     return Response(
         export_csv(kind, msgspec.to_builtins(document)), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f"attachment; filename={export_filename(kind, period)}"},

@@ -28,6 +28,6 @@ def read_tab(tab: Tab, *, reader: ReaderDep, views: ViewsDep, now: NowDep,
              period: PeriodQuery = "week", filter_: FilterQuery = "all") -> Document:
     """The tab as of now, with its ``freshness``; unknown tab, period or filter is a 422
     naming the choices."""
-    document = reader.tab(tab, period, filter_, now)
-    document.freshness = views.freshness(now)
+    document, freshness = views.checked(lambda: reader.tab(tab, period, filter_, now), now)
+    document.freshness = freshness
     return Document(document)

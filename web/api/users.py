@@ -23,8 +23,8 @@ UserId = Annotated[int, Path(ge=-(2**63), le=2**63 - 1, description="a tracked u
 def read_user(user_id: UserId, engine: EngineDep, store: StoreDep, views: ViewsDep,
               now: NowDep) -> Document:
     """The profile; 404 for an unknown id or a user no ``user_upsert`` has created yet."""
-    profile = build_profile(engine, store, user_id, now)
+    profile, freshness = views.checked(lambda: build_profile(engine, store, user_id, now), now)
     if profile is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no tracked user {user_id}")
-    profile.freshness = views.freshness(now)
+    profile.freshness = freshness
     return Document(profile)

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
 
 import redis
 from sqlalchemy.engine import Engine
 
+from insights.readmodel.generation import NONE
 from insights.readmodel.keys import Keys
 from web import alerts
 from web.documents.common import Freshness
 from web.documents.schema import LiveDocument
 from web.formats import encode
-from web.freshness import read_freshness
+from web.freshness import Read, read_freshness
 from web.live.watched import WatchedAlerts, WatchedDocument, WatchedTab
 from web.outage import translated
 from web.profile import build_profile
 from web.readcheck import ReadModelCheck
 from web.reader import TabReader
 from web.tabs.store import Store
+
+T = TypeVar("T")
 
 
 def encode_text(document: LiveDocument) -> str:
@@ -45,6 +50,27 @@ class Views:
 
     def _compute(self, watched: WatchedDocument) -> str | None:
         now = self._clock().astimezone(UTC)
+        document, freshness = self.checked(partial(self._document, watched, now), now)
+        if document is None:
+            return None
+        document.freshness = freshness
+        return encode_text(document)
+
+    def checked(self, read: Callable[[], T], now: datetime) -> tuple[T, Freshness]:
+        """What ``read`` returns (read from the read model), with the freshness read after
+        it: ``Unavailable`` when the generation in use is not the read model PostgreSQL
+        vouches for (``web.readcheck``); read again when a backfill switched generations
+        meanwhile (the generation it was read from is complete, but no longer the news)."""
+        used = self._store.in_use.keys.generation_id
+        found = read()
+        fresh = self._read(now)
+        self._store.in_use.follow(fresh.generation)
+        if used != (fresh.generation or NONE):
+            found = read()
+            fresh = self._read(now)
+        return found, fresh.freshness
+
+    def _document(self, watched: WatchedDocument, now: datetime) -> LiveDocument | None:
         document: LiveDocument | None
         if isinstance(watched, WatchedTab):
             document = self._reader.tab(watched.tab, watched.period, watched.filter, now)
@@ -52,15 +78,15 @@ class Views:
             document = alerts.feed(self._engine, self._dashboard_url)
         else:
             document = build_profile(self._engine, self._store, watched.user_id, now)
-        if document is None:
-            return None
-        document.freshness = self.freshness(now)
-        return encode_text(document)
+        return document
 
     def freshness(self, now: datetime) -> Freshness:
         """What every document carries about how fresh it is (``web.freshness``), read
-        after the document: ``Unavailable`` when the keys it was read from are not the
-        read model PostgreSQL vouches for (``web.readcheck``)."""
-        read = read_freshness(self._redis, self._keys, now)
+        after the document: ``Unavailable`` when the generation in use is not the read
+        model PostgreSQL vouches for (``web.readcheck``)."""
+        return self._read(now).freshness
+
+    def _read(self, now: datetime) -> Read:
+        read = read_freshness(self._redis, self._store.in_use.keys, now)
         self._check.check(read.generation, rebuilding=read.rebuilding)
-        return read.freshness
+        return read

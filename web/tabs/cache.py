@@ -7,7 +7,7 @@ model, while all of these still hold:
 
 - no batch was projected since it was computed: the projection counts its
   batches (``Keys.freshness`` field ``batches``, raised after the batch's keys);
-- the keys are the same generation (``Keys.generation``), and no rebuild runs;
+- the same generation is in use (``Keys.generation``), and no rebuild runs;
 - it is the same UTC day, no earlier than the moment it was computed for, and,
   for the problems tab, before the next lock expiry after that moment
   (``Keys.locks``).
@@ -25,7 +25,7 @@ import threading
 from datetime import date, datetime
 from typing import Any, Final, NamedTuple
 
-from insights.readmodel.keys import Keys
+from insights.readmodel.generation import InUse
 from insights.readmodel.redisdb import Client
 from web.documents.schema import TabDocument
 from web.reader import Filter, Tab, TabReader
@@ -68,8 +68,8 @@ class TabCache:
     """A ``TabReader`` keeping each tab's last document while it is the answer (see the
     module docstring); the documents it returns are copies, free to be changed."""
 
-    def __init__(self, reader: TabReader, client: Client, keys: Keys) -> None:
-        self._reader, self._redis, self._keys = reader, client, keys
+    def __init__(self, reader: TabReader, client: Client, in_use: InUse) -> None:
+        self._reader, self._redis, self._in_use = reader, client, in_use
         self._kept: dict[Asked, Kept] = {}
         self._lock = threading.Lock()
 
@@ -91,7 +91,7 @@ class TabCache:
 
     def state(self, now: datetime) -> State:
         """The read model's ``State`` as of ``now``: one round trip."""
-        k = self._keys
+        k = self._in_use.keys
         pipe = self._redis.pipeline(transaction=False)
         pipe.hget(k.freshness, "batches")
         pipe.get(k.generation)

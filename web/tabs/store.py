@@ -18,6 +18,7 @@ from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
 from insights.readmodel import userstate
+from insights.readmodel.generation import InUse
 from insights.readmodel.keys import SCRATCH_TTL_S, WINDOW_SPANS, Keys
 from insights.readmodel.redisdb import (
     KEPT_FIELDS,
@@ -104,8 +105,15 @@ class Store:
     """Redis and PostgreSQL reads: queued into rounds (``round``), or one round each."""
 
     def __init__(self, client: Client, db: DBConnect, keys: Keys) -> None:
-        self.redis, self.keys, self._db = client, keys, db
+        self.redis, self._db = client, db
+        #: The read model's generation the reads go to (``Views`` moves it on a switch).
+        self.in_use = InUse(client, keys)
         self._scripts = Scripts(client)
+
+    @property
+    def keys(self) -> Keys:
+        """The keys of the generation read."""
+        return self.in_use.keys
 
     def round(self) -> Round:
         return Round(self.redis)

@@ -1,0 +1,66 @@
+"""``insights backfill``: the Redis read model rebuilt from PostgreSQL while consumers run.
+
+Builds a new generation beside the one in use and switches readers and consumers
+to it when it is complete (``consumers.backfill``), with a progress bar (events,
+rate, time left) and a summary. Killed midway, the next run continues the build.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import closing
+from datetime import UTC, datetime
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from consumers import backfill
+from consumers.projection import RedisProjection
+from insights import database, endpoints, logs
+from insights.readmodel.generation import current
+from insights.readmodel.keys import Keys
+from insights.settings import Settings
+
+console = Console(stderr=True)
+_COLUMNS = (TextColumn("[bold]{task.description}"), BarColumn(),
+            TextColumn("{task.completed:,.0f}/{task.total:,.0f} events"),
+            TextColumn("{task.fields[rate]:,.0f}/s"), TimeRemainingColumn())
+
+
+def run() -> None:
+    """Rebuild (see the module docstring); exit 1 when another rebuild holds the lock."""
+    settings = Settings()
+    logs.configure(settings.log_level)
+    urls = endpoints.resolve(settings)
+    database.upgrade(urls.postgres_url)
+    now, started = datetime.now(UTC), time.monotonic()
+    sink = RedisProjection(urls.redis_url, urls.postgres_url, settings.redis_prefix,
+                           settings.sections)
+    try:
+        with closing(database.connect(urls.postgres_url)) as conn, \
+                Progress(*_COLUMNS, console=console) as bar:
+            task = bar.add_task("replaying stored events", total=backfill.count(conn, now),
+                                rate=0.0)
+
+            def advance(done: int) -> None:
+                state = bar.tasks[task]
+                rate = (state.completed + done) / max(time.monotonic() - started, 1e-3)
+                bar.update(task, advance=done, rate=rate)
+
+            if sink.client().exists(Keys(settings.redis_prefix).rebuild_lock):
+                console.print("another rebuild holds the lock: waiting for it (a killed "
+                              f"one's expires within {backfill.LOCK_S} s)")
+            replayed = backfill.rebuild(sink, conn, now, advance,
+                                        wait_s=backfill.LOCK_S + 5)
+        used = current(sink.client(), Keys(settings.redis_prefix))
+    except backfill.RebuildBusy as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(1) from None
+    finally:
+        sink.close()
+    took = time.monotonic() - started
+    console.print(f"rebuilt Redis under {settings.redis_prefix!r} from {replayed:,} events in "
+                  f"{took:.1f} s ({replayed / max(took, 1e-3):,.0f} events/s); generation "
+                  f"{used.generation_id if used else '?'} is in use")
