@@ -185,10 +185,12 @@ def sweep(client: Any, keys: Keys, keep: set[str | None]) -> int:
     """Delete the read model's keys under ``keys.prefix`` but those of the generations in
     ``keep`` (and of an older layout's); returns how many."""
     return _unlink(client, (key for key in _scan(client, keys.prefix)
-                            if _stale(key, keys, keep)))
+                            if stale(key, keys, keep)))
 
 
-def _stale(key: str, keys: Keys, keep: set[str | None]) -> bool:
+def stale(key: str, keys: Keys, keep: set[str | None]) -> bool:
+    """Whether ``key`` (under ``keys.prefix``) is read-model data of a generation not in
+    ``keep``, or of a layout before generations; the prefix's own keys are not."""
     segment = key[len(keys.prefix) + 1:].split(":", 1)[0]
     if segment.startswith("{"):       # under the prefix itself: layout 2's or not the model
         return segment[1:2] in "uegr" or key in (keys.older_offsets,
