@@ -27,6 +27,7 @@ from consumers import backfill
 from consumers.projection import RedisProjection
 from insights import database, logs
 from insights.events import kafka
+from insights.readmodel import leftovers
 
 log = logging.getLogger("bench.backfill")
 
@@ -54,7 +55,7 @@ def main() -> None:
                 replayed = backfill.rebuild(sink, conn, now)
                 seconds = time.perf_counter() - started
         finally:
-            backfill.clear(sink)
+            leftovers.clear(sink.client(), sink.keys.prefix)
             sink.close()
     results.write("backfill", {**results.context(), "events": replayed,
                                "seconds": round(seconds, 1),

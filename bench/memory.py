@@ -13,7 +13,8 @@ from typing import Any
 import redis
 
 CHUNK = 1000
-# Key kinds by what follows "PREFIX:" (see ``insights.readmodel.keys``), most specific first.
+# Key kinds by what follows "PREFIX:GEN:" (the read model's keys; see
+# ``insights.readmodel.keys``) or "PREFIX:" (the prefix's own), most specific first.
 KINDS = (("{u:", "user day counters"), ("{e:", "e-mail day counters"),
          ("{g}:s:", "session snapshots"), ("{g}:v:", "lone page views"),
          ("{g}:h:", "HyperLogLogs"), ("{g}:", "site day aggregates"), ("{r}:", "rankings"),
@@ -21,6 +22,8 @@ KINDS = (("{u:", "user day counters"), ("{e:", "e-mail day counters"),
 
 
 def _kind(rest: str) -> str:
+    if not rest.startswith("{"):                  # GEN:{tag}:...: a generation's key
+        rest = rest.partition(":")[2]
     return next((name for start, name in KINDS if rest.startswith(start)), "other")
 
 

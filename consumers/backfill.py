@@ -26,7 +26,6 @@ The consumers run it themselves when Redis has lost the read model
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
@@ -44,6 +43,8 @@ from insights.events import contract
 from insights.events.kafka import Partition, Record
 from insights.readmodel import generation
 from insights.readmodel.keys import Keys
+from insights.readmodel.leftovers import drop, sweep
+from scoring.windows import day_number
 
 log = logging.getLogger(__name__)
 BATCH = 10_000       # events replayed per projection write (and users re-scored per call)
@@ -115,18 +116,21 @@ class RebuildBusy(RuntimeError):
     lost its lock to one, after Redis was flushed while it ran)."""
 
 
-LOCK_S = 60        # the rebuild lock's expiry, renewed at every replayed batch
+LOCK_S = 60        # the rebuild lock's expiry, renewed at every chunk of work
 GRACE_S = 2.0      # how long the old generation outlives the switch (readers finishing)
 
 
 def rebuild(sink: RedisProjection, conn: Connection, now: datetime,
-            progress: Callable[[int], None] = lambda _: None, *, wait_s: float = 0) -> int:
+            progress: Callable[[int], None] = lambda _: None, *, wait_s: float = 0,
+            clock: Callable[[], datetime] | None = None) -> int:
     """Build the read model under the projection's prefix from PostgreSQL into a new
     generation (or continue the one being built) and switch to it; returns how many
     events were replayed. One process at a time: a lock in Redis, waited for up to
-    ``wait_s`` seconds, else ``RebuildBusy``. See the module docstring."""
-    client, keys, token = sink.client(), Keys(sink.keys.prefix), generation.new_generation()
-    _lock(client, keys, token, wait_s)
+    ``wait_s`` seconds, else ``RebuildBusy``. ``now`` is the replay's time (what is
+    young enough to replay); ``clock`` gives the time of the re-scoring at the end
+    (default: ``now``). See the module docstring."""
+    client, keys = sink.client(), Keys(sink.keys.prefix)
+    lock = _Lock(sink, generation.new_generation(), wait_s)
     announcing = sink.announcing
     try:
         used, target = _target(client, keys)
@@ -134,32 +138,59 @@ def rebuild(sink: RedisProjection, conn: Connection, now: datetime,
         sink.announcing = False
         log.info("building generation %s of the read model under %r (in use: %s); "
                  "dropped %d stale keys", target, keys.prefix, used or "none",
-                 sweep(client, keys, keep={used, target}))
+                 sweep(client, keys, {used, target}, lock.renew))
         sink.mark_layout()
-        replayed = _replay(sink, conn, now, _renewing(sink, token, progress))
-        _switch(sink, conn, token, target)
+        replayed = _replay(sink, conn, now, clock or (lambda: now), lock.renewing(progress))
+        _switch(sink, conn, lock, used, target)
     except BaseException:
-        _release(sink, token)
+        lock.release()
         raise
     finally:
         sink.announcing = announcing
     if used:
         time.sleep(GRACE_S)
-        sweep(client, keys, keep={target})
-    client.delete(sink.keys.replayed)
+        drop(client, keys.at(used))
+    client.delete(sink.keys.replayed, sink.keys.taken)
     log.info("read model under %r rebuilt from %d events: generation %s", keys.prefix,
              replayed, target)
     return replayed
 
 
-def _lock(client: Any, keys: Keys, token: str, wait_s: float) -> None:
-    deadline = time.monotonic() + wait_s
-    while not client.set(keys.rebuild_lock, token, nx=True, ex=LOCK_S):
-        if time.monotonic() >= deadline:
-            raise RebuildBusy(f"the read model under {keys.prefix!r} is being rebuilt by "
-                              "another process (a killed one's lock expires within "
-                              f"{LOCK_S} s)")
-        time.sleep(0.5)
+class _Lock:
+    """The rebuild's lock in Redis: one rebuild per prefix, kept alive while it works."""
+
+    def __init__(self, sink: RedisProjection, token: str, wait_s: float) -> None:
+        self._sink, self.token = sink, token
+        self.key = Keys(sink.keys.prefix).rebuild_lock
+        deadline = time.monotonic() + wait_s
+        while not sink.client().set(self.key, token, nx=True, ex=LOCK_S):
+            if time.monotonic() >= deadline:
+                raise RebuildBusy(f"the read model under {sink.keys.prefix!r} is being "
+                                  "rebuilt by another process (a killed one's lock expires "
+                                  f"within {LOCK_S} s)")
+            time.sleep(0.5)
+
+    def renew(self) -> None:
+        """Keep the lock; ``RebuildBusy`` once it is lost (expired, or Redis flushed)."""
+        if not self._sink.scripts().renew(keys=[self.key], args=[self.token, LOCK_S]):
+            raise RebuildBusy("the rebuild lost its lock (Redis flushed meanwhile?): "
+                              "run it again")
+
+    def renewing(self, progress: Callable[[int], None]) -> Callable[[int], None]:
+        """``progress``, renewing the lock on the way."""
+        def step(done: int) -> None:
+            self.renew()
+            progress(done)
+        return step
+
+    def release(self) -> None:
+        """Drop the lock if it is still this rebuild's (best effort: it expires anyway)."""
+        try:
+            client = self._sink.client()
+            if _text(client.get(self.key)) == self.token:
+                client.delete(self.key)
+        except redis.RedisError:
+            pass
 
 
 def _target(client: Any, keys: Keys) -> tuple[str | None, str]:
@@ -172,72 +203,48 @@ def _target(client: Any, keys: Keys) -> tuple[str | None, str]:
     return used, building
 
 
-def _switch(sink: RedisProjection, conn: Connection, token: str, target: str) -> None:
-    """PostgreSQL vouches for ``target``, then Redis names it the one in use."""
+def _switch(sink: RedisProjection, conn: Connection, lock: _Lock, used: str | None,
+            target: str) -> None:
+    """PostgreSQL vouches for ``target``, then Redis names it the one in use (while the
+    lock holds; else PostgreSQL vouches for ``used`` again), and the web app hears."""
     keys = Keys(sink.keys.prefix)
+    lock.renew()
     generation.record(conn, keys.prefix, target)
     if not sink.scripts().generation(keys=[keys.generation, keys.rebuild_lock, keys.building],
-                                     args=[token, target]):
+                                     args=[lock.token, target]):
+        if used:
+            generation.record(conn, keys.prefix, used)
         raise RebuildBusy("the rebuild lost its lock (Redis flushed meanwhile?): run it again")
-
-
-def sweep(client: Any, keys: Keys, keep: set[str | None]) -> int:
-    """Delete the read model's keys under ``keys.prefix`` but those of the generations in
-    ``keep`` (and of an older layout's); returns how many."""
-    return _unlink(client, (key for key in _scan(client, keys.prefix)
-                            if stale(key, keys, keep)))
-
-
-def stale(key: str, keys: Keys, keep: set[str | None]) -> bool:
-    """Whether ``key`` (under ``keys.prefix``) is read-model data of a generation not in
-    ``keep``, or of a layout before generations; the prefix's own keys are not."""
-    segment = key[len(keys.prefix) + 1:].split(":", 1)[0]
-    if segment.startswith("{"):       # under the prefix itself: layout 2's or not the model
-        return segment[1:2] in "uegr" or key in (keys.older_offsets,
-                                                 f"{keys.prefix}:{{o}}:freshness")
-    return segment not in keep
-
-
-def clear(sink: RedisProjection) -> int:
-    """Delete every key under the projection's prefix; returns how many."""
-    client = sink.client()
-    return _unlink(client, _scan(client, sink.keys.prefix))
-
-
-def _scan(client: Any, prefix: str) -> Iterator[str]:
-    pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + ":*"
-    for key in client.scan_iter(match=pattern, count=1000):
-        yield _text(key) or ""
-
-
-def _unlink(client: Any, keys: Iterator[str]) -> int:
-    deleted, batch = 0, []
-    for key in keys:
-        batch.append(key)
-        if len(batch) == 1000:
-            deleted += int(client.unlink(*batch))
-            batch.clear()
-    if batch:
-        deleted += int(client.unlink(*batch))
-    return deleted
+    sink.client().publish(keys.changes, '{"users": null}')
 
 
 def _replay(sink: RedisProjection, conn: Connection, now: datetime,
-            progress: Callable[[int], None]) -> int:
+            clock: Callable[[], datetime], progress: Callable[[int], None]) -> int:
     """Replay, take over and re-score from one snapshot of PostgreSQL (with the alert
     rules paused: the consumers detect on the generation in use; and without
     re-scoring each batch's users, which the end does for every tracked user)."""
     detector, sink.scores.detector = sink.scores.detector, None
     sink.replaying = True
     try:
-        return _replayed(sink, conn, now, progress)
+        replayed, users, marks = _replayed(sink, conn, now, progress)
     finally:
         sink.scores.detector = detector
         sink.replaying = False
+    later = max(clock(), now)
+    sink.save_offsets({part: mark + 1 for part, mark in marks.items()}, later)
+    for start in range(0, len(users), BATCH):    # every kept day, for every user
+        sink.rescore(TouchedUsers(), later, set(users[start:start + BATCH]), full=True)
+        progress(0)
+    sink.client().set(sink.keys.rolled, str(day_number(later.date())))  # all re-scored
+    sink.tick(later)
+    return replayed
 
 
 def _replayed(sink: RedisProjection, conn: Connection, now: datetime,
-              progress: Callable[[int], None]) -> int:
+              progress: Callable[[int], None]
+              ) -> tuple[int, list[int], dict[Partition, int]]:
+    """(events replayed, every tracked user, the take-over marks), from one snapshot of
+    PostgreSQL."""
     conn.commit()
     conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
     try:
@@ -252,18 +259,12 @@ def _replayed(sink: RedisProjection, conn: Connection, now: datetime,
             sink.write(batch, Committed.everything(batch), now)
             replayed += len(batch)
             progress(len(batch))
-        sink.save_offsets({part: mark + 1 for part, mark in marks.items()}, now)
         with conn.cursor() as cur:    # users with nothing recent still count on the cards
             cur.execute("SELECT id FROM users WHERE upserted_at IS NOT NULL ORDER BY id")
-            users = [row[0] for row in cur.fetchall()]
+            return replayed, [row[0] for row in cur.fetchall()], marks
     finally:
         conn.commit()
         conn.set_session(isolation_level="DEFAULT", readonly=False)
-    for start in range(0, len(users), BATCH):    # every kept day, for every user
-        sink.rescore(TouchedUsers(), now, set(users[start:start + BATCH]), full=True)
-        progress(0)
-    sink.tick(now)
-    return replayed
 
 
 def _partition(field: str | bytes) -> Partition:
@@ -273,26 +274,3 @@ def _partition(field: str | bytes) -> Partition:
 
 def _text(value: str | bytes | None) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
-
-
-def _renewing(sink: RedisProjection, token: str, progress: Callable[[int], None]
-              ) -> Callable[[int], None]:
-    """``progress``, renewing the lock on the way; ``RebuildBusy`` once it is lost."""
-    lock = Keys(sink.keys.prefix).rebuild_lock
-
-    def step(done: int) -> None:
-        if not sink.client().set(lock, token, xx=True, ex=LOCK_S):
-            raise RebuildBusy("the rebuild lost its lock (Redis flushed meanwhile?): "
-                              "run it again")
-        progress(done)
-    return step
-
-
-def _release(sink: RedisProjection, token: str) -> None:
-    """Drop the lock if it is still this rebuild's (best effort: it expires anyway)."""
-    try:
-        client, lock = sink.client(), Keys(sink.keys.prefix).rebuild_lock
-        if _text(client.get(lock)) == token:
-            client.delete(lock)
-    except redis.RedisError:
-        pass

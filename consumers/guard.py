@@ -65,8 +65,10 @@ class GuardedProjection:
         self.sink = RedisProjection(redis_url, postgres_url, prefix, sections)
         if alerts:
             self.sink.scores.detector = Detector()
-        self._building: RedisProjection | None = None        # a backfill's generation
-        self._place = (redis_url, postgres_url, prefix, sections)
+        # A backfill's generation, written too while it is built (one projection, kept).
+        self._builds = RedisProjection(redis_url, postgres_url, prefix, sections)
+        self._builds.announcing = False
+        self._building: RedisProjection | None = None
         self._postgres_url = postgres_url
         self._rebuild = rebuild
         self._verified: str | None = None                 # the generation found good
@@ -93,8 +95,7 @@ class GuardedProjection:
 
     def close(self) -> None:
         self.sink.close()
-        if self._building is not None:
-            self._building.close()
+        self._builds.close()
 
     def ensure(self, now: datetime) -> None:
         """Return once the keys are the read model PostgreSQL vouches for: at once when
@@ -135,15 +136,12 @@ class GuardedProjection:
     def _follow(self, building: str | None) -> None:
         """Write the generation a backfill builds too, from the next batch on (or no more)."""
         if building is None or building == self._verified:
-            if self._building is not None:
-                self._building.close()
-                self._building = None
-        elif self._building is None:
-            self._building = RedisProjection(*self._place, generation_id=building)
-            self._building.announcing = False
+            self._building = None
+            return
+        if self._building is None or self._builds.keys.generation_id != building:
             log.info("a backfill builds generation %s: writing it too", building)
-        else:
-            self._building.retarget(building)
+        self._builds.retarget(building)
+        self._building = self._builds
 
     def _settle(self, now: datetime) -> None:
         with closing(connect(self._postgres_url)) as conn:

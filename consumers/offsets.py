@@ -4,11 +4,15 @@ The consumer seeks every partition it is assigned to the lowest next offset its
 stages stored: the durable write's in ``sink_offsets`` (PostgreSQL), the
 projection's in the read model's offsets hash (Redis). A read model judged lost
 (``consumers.guard``) stands where the durable write is: its rebuild, at the
-next batch, brings it there.
+next batch, brings it there. So does one whose offsets fell behind the first
+record Kafka still keeps (``behind_the_log``): the records in between are only
+in PostgreSQL, so PostgreSQL stops vouching for it (``condemn``), and the
+consumers rebuild it or stop with the command that does.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from contextlib import closing
 
@@ -18,10 +22,12 @@ import redis
 from consumers.protocol import SinkUnavailable
 from insights.database import Connection, connect
 from insights.events.kafka import Partition
+from insights.readmodel import generation
 from insights.readmodel.generation import State
 from insights.readmodel.keys import Keys
 from insights.readmodel.redisdb import connect as redis_connect
 
+log = logging.getLogger(__name__)
 #: The name the durable write's offsets are stored under in ``sink_offsets``.
 DURABLE = "postgres"
 
@@ -73,3 +79,31 @@ def projected(redis_url: str, postgres_url: str, prefix: str,
     except psycopg2.Error as exc:
         raise SinkUnavailable(f"PostgreSQL (read for the projection): {exc}") from exc
     return {part: int(v) for part, v in zip(partitions, values, strict=True) if v is not None}
+
+
+def behind_the_log(projected: dict[Partition, int], starts: dict[Partition, int]
+                   ) -> list[Partition]:
+    """The partitions whose projection stands before the first record Kafka still keeps
+    (``starts``): it can no longer catch up by reading them."""
+    return sorted(p for p, offset in projected.items() if offset < starts.get(p, 0))
+
+
+def condemn(redis_url: str, postgres_url: str, prefix: str, behind: Sequence[Partition]
+            ) -> None:
+    """PostgreSQL stops vouching for the read model under ``prefix``, whose offsets of the
+    ``behind`` partitions are behind Kafka's log (readers answer "rebuilding"), and Redis
+    no longer names it in use: the consumers' guard then rebuilds it
+    (``INSIGHTS_REDIS_REBUILD=auto``) or stops with the command."""
+    log.error("the Redis read model under %r stands before the first record Kafka keeps "
+              "on %d partitions (%s): the records in between are only in PostgreSQL. It is "
+              "no longer served; it is rebuilt from PostgreSQL (or run 'insights backfill')",
+              prefix, len(behind), ", ".join(f"{t}:{p}" for t, p in behind[:3]))
+    try:
+        with closing(connect(postgres_url)) as conn:
+            generation.record(conn, prefix, generation.CONDEMNED)
+        with closing(redis_connect(redis_url)) as client:
+            client.delete(Keys(prefix).generation)
+    except psycopg2.Error as exc:
+        raise SinkUnavailable(f"PostgreSQL: {exc}") from exc
+    except redis.RedisError as exc:
+        raise SinkUnavailable(f"Redis: {exc}") from exc

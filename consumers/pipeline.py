@@ -26,6 +26,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 from functools import partial
 
+from consumers import offsets
 from consumers.batch import Pending, record_offsets
 from consumers.metrics import Metrics
 from consumers.processes import Batch, WriterProcesses
@@ -228,6 +229,7 @@ class Pipeline:
                         failed=self.metrics.sink_errors.labels(name).inc,
                         checkpoint=self._give_up_on_second_stop)
                   for name, read in self._stages_of.offset_readers()]
+        self._check_the_log(partitions, stored)
         for partition in partitions:
             offsets = [found.get(partition) for found in stored]
             if None in offsets:
@@ -235,6 +237,21 @@ class Pipeline:
             else:
                 self._consumer.seek(partition, min(o for o in offsets if o is not None))
         log.info("assigned %d partitions", len(partitions))
+
+    def _check_the_log(self, partitions: list[Partition],
+                       stored: list[dict[Partition, int]]) -> None:
+        """A read model whose offsets fell behind the first record Kafka keeps can no longer
+        catch up from Kafka: condemned (rebuilt from PostgreSQL), and its partitions read
+        from where the durable write is."""
+        condemn = self._stages_of.condemn
+        if condemn is None or self._consumer is None or len(stored) < 2:
+            return
+        behind = offsets.behind_the_log(stored[-1], self._consumer.log_starts(partitions))
+        if behind:
+            retry("read model", partial(condemn, behind), self._settings.retry_max_seconds,
+                  checkpoint=self._give_up_on_second_stop)
+            for partition in behind:
+                stored[-1][partition] = stored[0].get(partition, stored[-1][partition])
 
     def _revoked(self, partitions: list[Partition]) -> None:
         self._settle(commit=False)

@@ -93,17 +93,15 @@ class RedisProjection:
             self._sessions = None
 
     def take_over(self, first: dict[Partition, int]) -> dict[Partition, int]:
-        """Start this generation's ``{g}`` watermarks, where none is yet, just below these
-        offsets: what lies below is a rebuild's to replay (``consumers.backfill``).
-        Returns the watermarks as they stand afterwards."""
+        """Take the partitions over just below these offsets, where nobody did yet: a
+        rebuild replays up to the mark (``consumers.backfill``), the consumers apply
+        what comes after (this generation's ``{g}`` watermarks start at it). Returns the
+        marks in force, which never move once set."""
         if not first:
             return {}
-        fields = [f"{t}:{p}" for t, p in first]
-        pipe = self._redis().pipeline(transaction=False)
-        for field, offset in zip(fields, first.values(), strict=True):
-            pipe.hsetnx(self.keys.watermarks, field, offset - 1)
-        pipe.hmget(self.keys.watermarks, fields)
-        marks = pipe.execute()[-1]
+        marks = self._scripts_().takeover(
+            keys=[self.keys.taken, self.keys.watermarks],
+            args=[x for (t, p), o in first.items() for x in (f"{t}:{p}", o - 1)])
         return {part: int(mark) for part, mark in zip(first, marks, strict=True)}
 
     def mark_layout(self) -> None:

@@ -39,6 +39,9 @@ class Stages:
     #: Makes the read model ready before anything is consumed (a fresh one must get its
     #: generation before PostgreSQL holds any event); run once, in the consumer's process.
     prepare: Callable[[datetime], None] | None = None
+    #: Stops PostgreSQL vouching for the read model, whose offsets of these partitions
+    #: fell behind Kafka's log (``consumers.offsets.condemn``).
+    condemn: Callable[[Sequence[Partition]], None] | None = None
 
     def offset_readers(self) -> list[tuple[str, OffsetReader]]:
         """Each stage's name and reader; a partition resumes at the lowest offset they give."""
@@ -62,4 +65,6 @@ def stages(settings: Settings, urls: StackUrls) -> Stages:
                           settings.redis_prefix),
                   partial(prepare_read_model, urls.redis_url, urls.postgres_url,
                           settings.redis_prefix, settings.sections,
-                          rebuild=settings.rebuilds_redis()))
+                          rebuild=settings.rebuilds_redis()),
+                  partial(offsets.condemn, urls.redis_url, urls.postgres_url,
+                          settings.redis_prefix))

@@ -32,6 +32,7 @@ from rich.table import Table
 from consumers import backfill
 from consumers.projection import RedisProjection
 from insights import database, endpoints, logs
+from insights.readmodel import leftovers
 from insights.readmodel.generation import current, new_generation
 from insights.readmodel.keys import Keys
 from insights.settings import Settings
@@ -91,7 +92,7 @@ def run(sample: int, *, as_json: bool = False) -> None:
                                       now)
             _forget(conn, scratch)
     finally:
-        backfill.clear(sink)
+        leftovers.clear(sink.client(), scratch)
         sink.close()
     _keep(client, Keys(settings.redis_prefix), len(found), checked)
     if as_json:
@@ -116,12 +117,14 @@ def _compare(settings: Settings, urls: StackUrls, prefixes: tuple[str, str], sam
         for period in PERIODS:
             for filter_ in FILTERS if tab == "overview" else ("all",):
                 where = f"{tab}?period={period}&filter={filter_}"
+                _follow(client, live)
                 found += differences(where, _json(expected.tab(tab, period, filter_, now)),
                                      _json(live.tab(tab, period, filter_, now)))
                 checked += 1
     engine = create_engine(postgres_url, pool_size=1)
     try:
         for uid in _sample(postgres_url, sample):
+            _follow(client, live)
             found += differences(f"users/{uid}",
                                  _json(build_profile(engine, expected.store, uid, now)),
                                  _json(build_profile(engine, live.store, uid, now)))
@@ -129,6 +132,12 @@ def _compare(settings: Settings, urls: StackUrls, prefixes: tuple[str, str], sam
     finally:
         engine.dispose()
     return found, checked
+
+
+def _follow(client: redis.Redis, live: RedisTabs) -> None:
+    """Read the live generation in use now (a backfill may switch it while the audit runs)."""
+    found = client.get(Keys(live.store.keys.prefix).generation)
+    live.store.in_use.follow(found.decode() if isinstance(found, bytes) else found)
 
 
 def _json(document: Any) -> Any:

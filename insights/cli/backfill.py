@@ -52,8 +52,8 @@ def run() -> None:
             if sink.client().exists(Keys(settings.redis_prefix).rebuild_lock):
                 console.print("another rebuild holds the lock: waiting for it (a killed "
                               f"one's expires within {backfill.LOCK_S} s)")
-            replayed = backfill.rebuild(sink, conn, now, advance,
-                                        wait_s=backfill.LOCK_S + 5)
+            replayed = backfill.rebuild(sink, conn, now, advance, wait_s=backfill.LOCK_S + 5,
+                                        clock=lambda: datetime.now(UTC))
         used = current(sink.client(), Keys(settings.redis_prefix))
     except backfill.RebuildBusy as error:
         console.print(f"[red]error:[/red] {escape(str(error))}")

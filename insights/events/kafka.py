@@ -13,7 +13,7 @@ cannot decode arrives as records carrying their ``failure``, to be dead-lettered
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
@@ -111,6 +111,16 @@ class EventConsumer:
     def seek(self, partition: Partition, offset: int) -> None:
         """Continue ``partition`` at ``offset`` (the next record to read)."""
         self._consumer.seek(TopicPartition(*partition), offset)
+
+    def log_starts(self, partitions: Sequence[Partition]) -> dict[Partition, int]:
+        """The first offset each partition's log still keeps ({} when the broker does not
+        say in time: the check that asks is skipped, with a warning)."""
+        try:
+            found = self._consumer.beginning_offsets([TopicPartition(*p) for p in partitions])
+        except KafkaError as exc:
+            log.warning("could not read where the partitions' logs start: %s", exc)
+            return {}
+        return {(tp.topic, tp.partition): int(o) for tp, o in found.items()}
 
     def seek_to_beginning(self, partition: Partition) -> None:
         """Read ``partition`` from its first retained record."""

@@ -91,6 +91,9 @@ def current(client: Any, keys: Keys) -> Keys | None:
     return keys.at(found) if found else None
 
 
+CONDEMNED: Final = "condemned"
+"""What PostgreSQL vouches for once the read model was found unusable (its offsets fell
+behind Kafka's log): no build has it, so the read model is rebuilt."""
 NONE: Final = "none"
 """The generation readers look at while there is none: no keys, so nothing yet."""
 

@@ -200,6 +200,13 @@ class Keys:
         return f"{self.base}:{{g}}:wm"
 
     @property
+    def taken(self) -> str:
+        """Hash ``topic:partition`` -> the offset up to which a backfill replays this
+        generation, the consumers applying what comes after (set once, by whoever takes
+        the partition over first: ``take_over``)."""
+        return f"{self.base}:{{g}}:taken"
+
+    @property
     def replayed(self) -> str:
         """Hash ``topic:partition`` -> last offset a backfill replayed into this generation's
         ``{g}`` aggregates: the rebuild's own watermarks, apart from ``watermarks``, which

@@ -63,6 +63,8 @@ class Scripts:
         self.roll = client.register_script(source("roll"))
         self.hll_roll = client.register_script(source("hll_roll"))
         self.generation = client.register_script(source("generation"))
+        self.takeover = client.register_script(source("takeover"))
+        self.renew = client.register_script(source("renew"))
 
 
 def roll_windows(client: Client, scripts: Scripts, keys: Keys, today: int) -> bool:

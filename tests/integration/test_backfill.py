@@ -186,7 +186,8 @@ with closing(connect(postgres_url)) as conn:
 
 
 def test_a_backfill_killed_midway_is_continued_by_the_next_run(
-        settings: Settings, running: tuple[ConsumerProcess, httpx2.Client, int]) -> None:
+        settings: Settings, emitter: Emitter,
+        running: tuple[ConsumerProcess, httpx2.Client, int]) -> None:
     consumer, api, sent = running
     client = redis.Redis.from_url(settings.redis_url or "", decode_responses=True)
     keys = Keys(settings.redis_prefix)
@@ -201,6 +202,9 @@ def test_a_backfill_killed_midway_is_continued_by_the_next_run(
     assert building is not None
     assert client.hgetall(old.at(building).replayed)   # half replayed
     assert api.get(OVERVIEW).status_code == 200     # the generation in use is served
+    sent += _live(emitter, sent, 300)               # written into both by the consumer
+    wait_for(lambda: stored_records(settings) >= sent and redis_records(settings) >= sent,
+             60, "live events in use")
     client.delete(keys.rebuild_lock)                # what its expiry does within a minute
     done = subprocess.run([sys.executable, "-m", "insights", "backfill"],
                           env=environment(settings), capture_output=True, text=True,

@@ -3,7 +3,7 @@ layout) is found, and rebuilt or refused with the way out, never misread."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
@@ -15,17 +15,20 @@ from typer.testing import CliRunner
 from consumers.batch import Item, decode
 from consumers.durable import PostgresWrite
 from consumers.guard import GuardedProjection, ReadModelLost
+from consumers.offsets import condemn
+from consumers.pipeline import Pipeline
 from consumers.protocol import Committed
 from harness.factories import event
-from harness.services import environment, in_use, unique
+from harness.services import environment, in_use, unique, wait_for
 from insights import stack
 from insights.cli.app import app as cli
 from insights.database import connect
 from insights.events.kafka import Record
+from insights.events.producer import Emitter
 from insights.readmodel import generation
 from insights.readmodel.keys import LAYOUT, Keys
 from insights.settings import Settings
-from tests.read_model import assert_same, documents
+from tests.read_model import assert_same, documents, simulate, wait_ingested
 
 
 @pytest.fixture
@@ -124,3 +127,31 @@ def test_a_lost_read_model_is_found_while_running_and_rebuilt(
         assert_same(what, got, want)
     sink.close()
     postgres.close()
+
+
+def test_a_read_model_behind_the_kafka_log_is_condemned_and_rebuilt(
+        settings: Settings, emitter: Emitter, run_pipeline: Callable[[Settings], Pipeline]
+) -> None:
+    """What the consumer does when it finds the projection's offsets before the first record
+    Kafka keeps (``consumers.offsets.condemn``; the embedded broker cannot move a log's
+    start, so the finding itself is unit-tested): readers are refused, and the consumer
+    rebuilds the read model from PostgreSQL and goes on."""
+    auto = settings.model_copy(update={"redis_rebuild": "auto"})
+    sent = simulate(emitter, datetime.now(UTC), users=20, days=3, seed=17)
+    run_pipeline(auto)
+    wait_ingested(auto, sent)
+    client = _redis(auto.redis_url or "")
+    before = in_use(client, auto.redis_prefix).generation_id
+    condemn(auto.redis_url or "", auto.postgres_url or "", auto.redis_prefix,
+            [("insights.sessions", 0)])
+    wait_for(lambda: client.get(Keys(auto.redis_prefix).generation) not in (None, before), 60,
+             "the condemned read model rebuilt")
+    emitter.emit(event("search", datetime.now(UTC), user_id=1, query="after"))
+    emitter.flush()
+    wait_ingested(auto, sent + 1)
+    with closing(connect(auto.postgres_url or "")) as conn:
+        assert generation.read_postgres(conn, auto.redis_prefix)[0] == client.get(
+            Keys(auto.redis_prefix).generation)
+    for what, got, want in documents(auto, datetime.now(UTC)):
+        assert_same(what, got, want)
+    client.close()

@@ -49,7 +49,7 @@ def keys(client: redis.Redis) -> Iterator[Keys]:
     client.hset(made.freshness, "batches", 1)
     client.set(made.generation, "g1")
     yield made
-    client.delete(made.freshness, made.generation, made.rebuild_lock, made.locks)
+    client.delete(made.freshness, made.generation, made.rebuild_lock, made.locks, made.building)
 
 
 def _reads(cache: TabCache, *moments: datetime, tab: Tab = "paths") -> None:
@@ -73,7 +73,7 @@ def test_a_document_is_computed_once_until_a_batch_lands(client: redis.Redis, ke
     assert reader.computed == 3
 
 
-def test_nothing_is_kept_before_the_first_batch_or_while_a_rebuild_runs(
+def test_nothing_is_kept_before_the_first_batch_kept_while_a_backfill_builds_the_next(
         client: redis.Redis, keys: Keys) -> None:
     reader = Counting()
     cache = TabCache(reader, client, InUse(client, keys))
@@ -81,15 +81,14 @@ def test_nothing_is_kept_before_the_first_batch_or_while_a_rebuild_runs(
     _reads(cache, NOW, NOW)
     assert reader.computed == 2
     client.hset(keys.freshness, "batches", 7)
-    client.set(keys.rebuild_lock, "token")
+    client.set(keys.rebuild_lock, "token")          # the generation in use stays what it is
+    client.set(keys.building, "g2")
     _reads(cache, NOW, NOW)
-    assert reader.computed == 4
-    client.delete(keys.rebuild_lock)
-    _reads(cache, NOW, NOW)
-    assert reader.computed == 5
-    client.set(keys.generation, "g2")                         # a rebuild completed
+    assert reader.computed == 3
+    client.delete(keys.rebuild_lock, keys.building)
+    client.set(keys.generation, "g2")                         # the backfill switched
     _reads(cache, NOW)
-    assert reader.computed == 6
+    assert reader.computed == 4
 
 
 def test_time_moves_it_at_midnight_at_a_lock_expiry_and_backwards(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from consumers.backfill import stale
 from insights.readmodel.keys import Keys
+from insights.readmodel.leftovers import stale
 
 KEYS = Keys("site")
 KEEP: set[str | None] = {"aaa", "bbb", None}

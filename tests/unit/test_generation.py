@@ -25,3 +25,12 @@ def test_judge(found: Found, state: State, words: str) -> None:
     verdict = judge(found)
     assert verdict.state is state
     assert words in verdict.detail
+
+
+def test_a_projection_behind_the_first_record_kafka_keeps_is_found() -> None:
+    from consumers.offsets import behind_the_log
+
+    projected = {("t", 0): 100, ("t", 1): 5, ("t", 2): 0}
+    assert behind_the_log(projected, {("t", 0): 50, ("t", 1): 6, ("t", 2): 0}) == [("t", 1)]
+    assert behind_the_log(projected, {}) == []                  # the broker did not say
+    assert behind_the_log({}, {("t", 0): 10}) == []             # nothing stored: from PostgreSQL

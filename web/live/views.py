@@ -64,7 +64,6 @@ class Views:
         used = self._store.in_use.keys.generation_id
         found = read()
         fresh = self._read(now)
-        self._store.in_use.follow(fresh.generation)
         if used != (fresh.generation or NONE):
             found = read()
             fresh = self._read(now)
@@ -87,6 +86,10 @@ class Views:
         return self._read(now).freshness
 
     def _read(self, now: datetime) -> Read:
+        """The freshness, checked (``web.readcheck``); the generation found is followed."""
         read = read_freshness(self._redis, self._store.in_use.keys, now)
         self._check.check(read.generation, rebuilding=read.rebuilding)
+        if self._store.in_use.follow(read.generation):
+            read = read_freshness(self._redis, self._store.in_use.keys, now)
+            self._check.check(read.generation, rebuilding=read.rebuilding)
         return read

@@ -7,7 +7,8 @@ model, while all of these still hold:
 
 - no batch was projected since it was computed: the projection counts its
   batches (``Keys.freshness`` field ``batches``, raised after the batch's keys);
-- the same generation is in use (``Keys.generation``), and no rebuild runs;
+- the same generation is in use (``Keys.generation``: a backfill builds the next one
+  beside it, and switches this name when done);
 - it is the same UTC day, no earlier than the moment it was computed for, and,
   for the problems tab, before the next lock expiry after that moment
   (``Keys.locks``).
@@ -42,7 +43,6 @@ class State(NamedTuple):
 
     batches: str | None            # batches projected so far (``Keys.freshness``)
     generation: str | None         # ``Keys.generation``
-    rebuilding: bool               # a rebuild's lock is held
     next_expiry: float | None      # the first lock expiry after the moment asked (epoch s)
 
 
@@ -58,7 +58,7 @@ class Kept(NamedTuple):
     def answers(self, state: State, now: datetime) -> bool:
         """Still the answer as of ``now``, the read model being in ``state``."""
         moment, expiry = now.timestamp(), self.state.next_expiry
-        return (state.batches is not None and not state.rebuilding
+        return (state.batches is not None
                 and state[:2] == self.state[:2] and now.date() == self.day
                 and self.at <= moment
                 and (not self.locked or expiry is None or moment < expiry))
@@ -81,9 +81,10 @@ class TabCache:
             kept = self._kept.get(asked)
         if kept is not None and kept.answers(before, now):
             return copy.copy(kept.document)
+        used = self._in_use.keys.generation_id          # what the document is read from
         document = self._reader.tab(tab, period, filter_, now)
-        if (before.batches is not None and not before.rebuilding
-                and self.state(now)[:3] == before[:3]):
+        if (before.batches is not None and before.generation == used
+                and self.state(now)[:2] == before[:2]):
             with self._lock:
                 self._kept[asked] = Kept(document, before, now.date(), now.timestamp(),
                                          tab in LOCKED_TABS)
@@ -95,11 +96,10 @@ class TabCache:
         pipe = self._redis.pipeline(transaction=False)
         pipe.hget(k.freshness, "batches")
         pipe.get(k.generation)
-        pipe.exists(k.rebuild_lock)
         pipe.zrangebyscore(k.locks, f"({now.timestamp()}", "+inf", start=0, num=1,
                            withscores=True)
-        batches, generation, rebuilding, expiring = pipe.execute()
-        return State(_text(batches), _text(generation), bool(rebuilding),
+        batches, generation, expiring = pipe.execute()
+        return State(_text(batches), _text(generation),
                      float(expiring[0][1]) if expiring else None)
 
 
