@@ -23,8 +23,12 @@ browser:
 	  { echo "could not install chromium: run 'apt-get install chromium' as root"; exit 1; }; }
 
 ## test: lint, then the whole suite against real servers (the embedded stack starts itself)
+# Two workers, each with its own embedded stack: most of a test's time is spent
+# waiting on the servers, so two overlap well even on two cores.
+TEST_WORKERS ?= 2
+
 test: lint browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check .
