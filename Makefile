@@ -28,7 +28,7 @@ browser:
 TEST_WORKERS ?= 2
 
 test: lint browser
-	$(BIN)/pytest -n $(TEST_WORKERS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .

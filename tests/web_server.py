@@ -10,8 +10,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx2
+
 from harness.services import environment
 from insights.settings import Settings
+from web.auth.accounts import Role, create_token
+from web.engine import create_engine
 
 
 def free_port() -> int:
@@ -51,6 +55,14 @@ class WebServer:
                 env=self._env, stdout=out, stderr=subprocess.STDOUT)
         _wait_http(f"{self.url}/healthz", self._process, self._log)
         return self
+
+    def api(self, settings: Settings, timeout_s: float = 2.0) -> httpx2.Client:
+        """An HTTP client of the server, with an ADMIN's API token (created now)."""
+        engine = create_engine(settings.postgres_url or "", pool_size=1)
+        token = create_token(engine, "ops@corp.io", Role.ADMIN)[0]
+        engine.dispose()
+        return httpx2.Client(base_url=self.url, timeout=timeout_s,
+                             headers={"Authorization": f"Bearer {token}"})
 
     def log(self) -> str:
         """What the server wrote so far (for failure messages)."""

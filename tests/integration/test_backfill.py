@@ -31,6 +31,7 @@ from harness.factories import event
 from harness.services import (
     ConsumerProcess,
     environment,
+    in_use,
     redis_records,
     stored_records,
     wait_for,
@@ -49,8 +50,6 @@ from tests.read_model import (
     wait_ingested,
 )
 from tests.web_server import WebServer
-from web.auth.accounts import Role, create_token
-from web.engine import create_engine
 
 OVERVIEW = "/api/tabs/overview?period=month"
 
@@ -65,15 +64,17 @@ def running(settings: Settings, emitter: Emitter, tmp_path: Path,
     server = WebServer(settings, tmp_path / "web.log")
     try:
         wait_ingested(settings, sent, check=consumer.check_alive)
-        server.start()
-        engine = create_engine(settings.postgres_url or "", pool_size=1)
-        token = create_token(engine, "ops@corp.io", Role.ADMIN)[0]
-        engine.dispose()
-        with httpx2.Client(base_url=server.url, timeout=5.0,
-                           headers={"Authorization": f"Bearer {token}"}) as api:
+        with server.start().api(settings, timeout_s=5.0) as api:
             yield consumer, api, sent
     finally:
         server.stop()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[redis.Redis]:
+    made = redis.Redis.from_url(settings.redis_url or "", decode_responses=True)
+    yield made
+    made.close()
 
 
 class Watcher(threading.Thread):
@@ -131,12 +132,9 @@ def _keys_of(client: redis.Redis, prefix: str, generation_id: str) -> list[Any]:
 
 def test_an_online_backfill_switches_generations_with_no_gap_and_nothing_twice(
         settings: Settings, emitter: Emitter,
-        running: tuple[ConsumerProcess, httpx2.Client, int]) -> None:
+        running: tuple[ConsumerProcess, httpx2.Client, int], client: redis.Redis) -> None:
     consumer, api, sent = running
-    client = redis.Redis.from_url(settings.redis_url or "", decode_responses=True)
-    keys = Keys(settings.redis_prefix)
-    old = current(client, keys)
-    assert old is not None
+    keys, old = Keys(settings.redis_prefix), in_use(client, settings.redis_prefix)
 
     def mid_build(done: int) -> None:
         """During the replay: live events the consumer must write into both generations."""
@@ -165,7 +163,6 @@ def test_an_online_backfill_switches_generations_with_no_gap_and_nothing_twice(
     assert client.get(keys.building) is None
     assert _keys_of(client, settings.redis_prefix, old.generation_id) == []  # dropped
     _reads_as_reference(settings)
-    client.close()
 
 
 _KILLED_MIDWAY = """
@@ -187,12 +184,9 @@ with closing(connect(postgres_url)) as conn:
 
 def test_a_backfill_killed_midway_is_continued_by_the_next_run(
         settings: Settings, emitter: Emitter,
-        running: tuple[ConsumerProcess, httpx2.Client, int]) -> None:
+        running: tuple[ConsumerProcess, httpx2.Client, int], client: redis.Redis) -> None:
     consumer, api, sent = running
-    client = redis.Redis.from_url(settings.redis_url or "", decode_responses=True)
-    keys = Keys(settings.redis_prefix)
-    old = current(client, keys)
-    assert old is not None
+    keys, old = Keys(settings.redis_prefix), in_use(client, settings.redis_prefix)
     killed = subprocess.run([sys.executable, "-c", _KILLED_MIDWAY, settings.redis_url or "",
                              settings.postgres_url or "", settings.redis_prefix],
                             env={**os.environ, **environment(settings)}, timeout=120,
@@ -219,4 +213,3 @@ def test_a_backfill_killed_midway_is_continued_by_the_next_run(
     assert used is not None and used.generation_id == building
     wait_ingested(settings, sent, check=consumer.check_alive)
     _reads_as_reference(settings)
-    client.close()

@@ -26,8 +26,6 @@ from insights.settings import Settings
 from tests.read_model import assert_same, documents, simulate, wait_ingested
 from tests.redis_process import RedisProcess
 from tests.web_server import WebServer
-from web.auth.accounts import Role, create_token
-from web.engine import create_engine
 
 TABS = [f"/api/tabs/{tab}?period=month" for tab in
         ("problems", "engagement", "pages", "paths", "overview")]
@@ -45,12 +43,7 @@ def running(settings: Settings, own_redis: RedisProcess, emitter: Emitter, tmp_p
     server = WebServer(own, tmp_path / "web.log")
     try:
         wait_ingested(own, sent, check=consumer.check_alive)
-        server.start()
-        engine = create_engine(own.postgres_url or "", pool_size=1)
-        token = create_token(engine, "ops@corp.io", Role.ADMIN)[0]
-        engine.dispose()
-        with httpx2.Client(base_url=server.url, timeout=2.0,
-                           headers={"Authorization": f"Bearer {token}"}) as api:
+        with server.start().api(own) as api:
             yield own, consumer, api
     finally:
         server.stop()
