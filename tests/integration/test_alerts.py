@@ -25,7 +25,9 @@ from cryptography.fernet import Fernet
 from prometheus_client import generate_latest
 from pydantic import SecretStr
 
+from consumers import backfill
 from consumers.pipeline import Pipeline
+from consumers.projection import RedisProjection
 from harness.factories import event, stream
 from harness.services import (
     ConsumerProcess,
@@ -169,8 +171,10 @@ def test_a_replayed_topic_records_and_sends_nothing_twice_and_the_unlock_resolve
                                     ("account locked", 6, 1, "resolved")]
 
 
-def test_a_read_model_rebuilt_by_the_consumer_fires_no_alert_again(
-        alerting: Settings, emitter: Emitter, run_pipeline: Callable[..., Pipeline]) -> None:
+@pytest.mark.parametrize("rebuilt_by", ["the consumer", "an online backfill"])
+def test_a_rebuilt_read_model_fires_no_alert_again(
+        alerting: Settings, emitter: Emitter, run_pipeline: Callable[..., Pipeline],
+        rebuilt_by: str) -> None:
     settings = alerting.model_copy(update={"redis_rebuild": "auto"})
     now = datetime.now(UTC)
     events = _lock_six(emitter, now)
@@ -180,9 +184,15 @@ def test_a_read_model_rebuilt_by_the_consumer_fires_no_alert_again(
     client = redis.Redis.from_url(settings.redis_url or "", decode_responses=True)
     keys = Keys(settings.redis_prefix)
     before = client.get(keys.generation)
-    client.delete(keys.generation)                        # Redis lost the read model
+    if rebuilt_by == "the consumer":
+        client.delete(keys.generation)                    # Redis lost the read model
+    else:                                                 # while the consumer runs
+        sink = RedisProjection(settings.redis_url or "", settings.postgres_url or "",
+                               settings.redis_prefix)
+        with closing(connect(settings.postgres_url or "")) as conn, closing(sink):
+            backfill.rebuild(sink, conn, datetime.now(UTC))
     wait_for(lambda: client.get(keys.generation) not in (None, before), 60,
-             "the consumer rebuilt the read model")
+             f"{rebuilt_by} rebuilt the read model")
     emitter.emit(event("login_failed", now, user_id=7))  # and goes on
     emitter.flush()
     wait_ingested(settings, len(events) + 1)
