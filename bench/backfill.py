@@ -49,7 +49,7 @@ def main() -> None:
                                settings.redis_prefix, settings.sections)
         try:
             with closing(database.connect(settings.postgres_url or "")) as conn:
-                total = backfill.count(conn, now)
+                total = backfill.count(conn, now)[0]
                 log.info("rebuilding the read model from %d stored events", total)
                 started = time.perf_counter()
                 replayed = backfill.rebuild(sink, conn, now)

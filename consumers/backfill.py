@@ -63,16 +63,34 @@ _EVENTS = f"""
 SELECT l.topic, l."partition", l."offset", r.raw FROM event_ledger l
 JOIN ({_RAW}) r USING (event_id)
 WHERE l.ts >= %s ORDER BY l.topic, l."partition", l."offset" """
-_COUNT = "SELECT count(*) FROM event_ledger WHERE ts >= %s"
+_COUNT = """
+SELECT count(*), count(*) FILTER (WHERE l."offset" <= r.done) FROM event_ledger l
+LEFT JOIN unnest(%s::text[], %s::int[], %s::bigint[]) AS r (topic, part, done)
+  ON r.topic = l.topic AND r.part = l."partition"
+WHERE l.ts >= %s"""
 _SINK_OFFSETS = """
 SELECT topic, "partition", next_offset FROM sink_offsets WHERE sink = 'postgres'"""
 
 
-def count(conn: Connection, now: datetime) -> int:
-    """How many events the backfill will replay."""
+def count(conn: Connection, now: datetime, replayed: Mapping[Partition, int] | None = None
+          ) -> tuple[int, int]:
+    """(events a backfill replays, how many of them an interrupted one replayed already:
+    ``replayed``, ``replayed_before``'s answer)."""
+    done = sorted((replayed or {}).items())
     with conn.cursor() as cur:
-        cur.execute(_COUNT, (now - timedelta(days=KEEP_DAYS),))
-        return int(cur.fetchone()[0])  # type: ignore[index]
+        cur.execute(_COUNT, ([t for (t, _), _ in done], [p for (_, p), _ in done],
+                             [o for _, o in done], now - timedelta(days=KEEP_DAYS)))
+        total, before = cur.fetchone()  # type: ignore[misc]
+    return int(total), int(before)
+
+
+def replayed_before(client: Any, keys: Keys) -> dict[Partition, int]:
+    """Per partition, how far an interrupted backfill replayed the generation it was
+    building ({} when none is being built): the next run continues from there."""
+    building = _text(client.get(keys.building))
+    if building is None:
+        return {}
+    return {_partition(f): int(o) for f, o in client.hgetall(keys.at(building).replayed).items()}
 
 
 def stored_items(conn: Connection, now: datetime, marks: Mapping[Partition, int],
@@ -252,8 +270,7 @@ def _replayed(sink: RedisProjection, conn: Connection, now: datetime,
             cur.execute(_SINK_OFFSETS)
             stored = {(t, p): o for t, p, o in cur.fetchall()}
         marks = sink.take_over(stored)
-        done = {_partition(f): int(o) for f, o in sink.client().hgetall(
-            sink.keys.replayed).items()}
+        done = replayed_before(sink.client(), Keys(sink.keys.prefix))
         replayed = 0
         for batch in stored_items(conn, now, marks, done):
             sink.write(batch, Committed.everything(batch), now)

@@ -41,15 +41,22 @@ def run() -> None:
     try:
         with closing(database.connect(urls.postgres_url)) as conn, \
                 Progress(*_COLUMNS, console=console) as bar:
-            task = bar.add_task("replaying stored events", total=backfill.count(conn, now),
+            keys = Keys(settings.redis_prefix)
+            total, before = backfill.count(conn, now, backfill.replayed_before(sink.client(),
+                                                                               keys))
+            if before:
+                console.print(f"continuing the interrupted backfill: {before:,} of {total:,} "
+                              "events were replayed before")
+            task = bar.add_task("replaying stored events", total=total, completed=before,
                                 rate=0.0)
 
             def advance(done: int) -> None:
                 state = bar.tasks[task]
-                rate = (state.completed + done) / max(time.monotonic() - started, 1e-3)
+                rate = (state.completed - before + done) / max(time.monotonic() - started,
+                                                               1e-3)
                 bar.update(task, advance=done, rate=rate)
 
-            if sink.client().exists(Keys(settings.redis_prefix).rebuild_lock):
+            if sink.client().exists(keys.rebuild_lock):
                 console.print("another rebuild holds the lock: waiting for it (a killed "
                               f"one's expires within {backfill.LOCK_S} s)")
             replayed = backfill.rebuild(sink, conn, now, advance, wait_s=backfill.LOCK_S + 5,
@@ -58,6 +65,10 @@ def run() -> None:
     except backfill.RebuildBusy as error:
         console.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        console.print("interrupted: the generation being built is kept (the consumers keep "
+                      "writing it); run 'insights backfill' again to continue it")
+        raise typer.Exit(130) from None
     finally:
         sink.close()
     took = time.monotonic() - started

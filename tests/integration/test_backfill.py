@@ -205,6 +205,7 @@ def test_a_backfill_killed_midway_is_continued_by_the_next_run(
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert "rebuilt Redis" in done.stderr
+    assert "continuing the interrupted backfill" in done.stderr
     counted = re.search(r"from\s+([\d,]+)\s+events", done.stderr)
     assert counted, done.stderr
     replayed = int(counted[1].replace(",", ""))
