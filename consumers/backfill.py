@@ -31,9 +31,11 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg2
 import redis
 
 from consumers.batch import Accepted, Item
+from consumers.lease import Lease, RebuildBusy
 from consumers.projection import RedisProjection
 from consumers.protocol import Committed
 from consumers.rollups import TouchedUsers
@@ -129,12 +131,6 @@ def _stored_event(value: bytes, now: datetime) -> contract.Event | contract.Inva
         return contract.decode(value, now=now, max_bytes=len(value) + 1, max_future_s=86400)
 
 
-class RebuildBusy(RuntimeError):
-    """Another process is rebuilding the read model under this prefix (or the rebuild
-    lost its lock to one, after Redis was flushed while it ran)."""
-
-
-LOCK_S = 60        # the rebuild lock's expiry, renewed at every chunk of work
 GRACE_S = 2.0      # how long the old generation outlives the switch (readers finishing)
 
 
@@ -143,12 +139,12 @@ def rebuild(sink: RedisProjection, conn: Connection, now: datetime,
             clock: Callable[[], datetime] | None = None) -> int:
     """Build the read model under the projection's prefix from PostgreSQL into a new
     generation (or continue the one being built) and switch to it; returns how many
-    events were replayed. One process at a time: a lock in Redis, waited for up to
-    ``wait_s`` seconds, else ``RebuildBusy``. ``now`` is the replay's time (what is
+    events were replayed. One process at a time (``consumers.lease``: waited for up to
+    ``wait_s`` seconds, else ``RebuildBusy``). ``now`` is the replay's time (what is
     young enough to replay); ``clock`` gives the time of the re-scoring at the end
     (default: ``now``). See the module docstring."""
     client, keys = sink.client(), Keys(sink.keys.prefix)
-    lock = _Lock(sink, generation.new_generation(), wait_s)
+    lease = Lease(client, sink.scripts(), keys, generation.new_generation(), wait_s)
     announcing = sink.announcing
     try:
         used, target = _target(client, keys)
@@ -156,59 +152,34 @@ def rebuild(sink: RedisProjection, conn: Connection, now: datetime,
         sink.announcing = False
         log.info("building generation %s of the read model under %r (in use: %s); "
                  "dropped %d stale keys", target, keys.prefix, used or "none",
-                 sweep(client, keys, {used, target}, lock.renew))
+                 sweep(client, keys, {used, target}, lease.check))
         sink.mark_layout()
-        replayed = _replay(sink, conn, now, clock or (lambda: now), lock.renewing(progress))
-        _switch(sink, conn, lock, used, target)
+        replayed = _replay(sink, conn, now, clock or (lambda: now), lease.checking(progress))
+        _switch(sink, conn, lease, target)
     except BaseException:
-        lock.release()
+        lease.release()
         raise
     finally:
+        lease.end()
         sink.announcing = announcing
-    if used:
-        time.sleep(GRACE_S)
-        drop(client, keys.at(used))
-    client.delete(sink.keys.replayed, sink.keys.taken)
+    try:
+        _retire(sink, used)
+    except KeyboardInterrupt:       # switched already: what is left is the next one's sweep
+        log.warning("interrupted after the switch: the old generation is left to the next "
+                    "backfill's sweep")
     log.info("read model under %r rebuilt from %d events: generation %s", keys.prefix,
              replayed, target)
     return replayed
 
 
-class _Lock:
-    """The rebuild's lock in Redis: one rebuild per prefix, kept alive while it works."""
-
-    def __init__(self, sink: RedisProjection, token: str, wait_s: float) -> None:
-        self._sink, self.token = sink, token
-        self.key = Keys(sink.keys.prefix).rebuild_lock
-        deadline = time.monotonic() + wait_s
-        while not sink.client().set(self.key, token, nx=True, ex=LOCK_S):
-            if time.monotonic() >= deadline:
-                raise RebuildBusy(f"the read model under {sink.keys.prefix!r} is being "
-                                  "rebuilt by another process (a killed one's lock expires "
-                                  f"within {LOCK_S} s)")
-            time.sleep(0.5)
-
-    def renew(self) -> None:
-        """Keep the lock; ``RebuildBusy`` once it is lost (expired, or Redis flushed)."""
-        if not self._sink.scripts().renew(keys=[self.key], args=[self.token, LOCK_S]):
-            raise RebuildBusy("the rebuild lost its lock (Redis flushed meanwhile?): "
-                              "run it again")
-
-    def renewing(self, progress: Callable[[int], None]) -> Callable[[int], None]:
-        """``progress``, renewing the lock on the way."""
-        def step(done: int) -> None:
-            self.renew()
-            progress(done)
-        return step
-
-    def release(self) -> None:
-        """Drop the lock if it is still this rebuild's (best effort: it expires anyway)."""
-        try:
-            client = self._sink.client()
-            if _text(client.get(self.key)) == self.token:
-                client.delete(self.key)
-        except redis.RedisError:
-            pass
+def _retire(sink: RedisProjection, used: str | None) -> None:
+    """After the switch: the old generation dropped once readers are done with it, and the
+    rebuild's own marks."""
+    client = sink.client()
+    if used:
+        time.sleep(GRACE_S)
+        drop(client, Keys(sink.keys.prefix).at(used))
+    client.delete(sink.keys.replayed, sink.keys.taken)
 
 
 def _target(client: Any, keys: Keys) -> tuple[str | None, str]:
@@ -221,19 +192,36 @@ def _target(client: Any, keys: Keys) -> tuple[str | None, str]:
     return used, building
 
 
-def _switch(sink: RedisProjection, conn: Connection, lock: _Lock, used: str | None,
-            target: str) -> None:
-    """PostgreSQL vouches for ``target``, then Redis names it the one in use (while the
-    lock holds; else PostgreSQL vouches for ``used`` again), and the web app hears."""
+def _switch(sink: RedisProjection, conn: Connection, lease: Lease, target: str) -> None:
+    """PostgreSQL vouches for ``target``, then Redis names it the one in use (only while
+    the lease holds and ``target`` is still the generation being built); on any failure
+    PostgreSQL vouches again for whatever Redis names. The web app then hears of it."""
     keys = Keys(sink.keys.prefix)
-    lock.renew()
+    lease.check()
     generation.record(conn, keys.prefix, target)
-    if not sink.scripts().generation(keys=[keys.generation, keys.rebuild_lock, keys.building],
-                                     args=[lock.token, target]):
-        if used:
-            generation.record(conn, keys.prefix, used)
-        raise RebuildBusy("the rebuild lost its lock (Redis flushed meanwhile?): run it again")
+    try:
+        switched = sink.scripts().generation(
+            keys=[keys.generation, keys.rebuild_lock, keys.building], args=[lease.token, target])
+    except BaseException:
+        _vouch_for_redis(sink, conn)
+        raise
+    if not switched:
+        _vouch_for_redis(sink, conn)
+        raise RebuildBusy("the rebuild lost its lock, or its generation (Redis flushed, or "
+                          "the read model condemned, meanwhile?): run it again")
     sink.client().publish(keys.changes, '{"users": null}')
+
+
+def _vouch_for_redis(sink: RedisProjection, conn: Connection) -> None:
+    """PostgreSQL vouches for the generation Redis names in use (none: nothing to do)."""
+    try:
+        keys = Keys(sink.keys.prefix)
+        used = _text(sink.client().get(keys.generation))
+        if used is not None:
+            generation.record(conn, keys.prefix, used)
+    except (redis.RedisError, psycopg2.Error) as exc:
+        log.error("after a failed switch, PostgreSQL could not be set back to the generation "
+                  "in use (%s): run 'insights backfill' again", exc)
 
 
 def _replay(sink: RedisProjection, conn: Connection, now: datetime,

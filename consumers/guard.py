@@ -29,6 +29,7 @@ import redis
 
 from consumers import backfill
 from consumers.batch import Item, next_offsets
+from consumers.lease import RebuildBusy
 from consumers.projection import SINK, RedisProjection
 from consumers.protocol import Committed, SinkStopped, SinkUnavailable, WriteResult
 from insights.alerts.detection import Detector
@@ -178,7 +179,7 @@ class GuardedProjection:
                     "PostgreSQL", prefix, why)
         try:
             replayed = backfill.rebuild(self.sink, conn, now, _Progress().step)
-        except backfill.RebuildBusy as exc:
+        except RebuildBusy as exc:
             raise SinkUnavailable(str(exc)) from exc
         log.warning("read model under %r rebuilt from %d events", prefix, replayed)
         self._verified = generation.read_redis(self.sink.client(), self.sink.keys)[0]

@@ -102,7 +102,8 @@ def condemn(redis_url: str, postgres_url: str, prefix: str, behind: Sequence[Par
         with closing(connect(postgres_url)) as conn:
             generation.record(conn, prefix, generation.CONDEMNED)
         with closing(redis_connect(redis_url)) as client:
-            client.delete(Keys(prefix).generation)
+            # a build begun before goes too: it took over at offsets now out of reach
+            client.delete(Keys(prefix).generation, Keys(prefix).building)
     except psycopg2.Error as exc:
         raise SinkUnavailable(f"PostgreSQL: {exc}") from exc
     except redis.RedisError as exc:

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from consumers import backfill
+from consumers.lease import LOCK_S, RebuildBusy
 from consumers.projection import RedisProjection
 from insights import database, endpoints, logs
 from insights.readmodel.generation import current
@@ -58,11 +59,11 @@ def run() -> None:
 
             if sink.client().exists(keys.rebuild_lock):
                 console.print("another rebuild holds the lock: waiting for it (a killed "
-                              f"one's expires within {backfill.LOCK_S} s)")
-            replayed = backfill.rebuild(sink, conn, now, advance, wait_s=backfill.LOCK_S + 5,
+                              f"one's expires within {LOCK_S} s)")
+            replayed = backfill.rebuild(sink, conn, now, advance, wait_s=LOCK_S + 5,
                                         clock=lambda: datetime.now(UTC))
         used = current(sink.client(), Keys(settings.redis_prefix))
-    except backfill.RebuildBusy as error:
+    except RebuildBusy as error:
         console.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:

@@ -78,6 +78,8 @@ class EventConsumer:
     def __init__(self, bootstrap: str, group: str, topics: list[str], rebalance: Rebalance,
                  *, session_timeout_ms: int = 6000, max_poll_interval_ms: int = 30000,
                  fetch_max_bytes: int = 32 * 1024 * 1024) -> None:
+        self._bootstrap = bootstrap.split(",")
+        self._positions: KafkaConsumer | None = None     # see ``log_starts``
         self._consumer = KafkaConsumer(
             bootstrap_servers=bootstrap.split(","),
             group_id=group,
@@ -114,10 +116,16 @@ class EventConsumer:
 
     def log_starts(self, partitions: Sequence[Partition]) -> dict[Partition, int]:
         """The first offset each partition's log still keeps ({} when the broker does not
-        say in time: the check that asks is skipped, with a warning)."""
+        say in time: the check that asks is skipped, with a warning). Asked through a
+        client of its own: it is called from a rebalance listener, which runs on the group
+        consumer's network thread, where that consumer must not block."""
         try:
-            found = self._consumer.beginning_offsets([TopicPartition(*p) for p in partitions])
-        except KafkaError as exc:
+            if self._positions is None:
+                self._positions = KafkaConsumer(bootstrap_servers=self._bootstrap,
+                                                enable_auto_commit=False)
+            found = self._positions.beginning_offsets(
+                [TopicPartition(*p) for p in partitions])
+        except Exception as exc:           # a check that cannot run must not stop the rest
             log.warning("could not read where the partitions' logs start: %s", exc)
             return {}
         return {(tp.topic, tp.partition): int(o) for tp, o in found.items()}
@@ -151,6 +159,8 @@ class EventConsumer:
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)
+        if self._positions is not None:
+            self._positions.close()
 
 
 class EventProducer:

@@ -125,6 +125,30 @@ def test_the_consumer_reads_committed_records_only(settings: Settings) -> None:
         consumer.close()
 
 
+def test_where_the_logs_start_is_read_from_inside_the_rebalance_listener(
+        settings: Settings) -> None:
+    """The consumer checks the projection against the logs' starts when it is assigned
+    partitions, on the group consumer's network thread (``EventConsumer.log_starts``)."""
+    found: list[dict[tuple[str, int], int]] = []
+    consumer: EventConsumer | None = None
+
+    def assigned(partitions: list[tuple[str, int]]) -> None:
+        assert consumer is not None
+        found.append(consumer.log_starts(partitions))
+
+    consumer = EventConsumer(settings.kafka_bootstrap or "", settings.consumer_group,
+                             list(settings.topics().values()),
+                             Rebalance(assigned, lambda _: None))
+    try:
+        wait_for(lambda: consumer.poll(0.5, 10) is not None and bool(found), 60,
+                 "partitions assigned")
+    finally:
+        consumer.close()
+    topics = set(settings.topics().values())
+    assert found[0] and {t for t, _ in found[0]} == topics
+    assert set(found[0].values()) == {0}          # nothing was ever deleted from them
+
+
 def test_a_batch_the_client_cannot_decode_is_dead_lettered_by_offset(
         settings: Settings, consumer_process: Callable[..., ConsumerProcess]) -> None:
     """A consumer whose machine lacks zstd's library: the zstd batches are dead-lettered

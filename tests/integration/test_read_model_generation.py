@@ -12,11 +12,14 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
+from consumers import backfill
 from consumers.batch import Item, decode
 from consumers.durable import PostgresWrite
 from consumers.guard import GuardedProjection, ReadModelLost
+from consumers.lease import RebuildBusy
 from consumers.offsets import condemn
 from consumers.pipeline import Pipeline
+from consumers.projection import RedisProjection
 from consumers.protocol import Committed
 from harness.factories import event
 from harness.services import environment, in_use, unique, wait_for
@@ -152,6 +155,35 @@ def test_a_read_model_behind_the_kafka_log_is_condemned_and_rebuilt(
     with closing(connect(auto.postgres_url or "")) as conn:
         assert generation.read_postgres(conn, auto.redis_prefix)[0] == client.get(
             Keys(auto.redis_prefix).generation)
+    for what, got, want in documents(auto, datetime.now(UTC)):
+        assert_same(what, got, want)
+    client.close()
+
+
+def test_a_build_begun_before_the_read_model_was_condemned_does_not_switch(
+        settings: Settings, emitter: Emitter, run_pipeline: Callable[[Settings], Pipeline]
+) -> None:
+    """Its take-over marks are out of reach too: it is refused at the switch, and the
+    consumer's own rebuild (a new generation) is what gets served."""
+    auto = settings.model_copy(update={"redis_rebuild": "auto"})
+    sent = simulate(emitter, datetime.now(UTC), users=20, days=3, seed=18)
+    run_pipeline(auto)
+    wait_ingested(auto, sent)
+    client = _redis(auto.redis_url or "")
+    keys = Keys(auto.redis_prefix)
+
+    def condemned_meanwhile(done: int) -> None:
+        if done:
+            condemn(auto.redis_url or "", auto.postgres_url or "", auto.redis_prefix,
+                    [("insights.sessions", 0)])
+
+    sink = RedisProjection(auto.redis_url or "", auto.postgres_url or "", auto.redis_prefix)
+    with closing(connect(auto.postgres_url or "")) as conn, closing(sink), \
+            pytest.raises(RebuildBusy, match="condemned"):
+        backfill.rebuild(sink, conn, datetime.now(UTC), condemned_meanwhile)
+    refused = sink.keys.generation_id
+    wait_for(lambda: client.get(keys.generation) not in (None, refused), 60,
+             "the consumer's own rebuild")
     for what, got, want in documents(auto, datetime.now(UTC)):
         assert_same(what, got, want)
     client.close()
