@@ -76,7 +76,7 @@ class GuardedProjection:
         self._written: dict[Partition, int] = {}          # offsets this process stored
 
     def prepare(self, now: datetime) -> None:
-        """Before anything is consumed: start, adopt or rebuild the read model (a fresh one
+        """Before anything is consumed: start or rebuild the read model (a fresh one
         must get its generation before PostgreSQL holds any event, or it looks lost)."""
         self.ensure(now)
 
@@ -100,7 +100,7 @@ class GuardedProjection:
 
     def ensure(self, now: datetime) -> None:
         """Return once the keys are the read model PostgreSQL vouches for: at once when
-        they still are, else after starting, adopting or rebuilding it; ``ReadModelLost``
+        they still are, else after starting or rebuilding it; ``ReadModelLost``
         when it is lost and rebuilding is not this process's to do."""
         try:
             if self._verified is not None and self._unchanged():
@@ -201,7 +201,7 @@ def _text(value: bytes | str | None) -> str | None:
 def prepare_read_model(redis_url: str, postgres_url: str, prefix: str,
                        sections: Mapping[str, Sequence[str]] | None, now: datetime, *,
                        rebuild: bool) -> None:
-    """Before anything is consumed, in the consumer's process: start, adopt or rebuild the
+    """Before anything is consumed, in the consumer's process: start or rebuild the
     read model (``GuardedProjection.prepare``), on connections closed afterwards."""
     guarded = GuardedProjection(redis_url, postgres_url, prefix, sections, rebuild=rebuild)
     try:
