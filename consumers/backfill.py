@@ -46,6 +46,7 @@ from insights.events.kafka import Partition, Record
 from insights.readmodel import generation
 from insights.readmodel.keys import Keys
 from insights.readmodel.leftovers import drop, sweep
+from insights.readmodel.redisdb import text
 from scoring.windows import day_number
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def count(conn: Connection, now: datetime, replayed: Mapping[Partition, int] | N
 def replayed_before(client: Any, keys: Keys) -> dict[Partition, int]:
     """Per partition, how far an interrupted backfill replayed the generation it was
     building ({} when none is being built): the next run continues from there."""
-    building = _text(client.get(keys.building))
+    building = text(client.get(keys.building))
     if building is None:
         return {}
     return {_partition(f): int(o) for f, o in client.hgetall(keys.at(building).replayed).items()}
@@ -185,7 +186,7 @@ def _retire(sink: RedisProjection, used: str | None) -> None:
 def _target(client: Any, keys: Keys) -> tuple[str | None, str]:
     """(the generation in use, the one to build): the one a killed run was building, or
     a new one, announced to the consumers (``Keys.building``)."""
-    used, building = (_text(v) for v in client.mget([keys.generation, keys.building]))
+    used, building = (text(v) for v in client.mget([keys.generation, keys.building]))
     if building is None or building == used:
         building = generation.new_generation()
         client.set(keys.building, building)
@@ -216,7 +217,7 @@ def _vouch_for_redis(sink: RedisProjection, conn: Connection) -> None:
     """PostgreSQL vouches for the generation Redis names in use (none: nothing to do)."""
     try:
         keys = Keys(sink.keys.prefix)
-        used = _text(sink.client().get(keys.generation))
+        used = text(sink.client().get(keys.generation))
         if used is not None:
             generation.record(conn, keys.prefix, used)
     except (redis.RedisError, psycopg2.Error) as exc:
@@ -273,9 +274,6 @@ def _replayed(sink: RedisProjection, conn: Connection, now: datetime,
 
 
 def _partition(field: str | bytes) -> Partition:
-    topic, _, partition = (_text(field) or "").rpartition(":")
+    topic, _, partition = (text(field) or "").rpartition(":")
     return topic, int(partition)
 
-
-def _text(value: str | bytes | None) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value

@@ -38,6 +38,7 @@ from insights.events.kafka import Partition
 from insights.readmodel import generation
 from insights.readmodel.generation import Found, State
 from insights.readmodel.keys import Keys
+from insights.readmodel.redisdb import text
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ class GuardedProjection:
         if fields:
             pipe.hmget(keys.offsets, fields)
         replies = pipe.execute()
-        self._follow(_text(replies[1]))
+        self._follow(text(replies[1]))
         stored = replies[2] if fields else []
         behind = [field for field, (_, mine), value in zip(fields, written, stored, strict=True)
                   if int(value or -1) < mine]
@@ -132,7 +133,7 @@ class GuardedProjection:
                       "are below what this consumer stored; Redis lost writes", len(behind),
                       ", ".join(behind[:3]), ", ..." if len(behind) > 3 else "")
             self._verified = None
-        return _text(replies[0]) == self._verified and not behind
+        return text(replies[0]) == self._verified and not behind
 
     def _follow(self, building: str | None) -> None:
         """Write the generation a backfill builds too, from the next batch on (or no more)."""
@@ -155,7 +156,7 @@ class GuardedProjection:
                 self._lost(conn, judged.detail, now)
         if self._verified:
             self.sink.retarget(self._verified)
-        self._follow(_text(self.sink.client().get(self.sink.keys.building)))
+        self._follow(text(self.sink.client().get(self.sink.keys.building)))
         self._written.clear()
 
     def _start(self, conn: Connection) -> None:
@@ -193,9 +194,6 @@ def first_offsets(items: Sequence[Item]) -> dict[Partition, int]:
         first[key] = min(first.get(key, item.record.offset), item.record.offset)
     return first
 
-
-def _text(value: bytes | str | None) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def prepare_read_model(redis_url: str, postgres_url: str, prefix: str,

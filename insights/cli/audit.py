@@ -35,6 +35,7 @@ from insights import database, endpoints, logs
 from insights.readmodel import leftovers
 from insights.readmodel.generation import current, new_generation
 from insights.readmodel.keys import Keys
+from insights.readmodel.redisdb import text
 from insights.settings import Settings
 from insights.stack import StackUrls
 from scoring.pages import DEFAULT_SECTIONS
@@ -136,8 +137,7 @@ def _compare(settings: Settings, urls: StackUrls, prefixes: tuple[str, str], sam
 
 def _follow(client: redis.Redis, live: RedisTabs) -> None:
     """Read the live generation in use now (a backfill may switch it while the audit runs)."""
-    found = client.get(Keys(live.store.keys.prefix).generation)
-    live.store.in_use.follow(found.decode() if isinstance(found, bytes) else found)
+    live.store.in_use.follow(text(client.get(Keys(live.store.keys.prefix).generation)))
 
 
 def _json(document: Any) -> Any:

@@ -21,6 +21,7 @@ from typing import Any, Final
 import psycopg2.extensions
 
 from insights.readmodel.keys import LAYOUT, Keys
+from insights.readmodel.redisdb import text
 
 EXPECTED_SQL: Final = "SELECT generation FROM read_models WHERE prefix = %s"
 _RECORD_SQL: Final = """
@@ -87,7 +88,7 @@ def new_generation() -> str:
 
 def current(client: Any, keys: Keys) -> Keys | None:
     """The keys of the generation in use under ``keys.prefix``; None when there is none."""
-    found = _text(client.get(keys.generation))
+    found = text(client.get(keys.generation))
     return keys.at(found) if found else None
 
 
@@ -112,7 +113,7 @@ class InUse:
     def keys(self) -> Keys:
         """The keys of the generation followed."""
         if self._used is None:
-            self._used = _text(self._client.get(self._keys.generation)) or NONE
+            self._used = text(self._client.get(self._keys.generation)) or NONE
         return self._keys.at(self._used)
 
     def follow(self, found: str | None) -> bool:
@@ -148,8 +149,5 @@ def read_redis(client: Any, keys: Keys) -> tuple[str | None, str | None, bool]:
     pipe.get(keys.layout)
     pipe.exists(keys.older_offsets)
     generation, layout, offsets = pipe.execute()
-    return _text(generation), _text(layout), bool(offsets)
+    return text(generation), text(layout), bool(offsets)
 
-
-def _text(value: bytes | str | None) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value

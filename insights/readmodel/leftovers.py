@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from insights.readmodel.keys import Keys
+from insights.readmodel.redisdb import text
 
 CHUNK = 1000     # keys per SCAN page and per UNLINK
 
@@ -49,7 +50,7 @@ def clear(client: Any, prefix: str) -> int:
 def _scan(client: Any, prefix: str) -> Iterator[str]:
     pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + ":*"
     for key in client.scan_iter(match=pattern, count=CHUNK):
-        yield key.decode() if isinstance(key, bytes) else key
+        yield text(key) or ""
 
 
 def _unlink(client: Any, keys: Iterable[str], step: Callable[[], None] = lambda: None) -> int:

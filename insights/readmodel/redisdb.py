@@ -22,6 +22,11 @@ Client = redis.Redis
 Pipeline = Any  # redis-py's pipeline type is not generic-friendly
 
 
+def text(value: bytes | str | None) -> str | None:
+    """A Redis reply as text, whichever way the client decodes its replies."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def connect(url: str) -> Client:
     """A client that answers ``str`` and gives up on a dead server within seconds."""
     return redis.Redis.from_url(url, decode_responses=True, socket_timeout=10,

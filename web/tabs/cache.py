@@ -24,10 +24,10 @@ from __future__ import annotations
 import copy
 import threading
 from datetime import date, datetime
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
 
 from insights.readmodel.generation import InUse
-from insights.readmodel.redisdb import Client
+from insights.readmodel.redisdb import Client, text
 from web.documents.schema import TabDocument
 from web.reader import Filter, Tab, TabReader
 
@@ -99,9 +99,5 @@ class TabCache:
         pipe.zrangebyscore(k.locks, f"({now.timestamp()}", "+inf", start=0, num=1,
                            withscores=True)
         batches, generation, expiring = pipe.execute()
-        return State(_text(batches), _text(generation),
+        return State(text(batches), text(generation),
                      float(expiring[0][1]) if expiring else None)
-
-
-def _text(value: Any) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value
