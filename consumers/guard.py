@@ -70,7 +70,7 @@ class GuardedProjection:
         # A backfill's generation, written too while it is built (one projection, kept).
         self._builds = RedisProjection(redis_url, postgres_url, prefix, sections)
         self._builds.announcing = False
-        self._building: RedisProjection | None = None
+        self._building = False                            # a build is being written
         self._postgres_url = postgres_url
         self._rebuild = rebuild
         self._verified: str | None = None                 # the generation found good
@@ -84,9 +84,9 @@ class GuardedProjection:
     def write(self, items: Sequence[Item], committed: Committed, now: datetime
               ) -> WriteResult:
         self.ensure(now)
-        if self._building is not None:      # first: a consumer resumes at the use's offsets
-            self._building.take_over(first_offsets(items))
-            self._building.write(items, committed, now)
+        if self._building:                  # first: a consumer resumes at the use's offsets
+            self._builds.take_over(first_offsets(items))
+            self._builds.write(items, committed, now)
         result = self.sink.write(items, committed, now)
         self._written.update(next_offsets(items))
         return result
@@ -138,12 +138,12 @@ class GuardedProjection:
     def _follow(self, building: str | None) -> None:
         """Write the generation a backfill builds too, from the next batch on (or no more)."""
         if building is None or building == self._verified:
-            self._building = None
+            self._building = False
             return
-        if self._building is None or self._builds.keys.generation_id != building:
+        if not self._building or self._builds.keys.generation_id != building:
             log.info("a backfill builds generation %s: writing it too", building)
         self._builds.retarget(building)
-        self._building = self._builds
+        self._building = True
 
     def _settle(self, now: datetime) -> None:
         with closing(connect(self._postgres_url)) as conn:
