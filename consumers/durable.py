@@ -18,6 +18,10 @@ dead-lettered (``unstorable`` or ``unprocessable``); an outage (connection
 trouble, a timeout, a deadlock) or a setup error raises ``SinkUnavailable`` and
 the caller retries the same batch later.
 
+Before its transaction, the write makes sure the months its events fall in have
+their partitions (``insights.record.partitions``). With a retention set, events
+older than its cutoff are dead-lettered (``expired``): their month is gone or going.
+
 The answer (``WriteResult``, ``Committed`` for the projection) names the records
 whose events PostgreSQL counted: those applied now and, on a replay, those
 below the stored offset that an earlier run counted (one look-up in the ledger,
@@ -44,6 +48,8 @@ from consumers.tables import Cursor, apply_state, copy_rows, insert_events, inse
 from insights.database import Connection, array_literal, connect, refused_data
 from insights.events.contract import PageView, SessionStart, event_type
 from insights.events.kafka import Partition
+from insights.record.partitions import Months
+from insights.record.retention import cutoff_time
 
 log = logging.getLogger(__name__)
 SINK = DURABLE
@@ -68,14 +74,19 @@ class PostgresWrite:
 
     name = SINK
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, retention_months: int | None = None) -> None:
         self._url = url
+        self._retention = retention_months
         self._conn: Connection | None = None
+        self._months = Months()
 
     def write(self, items: Sequence[Item], now: datetime) -> WriteResult:
         """Apply a batch exactly once; a record PostgreSQL refuses, or whose rows cannot be
         built, is isolated and dead-lettered (``consumers.protocol.isolate``). ``now`` is the
-        batch's time (the items were judged by it; stored times are the server's)."""
+        batch's time (the items were judged by it, and the retention's cutoff is; stored
+        times are the server's)."""
+        if self._retention is not None:
+            items = expire(items, cutoff_time(now, self._retention), self._retention)
         return isolate(items, self._attempt, self._reject)
 
     def _attempt(self, items: Sequence[Item]) -> WriteResult:
@@ -127,6 +138,11 @@ class PostgresWrite:
 
     def _transaction(self, items: Sequence[Item]) -> WriteResult:
         conn = self._connection()
+        try:
+            self._months.ensure(conn, [i.event.ts for i in items if isinstance(i, Accepted)])
+        except psycopg2.Error as exc:    # never the batch's data: retried as an outage
+            self._rollback()
+            raise self._unavailable(exc) from exc
         with conn.cursor() as cur:
             result = self._apply(cur, items)
         conn.commit()
@@ -224,8 +240,10 @@ def _lock_offsets(cur: Cursor, partitions: Sequence[Partition]) -> dict[Partitio
 def _conflicts(cur: Cursor, new: Sequence[Accepted]) -> dict[str, str]:
     """New events that would start a stored session or view again (the first one wins)."""
     refused: dict[str, str] = {}
+    # pageview_ids holds every stored view's id (a trigger fills it; page_views is
+    # partitioned and cannot keep it unique itself).
     for kind, table, column in ((SessionStart, "user_sessions", "session_id"),
-                                (PageView, "page_views", "pageview_id")):
+                                (PageView, "pageview_ids", "pageview_id")):
         events = [a.event for a in new if isinstance(a.event, kind)]
         taken = _existing(cur, table, column, [getattr(e, column) for e in events])
         for event in events:
@@ -234,6 +252,14 @@ def _conflicts(cur: Cursor, new: Sequence[Accepted]) -> dict[str, str]:
                 refused[event.event_id] = f"{column} {key!r} is already stored by another event"
             taken.add(key)
     return refused
+
+
+def expire(items: Sequence[Item], edge: datetime, months: int) -> list[Item]:
+    """``items`` with every event older than the retention's cutoff ``edge`` refused."""
+    return [Rejected(i.record, "expired", f"ts {i.event.ts.isoformat()} is before "
+                     f"{edge.date().isoformat()}, the first day kept by a retention of "
+                     f"{months} months") if isinstance(i, Accepted) and i.event.ts < edge
+            else i for i in items]
 
 
 def _save_offsets(cur: Cursor, offsets: dict[Partition, int]) -> None:

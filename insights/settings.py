@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     max_poll_interval_ms: int = Field(
         30000, ge=1000, description="also the rebalance timeout: a join waits up to a share of it"
     )
+    retention_months: int | None = Field(
+        None, ge=1, description="months of events kept (unset: all); at least 4, see "
+        "insights.record.retention")
     retry_max_seconds: float = Field(10.0, gt=0, description="cap of the sink retry backoff")
     metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus port; 0 = off")
     metrics_host: str = Field("127.0.0.1", description="address the metrics port binds")

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Row
 from sqlalchemy.engine import Engine
 
 from insights.readmodel.userstate import ENGAGEMENT_METRICS, OPEN_END, Asked
+from insights.record.kept import HISTORY
 from scoring.engagement import (
     EngagementCounts,
     avg_sessions_week,
@@ -50,7 +51,7 @@ from web.tabs.store import Store
 from web.timeline import LIMITS, build_timeline
 
 TREND_DAYS = 30  # the trend chart: the last 30 days, today included
-HISTORY_LIMIT = 10  # js_errors, slow_pages, search_queries: the 10 latest
+HISTORY_LIMIT = HISTORY  # js_errors, slow_pages, search_queries: the 10 latest (kept)
 BROWSERS_TOP = 5
 
 

@@ -7,14 +7,14 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
+from insights.record.kept import LATEST
 from scoring.pages import is_key_page
 from web.documents.profile import TimelineIcon, TimelineItem, TimelineType
 from web.formats import rfc3339
 
-#: How many of each kind are read (all time), and how many items are kept in all.
-LIMITS: Final[Mapping[str, int]] = {
-    "sessions": 20, "views": 50, "searches": 10, "conversions": 10, "resets": 5, "alerts": 10,
-}
+#: How many of each kind are read (all time; retention keeps them), and how many items
+#: are kept in all.
+LIMITS: Final[Mapping[str, int]] = LATEST
 TIMELINE_MAX: Final = 100
 
 

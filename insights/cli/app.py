@@ -1,5 +1,5 @@
 """The ``insights`` command: stack, db, topics, consume, simulate, import, demo, serve,
-token, user, alerts, hooks."""
+token, user, alerts, hooks, audit, retention, backfill."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from insights.stack import StackUrls
 
 if TYPE_CHECKING:
     from consumers.lag import LagReport
+    from insights.record.schedule import RetentionSchedule
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True)
@@ -80,16 +81,35 @@ def consume() -> None:
     kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(), settings.partitions)
     database.upgrade(urls.postgres_url)
     report = _lag_report(settings, urls) if settings.redis_sink else None
+    schedule = _retention_schedule(settings, urls)
     pipeline = Pipeline(settings, urls.kafka_bootstrap, stages(settings, urls),
                         report_lag=report)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, pipeline.stop)
     try:
+        if schedule is not None:
+            schedule.start()
         code = pipeline.run()
     finally:
         if report is not None:
             report.close()
+        if schedule is not None:
+            schedule.stop()
     raise typer.Exit(code)
+
+
+def _retention_schedule(settings: Settings, urls: StackUrls) -> RetentionSchedule | None:
+    """The hourly retention, when one is set; a too short one stops the consumer here."""
+    from insights.record.retention import RetentionRefused
+    from insights.record.schedule import RetentionSchedule
+
+    if settings.retention_months is None:
+        return None
+    try:
+        return RetentionSchedule(urls.postgres_url, settings.retention_months)
+    except RetentionRefused as exc:
+        console.print(str(exc))
+        raise typer.Exit(2) from exc
 
 
 def _lag_report(settings: Settings, urls: StackUrls) -> LagReport:
@@ -117,6 +137,19 @@ def audit(
     from insights.cli.audit import run
 
     run(sample, as_json=as_json)
+
+
+@app.command()
+def retention(
+    months: Annotated[int | None, typer.Option(
+        help="months kept (default: INSIGHTS_RETENTION_MONTHS)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only say what would go")] = False,
+) -> None:
+    """Drop the event tables' months older than the retention, keeping the rows a profile
+    still shows; trim the ledger. Consumers do it hourly when a retention is set."""
+    from insights.cli.retention import run
+
+    run(months, dry_run)
 
 
 @app.command()

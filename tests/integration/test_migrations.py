@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg2.errors
 import pytest
 
 from harness.services import admin, query, unique, with_database
@@ -79,3 +80,55 @@ def test_the_day_counts_migration_counts_what_the_event_tables_hold(
         refill_day_counts(conn)                        # the same count, from Python
     conn.close()
     assert sorted(query(empty_database, "SELECT * FROM user_day_counts")) == migrated
+
+
+def test_the_partitions_migration_keeps_every_row_in_its_month(
+        empty_database: str, tmp_path: Path) -> None:
+    for migration in sorted(database.SQL_DIR.glob("*.sql")):
+        if migration.name < "008":
+            (tmp_path / migration.name).write_text(migration.read_text())
+    database.upgrade(empty_database, tmp_path)
+    conn = database.connect(empty_database)
+    with conn, conn.cursor() as cur:
+        for n, at in enumerate(["2025-01-31 23:59:59+00", "2025-02-01 00:00:00+00",
+                                "2026-12-06 12:00:00+00"]):
+            cur.execute("INSERT INTO page_views (event_id, pageview_id, user_id, path, viewed_at,"
+                        " raw) VALUES (%s, %s, 7, '/', %s, '{}')", (f"pv{n}", f"PV{n}", at))
+            cur.execute("INSERT INTO state_events (event_id, type, user_id, ts, raw)"
+                        " VALUES (%s, 'login_succeeded', 7, %s, '{}')", (f"st{n}", at))
+    conn.close()
+    (tmp_path / "008_monthly_partitions.sql").write_text(
+        (database.SQL_DIR / "008_monthly_partitions.sql").read_text())
+    assert database.upgrade(empty_database, tmp_path) == ["008_monthly_partitions"]
+    assert sorted(query(empty_database, "SELECT tableoid::regclass::text, event_id"
+                                        " FROM page_views")) == [
+        ("page_views_y2025m01", "pv0"), ("page_views_y2025m02", "pv1"),
+        ("page_views_y2026m12", "pv2")]
+    assert sorted(query(empty_database, "SELECT tableoid::regclass::text FROM state_events")
+                  ) == [("state_events_y2025m01",), ("state_events_y2025m02",),
+                        ("state_events_y2026m12",)]
+    assert sorted(query(empty_database, "SELECT pageview_id FROM pageview_ids")) == [
+        ("PV0",), ("PV1",), ("PV2",)]
+    conn = database.connect(empty_database)
+    with pytest.raises(psycopg2.errors.UniqueViolation), conn, conn.cursor() as cur:
+        # Another month's partition, the same view id: the claims still refuse it.
+        cur.execute("INSERT INTO page_views (event_id, pageview_id, path, viewed_at, raw)"
+                    " VALUES ('pv9', 'PV0', '/', '2026-12-07', '{}')")
+    conn.close()
+
+
+def test_a_months_partition_takes_its_rows_from_the_default_partition(
+        database_url: str) -> None:
+    conn = database.connect(database_url)
+    with conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO js_errors (event_id, session_id, message, occurred_at, raw)"
+                    " VALUES ('e1', 'S', 'boom', '2024-03-15', '{}')")
+        cur.execute("SELECT tableoid::regclass::text FROM js_errors")
+        assert cur.fetchall() == [("js_errors_default",)]
+        cur.execute("SELECT event_month_partitions('2024-03-20')")
+        assert cur.fetchone() == (7,)                   # every partitioned table's March
+        cur.execute("SELECT event_month_partitions('2024-03-01')")
+        assert cur.fetchone() == (0,)                   # made already: nothing to do
+        cur.execute("SELECT tableoid::regclass::text FROM js_errors")
+        assert cur.fetchall() == [("js_errors_y2024m03",)]
+    conn.close()

@@ -228,8 +228,9 @@ def test_many_late_leaves_update_each_view_once(
     assert scalar(db, "SELECT count(*) FROM page_views WHERE leave_event_id IS NOT NULL") == n
 
     def updates() -> int:
-        return int(scalar(db, "SELECT n_tup_upd FROM pg_stat_user_tables"
-                              " WHERE relname = 'page_views'") or 0)
+        return int(scalar(db, "SELECT sum(n_tup_upd) FROM pg_stat_user_tables WHERE relid IN"
+                              " (SELECT inhrelid FROM pg_inherits"
+                              "  WHERE inhparent = 'page_views'::regclass)") or 0)
 
     # The server's statistics arrive a little after the transactions that made them.
     wait_for(lambda: updates() >= n, 30, "page_views statistics")

@@ -1,0 +1,147 @@
+"""Retention: the event tables' months older than the retention go, and nothing a tab or a
+profile shows changes; events from before the cutoff are refused from then on."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+
+from consumers.pipeline import Pipeline
+from harness.factories import event
+from harness.services import environment, query, scalar, stored_records, wait_for
+from insights.database import Connection, connect
+from insights.events.producer import Emitter
+from insights.record import retention
+from insights.record.partitions import listing, month_of
+from insights.settings import Settings
+from tests.read_model import documents, profiles, simulate, wait_ingested
+
+MONTHS = 4
+
+
+@pytest.fixture
+def conn(settings: Settings) -> Iterator[Connection]:
+    with closing(connect(settings.postgres_url or "")) as made:
+        yield made
+
+
+@pytest.fixture
+def stored(settings: Settings, emitter: Emitter, run_pipeline: Callable[[Settings], Pipeline]
+           ) -> datetime:
+    """Five months ago, 40 users for 20 days; the last 35 days, 25 of them: users 26-40
+    were last seen months ago, so only what retention keeps shows in their profiles."""
+    now = datetime.now(UTC)
+    sent = simulate(emitter, now - timedelta(days=150), users=40, days=20, seed=3)
+    sent += simulate(emitter, now, users=25, days=35, seed=4)
+    run_pipeline(settings)
+    wait_ingested(settings, sent)
+    return now
+
+
+def _audit(settings: Settings) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-m", "insights", "audit", "--sample", "40",
+                           "--json"], env=environment(settings), capture_output=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    return msgspec.json.decode(done.stdout)  # type: ignore[no-any-return]
+
+
+def test_old_months_go_and_no_tab_or_profile_changes(
+        settings: Settings, stored: datetime, conn: Connection) -> None:
+    now, db = stored, settings.postgres_url or ""
+    tabs, users = documents(settings, now), profiles(settings, now)
+    parts = listing(conn)
+    edge = retention.cutoff(now, MONTHS)
+    assert any(p.month < edge for p in parts) and any(p.month >= edge for p in parts)
+
+    dry = retention.run(conn, now, MONTHS, dry_run=True)
+    assert dry is not None and listing(conn) == parts            # a dry run changes nothing
+    assert [d.partition for d in dry.dropped] == [p for p in parts if p.month < edge]
+
+    report = retention.run(conn, now, MONTHS)
+    assert report is not None
+    assert [d.partition for d in report.dropped] == [d.partition for d in dry.dropped]
+    assert listing(conn) == [p for p in parts if p.month >= edge]
+    assert report.ledger == dry.ledger > 0
+    assert scalar(db, "SELECT count(*) FROM event_ledger WHERE ts < %s", edge) == 0
+    kept_views = sum(d.kept for d in report.dropped if d.partition.table == "page_views")
+    assert kept_views > 0                          # the users last seen months ago
+    assert scalar(db, "SELECT count(*) FROM page_views_default") == kept_views
+    assert scalar(db, "SELECT count(*) FROM state_events WHERE ts < %s", edge) == 0
+    # Every kept view still holds its id against another event's.
+    assert scalar(db, "SELECT count(*) FROM page_views v WHERE NOT EXISTS (SELECT 1 FROM"
+                      " pageview_ids c WHERE c.pageview_id = v.pageview_id)") == 0
+    assert scalar(db, "SELECT count(*) FROM pageview_ids") == scalar(
+        db, "SELECT count(*) FROM page_views")
+
+    assert documents(settings, now) == tabs      # the API's and the SQL reference's
+    after = profiles(settings, now)
+    assert [what for what, _, _ in after] == [what for what, _, _ in users]
+    for (what, api, ref), (_, api_before, ref_before) in zip(after, users, strict=True):
+        assert api == api_before, what
+        assert ref == ref_before, what
+    assert _audit(settings)["differences"] == []  # a rebuild from what is left: the same
+
+    again = retention.run(conn, now, MONTHS)
+    assert again is not None and (again.dropped, again.trimmed, again.ledger) == ([], 0, 0)
+
+
+def test_the_default_partition_keeps_only_rows_still_shown(
+        settings: Settings, stored: datetime, conn: Connection) -> None:
+    """Kept rows stop being kept once their user has newer ones."""
+    now, db = stored, settings.postgres_url or ""
+    assert retention.run(conn, now, MONTHS) is not None
+    kept = query(db, "SELECT user_id, count(*) FROM page_views_default GROUP BY 1 ORDER BY 1")
+    uid, n = kept[0]
+    assert 0 < int(n) <= 50  # type: ignore[call-overload]
+    with conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO page_views (event_id, pageview_id, user_id, path, viewed_at,"
+                    " load_time_ms, raw) SELECT 'new-' || g, 'NEW-' || g, %s, '/', %s, 5000, '{}'"
+                    " FROM generate_series(1, 50) g", (uid, now - timedelta(hours=1)))
+    report = retention.run(conn, now, MONTHS)
+    assert report is not None and report.trimmed == n
+    assert scalar(db, "SELECT count(*) FROM page_views_default WHERE user_id = %s", uid) == 0
+    assert report.claims == n                       # their ids are free again
+
+
+def test_events_before_the_cutoff_are_dead_lettered_as_expired(
+        settings: Settings, emitter: Emitter, run_pipeline: Callable[[Settings], Pipeline],
+        conn: Connection) -> None:
+    kept = settings.model_copy(update={"retention_months": MONTHS})
+    run_pipeline(kept)
+    now = datetime.now(UTC)
+    old = now - timedelta(days=31 * (MONTHS + 1))
+    for body in (event("pageview", old, pageview_id="OLD", session_id="S", user_id=3),
+                 event("pageview", now, pageview_id="NEW", session_id="S", user_id=3)):
+        emitter.emit(body)
+    emitter.flush()
+    wait_for(lambda: stored_records(settings) >= 2, 60, "both records handled")
+    assert query(settings.postgres_url or "", "SELECT pageview_id FROM page_views") == [("NEW",)]
+    reasons = query(settings.postgres_url or "", "SELECT reason, detail FROM rejected_events")
+    assert [r for r, _ in reasons] == ["expired"]
+    assert f"retention of {MONTHS} months" in str(reasons[0][1])
+    assert month_of(old) not in {p.month for p in listing(conn)}   # no partition made for it
+
+
+def test_the_command_refuses_a_retention_shorter_than_the_longest_window(
+        settings: Settings) -> None:
+    env = environment(settings)
+    short = subprocess.run([sys.executable, "-m", "insights", "retention", "--months", "3"],
+                           env=env, capture_output=True, timeout=120, check=False)
+    assert short.returncode == 2
+    assert b"at least 4 months" in short.stderr
+    dry = subprocess.run([sys.executable, "-m", "insights", "retention", "--months", "4",
+                          "--dry-run"], env=env, capture_output=True, timeout=120, check=False)
+    assert dry.returncode == 0, dry.stderr.decode()
+    assert b"first day kept" in dry.stderr
+    consumer = subprocess.run([sys.executable, "-m", "insights", "consume"],
+                              env={**env, "INSIGHTS_RETENTION_MONTHS": "2"},
+                              capture_output=True, timeout=120, check=False)
+    assert consumer.returncode == 2
+    assert b"at least 4 months" in consumer.stderr
