@@ -19,8 +19,10 @@ trouble, a timeout, a deadlock) or a setup error raises ``SinkUnavailable`` and
 the caller retries the same batch later.
 
 Before its transaction, the write makes sure the months its events fall in have
-their partitions (``insights.record.partitions``). With a retention set, events
-older than its cutoff are dead-lettered (``expired``): their month is gone or going.
+their partitions (``insights.record.partitions``). Inside it, it reads the
+retention's first day kept (``retention_cutoff``, shared with every retention run
+and locked for share, so a run raising it waits for the batches in flight) and
+dead-letters older events as ``expired``: their month is gone or going.
 
 The answer (``WriteResult``, ``Committed`` for the projection) names the records
 whose events PostgreSQL counted: those applied now and, on a replay, those
@@ -32,7 +34,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time
+from functools import partial
 
 import psycopg2
 import psycopg2.errors
@@ -44,12 +47,18 @@ from consumers.daycounts import add_day_counts
 from consumers.offsets import DURABLE
 from consumers.protocol import SinkUnavailable, WriteResult, isolate
 from consumers.rows import Row
-from consumers.tables import Cursor, apply_state, copy_rows, insert_events, insert_rejected
+from consumers.tables import (
+    Cursor,
+    apply_state,
+    claim_views,
+    copy_rows,
+    insert_events,
+    insert_rejected,
+)
 from insights.database import Connection, array_literal, connect, refused_data
 from insights.events.contract import PageView, SessionStart, event_type
 from insights.events.kafka import Partition
 from insights.record.partitions import Months
-from insights.record.retention import cutoff_time
 
 log = logging.getLogger(__name__)
 SINK = DURABLE
@@ -74,26 +83,23 @@ class PostgresWrite:
 
     name = SINK
 
-    def __init__(self, url: str, retention_months: int | None = None) -> None:
+    def __init__(self, url: str) -> None:
         self._url = url
-        self._retention = retention_months
         self._conn: Connection | None = None
         self._months = Months()
 
     def write(self, items: Sequence[Item], now: datetime) -> WriteResult:
         """Apply a batch exactly once; a record PostgreSQL refuses, or whose rows cannot be
         built, is isolated and dead-lettered (``consumers.protocol.isolate``). ``now`` is the
-        batch's time (the items were judged by it, and the retention's cutoff is; stored
-        times are the server's)."""
-        if self._retention is not None:
-            items = expire(items, cutoff_time(now, self._retention), self._retention)
-        return isolate(items, self._attempt, self._reject)
+        batch's time (the items were judged by it, and the months made ready are those
+        around it; stored times are the server's)."""
+        return isolate(items, partial(self._attempt, now), partial(self._reject, now))
 
-    def _attempt(self, items: Sequence[Item]) -> WriteResult:
+    def _attempt(self, now: datetime, items: Sequence[Item]) -> WriteResult:
         """One transaction; an outage raises ``SinkUnavailable``, anything else rolls back
         and raises for ``isolate`` to split the batch."""
         try:
-            return self._transaction(items)
+            return self._transaction(items, now)
         except psycopg2.Error as exc:
             self._rollback()
             if not refused_data(exc):
@@ -103,13 +109,13 @@ class PostgresWrite:
             self._rollback()
             raise
 
-    def _reject(self, item: Item, exc: Exception) -> WriteResult:
+    def _reject(self, now: datetime, item: Item, exc: Exception) -> WriteResult:
         if isinstance(exc, psycopg2.Error):
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             rejected = Rejected(item.record, "unstorable", detail)
         else:
             rejected = unprocessable(item.record, exc)
-        return self._attempt([rejected])
+        return self._attempt(now, [rejected])
 
     def _rollback(self) -> None:
         if self._conn is not None and not self._conn.closed:
@@ -136,10 +142,11 @@ class PostgresWrite:
         self.close()
         return SinkUnavailable(f"PostgreSQL: {str(exc).strip() or type(exc).__name__}")
 
-    def _transaction(self, items: Sequence[Item]) -> WriteResult:
+    def _transaction(self, items: Sequence[Item], now: datetime) -> WriteResult:
         conn = self._connection()
         try:
-            self._months.ensure(conn, [i.event.ts for i in items if isinstance(i, Accepted)])
+            self._months.ensure(conn, now, [i.event.ts for i in items
+                                            if isinstance(i, Accepted)])
         except psycopg2.Error as exc:    # never the batch's data: retried as an outage
             self._rollback()
             raise self._unavailable(exc) from exc
@@ -150,8 +157,9 @@ class PostgresWrite:
 
     def _apply(self, cur: Cursor, items: Sequence[Item]) -> WriteResult:
         stored = _lock_offsets(cur, sorted(next_offsets(items)))
-        fresh = [i for i in items
-                 if i.record.offset >= stored[(i.record.topic, i.record.partition)]]
+        fresh = expire([i for i in items
+                        if i.record.offset >= stored[(i.record.topic, i.record.partition)]],
+                       _first_day_kept(cur))
         accepted, seen = [], set()
         for item in fresh:
             if isinstance(item, Accepted) and item.event.event_id not in seen:
@@ -161,6 +169,7 @@ class PostgresWrite:
         conflicts = _conflicts(cur, new)
         applied = [a for a in new if a.event.event_id not in conflicts]
         insert_events(cur, applied)
+        claim_views(cur, [a.event for a in applied])
         apply_state(cur, [a.event for a in applied])
         add_day_counts(cur, [a.event for a in applied])
         rejected = [i for i in fresh if isinstance(i, Rejected)]
@@ -254,12 +263,21 @@ def _conflicts(cur: Cursor, new: Sequence[Accepted]) -> dict[str, str]:
     return refused
 
 
-def expire(items: Sequence[Item], edge: datetime, months: int) -> list[Item]:
-    """``items`` with every event older than the retention's cutoff ``edge`` refused."""
+def _first_day_kept(cur: Cursor) -> datetime | None:
+    """The retention's first day kept, locked for share until the batch commits (a
+    retention run raising it waits for this batch)."""
+    cur.execute("SELECT first_day FROM retention_cutoff FOR SHARE")
+    row = cur.fetchone()
+    return None if row is None or row[0] is None else datetime.combine(row[0], time(), UTC)
+
+
+def expire(items: Sequence[Item], first: datetime | None) -> list[Item]:
+    """``items`` with every event from before ``first`` (the first day kept) refused."""
+    if first is None:
+        return list(items)
     return [Rejected(i.record, "expired", f"ts {i.event.ts.isoformat()} is before "
-                     f"{edge.date().isoformat()}, the first day kept by a retention of "
-                     f"{months} months") if isinstance(i, Accepted) and i.event.ts < edge
-            else i for i in items]
+                     f"{first.date().isoformat()}, the first day the retention keeps")
+            if isinstance(i, Accepted) and i.event.ts < first else i for i in items]
 
 
 def _save_offsets(cur: Cursor, offsets: dict[Partition, int]) -> None:

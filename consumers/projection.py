@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 SINK = "redis"
 ATTEMPTS = 5          # reads of the watermarks before giving up on a batch
 _json = msgspec.json.Encoder().encode
+_IN_TRANSACTION = psycopg2.extensions.TRANSACTION_STATUS_INTRANS
 
 
 class RedisProjection:
@@ -114,8 +115,11 @@ class RedisProjection:
         read model cannot take is isolated and dead-lettered (``consumers.protocol.isolate``),
         the rest applied. Whether the keys are the read model PostgreSQL vouches for is
         ``consumers.guard``'s to check."""
-        return isolate(items, partial(self._attempt, committed, now),
-                       partial(self._reject, now))
+        try:
+            return isolate(items, partial(self._attempt, committed, now),
+                           partial(self._reject, now))
+        finally:
+            self._end_reads()
 
     def _attempt(self, committed: Committed, now: datetime, items: Sequence[Item]
                  ) -> WriteResult:
@@ -242,6 +246,19 @@ class RedisProjection:
         except psycopg2.Error as exc:
             self._close_postgres()
             raise SinkUnavailable(f"PostgreSQL (read by the Redis projection): {exc}") from exc
+        finally:
+            self._end_reads()
+
+    def _end_reads(self) -> None:
+        """End a transaction a read left open on any connection (a read that found nothing
+        to do does not commit): idle in a transaction, it would hold its tables' locks
+        and keep a month's partitions from being made or dropped."""
+        for conn in self._conns.values():
+            if not conn.closed and conn.info.transaction_status == _IN_TRANSACTION:
+                try:
+                    conn.rollback()
+                except psycopg2.Error:
+                    conn.close()
 
     def close(self) -> None:
         """Close the connections (they reopen on the next call)."""

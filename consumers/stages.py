@@ -53,7 +53,7 @@ class Stages:
 
 def stages(settings: Settings, urls: StackUrls) -> Stages:
     """PostgreSQL's write, then (unless ``redis_sink`` is off) Redis's projection."""
-    write = Stages(partial(PostgresWrite, urls.postgres_url, settings.retention_months),
+    write = Stages(partial(PostgresWrite, urls.postgres_url),
                    partial(offsets.durable, urls.postgres_url))
     if not settings.redis_sink:
         return write

@@ -56,6 +56,15 @@ def insert_events(cur: Cursor, applied: Sequence[Accepted]) -> None:
         copy_rows(cur, table, rows.COLUMNS[table], data)
 
 
+def claim_views(cur: Cursor, applied: Sequence[Event]) -> None:
+    """Hold each stored view's id in ``pageview_ids``: the one place ``pageview_id`` is
+    unique (``page_views`` is partitioned by month and cannot be). ``_conflicts`` found
+    none stored; a concurrent batch that claimed one first fails this one (a unique
+    violation), whose retry then finds the claim."""
+    copy_rows(cur, "pageview_ids", ("pageview_id", "viewed_at"),
+              [(e.pageview_id, e.ts) for e in applied if isinstance(e, PageView)])
+
+
 def _update_late_leaves(cur: Cursor, late: dict[str, rows.Leave]) -> set[str]:
     """Put leaves on views stored by earlier batches; returns the views updated."""
     if not late:

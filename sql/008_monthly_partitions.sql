@@ -13,13 +13,17 @@
 -- * A partitioned table's unique keys must hold its partition column, so the event
 --   tables' primary key becomes (event_id, time): event_id stays unique because the
 --   ledger takes each id once before any row is stored. page_views.pageview_id stays
---   unique through pageview_ids, filled by a statement trigger on every insert.
+--   unique through pageview_ids, where the consumer claims each view's id.
+-- * retention_cutoff holds the first day a retention keeps; the consumer refuses
+--   older events against it (insights.record.retention).
 --
 -- Apply it with the consumers stopped, as every migration; it copies the tables.
 
 -- The month's partitions of every partitioned table, created where missing. Rows of that
 -- month waiting in a default partition move into the new one. Concurrent callers
--- serialise on an advisory lock; returns how many partitions were created.
+-- serialise on an advisory lock; a lock not granted within 2 s fails the call (the
+-- caller tries again later) rather than queueing writers behind it. Returns how many
+-- partitions were created.
 CREATE FUNCTION event_month_partitions(month date) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -30,6 +34,7 @@ DECLARE
     part text;
     created integer := 0;
 BEGIN
+    PERFORM set_config('lock_timeout', '2s', true);
     PERFORM pg_advisory_xact_lock(1095188595);
     FOR parent IN
         SELECT c.relname AS name, a.attname AS col, d.reloptions AS options
@@ -107,7 +112,7 @@ INSERT INTO conversion_events SELECT * FROM old_conversion_events;
 INSERT INTO state_events SELECT * FROM old_state_events;
 
 -- The claims that keep pageview_id unique across partitions (taken before the old table,
--- and with it its unique constraint, goes).
+-- and with it its unique constraint, goes); the consumer claims each view it stores.
 CREATE TABLE pageview_ids (
     pageview_id  text PRIMARY KEY,
     viewed_at    timestamptz NOT NULL
@@ -147,15 +152,15 @@ ALTER TABLE state_events ADD PRIMARY KEY (event_id, ts);
 CREATE INDEX state_events_session_end ON state_events (session_id) WHERE type = 'session_end';
 CREATE INDEX state_events_page_leave ON state_events (pageview_id) WHERE type = 'page_leave';
 
-CREATE FUNCTION claim_pageview_ids() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO pageview_ids (pageview_id, viewed_at)
-    SELECT pageview_id, viewed_at FROM inserted;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER page_views_claim AFTER INSERT ON page_views
-    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION claim_pageview_ids();
+-- The first day a retention keeps (NULL: all). Each retention run raises it before it
+-- drops anything, and never lowers it (the ids of older events are forgotten). The
+-- consumer reads it, locked for share, in every batch's transaction: a run raising it
+-- waits for the batches in flight, and every later batch refuses older events.
+CREATE TABLE retention_cutoff (
+    only_row   boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    first_day  date
+);
+INSERT INTO retention_cutoff VALUES (true, NULL);
 
 -- Retention finds the ledger's old rows through this (the ledger is written in time order
 -- near enough for BRIN's block ranges).

@@ -22,7 +22,8 @@ console = Console(stderr=True)
 
 
 def run(months: int | None, dry_run: bool) -> None:
-    """See the module docstring; exit 2 when no retention is set or it is too short."""
+    """See the module docstring; exit 2 when no retention is set or it is too short, 1
+    when a month could not be dropped yet."""
     settings = Settings()
     logs.configure(settings.log_level)
     months = months or settings.retention_months
@@ -44,6 +45,8 @@ def run(months: int | None, dry_run: bool) -> None:
         console.print("another retention run holds the lock; nothing done")
         raise typer.Exit(1)
     _print(report, dry_run)
+    if report.skipped:
+        raise typer.Exit(1)
 
 
 def _print(report: retention.Report, dry_run: bool) -> None:
@@ -54,8 +57,11 @@ def _print(report: retention.Report, dry_run: bool) -> None:
         table.add_row(dropped.partition.name, f"{dropped.rows:,}", f"{dropped.kept:,}")
     if report.dropped:
         console.print(table)
-    else:
+    elif not report.skipped:
         console.print("no month is older than the retention")
+    for skipped in report.skipped:
+        console.print(f"{skipped.partition.name} is in use (a long read or a backfill holds "
+                      "it): run again later; the consumers' hourly run will")
     console.print(f"{verb}: {report.trimmed:,} rows of the default partitions, "
                   f"{report.ledger:,} ledger ids, {report.claims:,} page view ids, "
                   f"{report.day_counts:,} user day counters")

@@ -3,16 +3,26 @@
 A partitioned event table has one partition per month of event time (UTC), named
 ``TABLE_yYYYYmMM``, and a default partition (``TABLE_default``) for rows of months
 without one. The consumer's durable write creates the months a batch needs before
-it writes (``Months.ensure``), so its rows land in their month's partition.
+it writes (``Months.ensure``), so its rows land in their month's partition, and
+next month's ahead of time. Only months of the last ``HORIZON_MONTHS`` get one:
+older history (an import, or a producer's odd timestamps) goes to the default
+partition, so no sender can make a table per month since 1970.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+import psycopg2
+
 from insights.database import Connection
+
+log = logging.getLogger(__name__)
+#: Months back (from the current one) that get partitions of their own.
+HORIZON_MONTHS = 36
 
 #: The partitioned event tables and the column each is partitioned on.
 PARTITIONED = {
@@ -34,6 +44,19 @@ def month_of(moment: datetime) -> date:
     """The first day of ``moment``'s month, in UTC."""
     utc = moment.astimezone(UTC)
     return date(utc.year, utc.month, 1)
+
+
+def month_of_day(day: date) -> date:
+    """The first day of ``day``'s month."""
+    return day.replace(day=1)
+
+
+def _first_day_kept(conn: Connection) -> date | None:
+    with conn.cursor() as cur:
+        cur.execute("SELECT first_day FROM retention_cutoff")
+        row = cur.fetchone()
+    conn.commit()
+    return None if row is None else row[0]
 
 
 def add_months(month: date, n: int) -> date:
@@ -73,19 +96,32 @@ class Months:
     def __init__(self) -> None:
         self._ready: set[date] = set()
 
-    def ensure(self, conn: Connection, moments: Iterable[datetime]) -> int:
-        """Create the partitions of the months of ``moments`` that are missing, each
-        month in a short transaction of its own (committed; call it outside the batch's
-        transaction). Returns how many partitions were created."""
-        created = 0
-        for month in sorted({month_of(m) for m in moments} - self._ready):
-            with conn.cursor() as cur:
-                cur.execute("SELECT event_month_partitions(%s)", (month,))
-                created += int(cur.fetchone()[0])  # type: ignore[index]
-            conn.commit()
-            self._ready.add(month)
+    def ensure(self, conn: Connection, now: datetime, moments: Iterable[datetime]) -> int:
+        """Create the partitions of the months of ``moments`` within the horizon that are
+        missing, each month in a short transaction of its own (committed: call it outside
+        the batch's transaction), then next month's. Returns how many were created.
+        Next month's failing (say, a lock not granted in time) is only logged."""
+        this = month_of(now)
+        oldest = add_months(this, -HORIZON_MONTHS)
+        wanted = {m for m in map(month_of, moments) if oldest <= m <= add_months(this, 1)}
+        wanted -= self._ready
+        if wanted:          # not before the retention's first day kept: those are refused
+            first = _first_day_kept(conn)
+            wanted = {m for m in wanted if first is None or m >= month_of_day(first)}
+        created = sum(self._make(conn, month) for month in sorted(wanted))
+        ahead = add_months(this, 1)
+        if ahead not in self._ready:
+            try:
+                created += self._make(conn, ahead)
+            except psycopg2.Error as exc:
+                conn.rollback()
+                log.warning("next month's partitions not made yet: %s", str(exc).strip())
         return created
 
-    def forget(self) -> None:
-        """Check again from scratch (after retention dropped months, or a new connection)."""
-        self._ready.clear()
+    def _make(self, conn: Connection, month: date) -> int:
+        with conn.cursor() as cur:
+            cur.execute("SELECT event_month_partitions(%s)", (month,))
+            created = int(cur.fetchone()[0])  # type: ignore[index]
+        conn.commit()
+        self._ready.add(month)
+        return created

@@ -3,17 +3,22 @@
 With a retention of N months the cutoff is the first day of the month N months
 before the current one (UTC). A run (``run``):
 
-1. drops every monthly partition wholly before the cutoff, keeping the rows a
-   profile still shows (``insights.record.kept``): they move to the table's default
-   partition in the same transaction, so no reader ever misses them;
-2. trims the default partitions of rows before the cutoff that nothing shows;
-3. deletes, in chunks, the ledger's ids, the page views' claims and the users' day
+1. raises the first day kept that every consumer checks (``retention_cutoff``; it
+   waits for the batches in flight), so from then on events before it are refused
+   (dead letter ``expired``): a dropped month never fills again, and an id whose
+   ledger row is gone cannot be counted twice;
+2. drops every monthly partition wholly before the cutoff, keeping the rows a
+   profile still shows (``insights.record.kept``): which they are is worked out
+   first, without locks; then one short transaction detaches the month, copies
+   those rows to the table's default partition and drops it, so no reader ever
+   misses them. It takes its locks with a short timeout and tries again rather
+   than queue the consumers' writes behind it;
+3. trims the default partitions of rows before the cutoff that nothing shows;
+4. deletes, in chunks, the ledger's ids, the page views' claims and the users' day
    counters before the cutoff.
 
-The consumer refuses events from before the cutoff (dead letter ``expired``), so a
-dropped month never fills again and an id whose ledger row is gone cannot be counted
-twice. ``user_sessions`` and ``users`` are never trimmed: profiles read every session.
-A retention shorter than what anything reads back (``READ_BACK_DAYS``) is refused.
+``user_sessions`` and ``users`` are never trimmed: profiles read every session. A
+retention shorter than what anything reads back (``READ_BACK_DAYS``) is refused.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from time import sleep
+
+import psycopg2.errors
 
 from insights.database import Connection
 from insights.record.kept import needed
@@ -36,6 +44,8 @@ READ_BACK_DAYS = 92
 #: The shortest retention, in months: N months always span at least 28 * N days.
 MIN_MONTHS = math.ceil(READ_BACK_DAYS / 28)
 CHUNK = 10_000          # rows deleted per transaction from the unpartitioned tables
+LOCK_WAIT_MS = 500      # a month's detach waits this long for its locks (under deadlock_timeout)
+ATTEMPTS = 10           # then tries again, this many times in all, backing off up to 2 s
 _LOCK_ID = 0x5E7E_4710  # advisory lock: one retention run at a time
 
 
@@ -77,6 +87,7 @@ class Report:
 
     cutoff: date
     dropped: list[Dropped] = field(default_factory=list)
+    skipped: list[Dropped] = field(default_factory=list)   # locked: at the next run
     trimmed: int = 0            # rows deleted from the default partitions
     ledger: int = 0
     claims: int = 0
@@ -109,9 +120,18 @@ def run(conn: Connection, now: datetime, months: int, *, dry_run: bool = False,
 
 def _run(conn: Connection, edge: date, dry_run: bool, tell: Progress) -> Report:
     report = Report(edge)
+    if not dry_run:
+        tell("raising the first day kept")
+        _raise_cutoff(conn, edge)
+    busy: set[str] = set()      # tables found locked: their other months wait too
     for part in [p for p in listing(conn) if p.month < edge]:
         tell(f"{'counting' if dry_run else 'dropping'} {part.name}")
-        report.dropped.append(_drop(conn, part, dry_run))
+        dropped = None if part.table in busy else _drop(conn, part, dry_run)
+        if dropped is None:
+            busy.add(part.table)
+            report.skipped.append(Dropped(part, 0, 0))
+        else:
+            report.dropped.append(dropped)
     start = datetime.combine(edge, time(), UTC)
     tell("trimming the default partitions")
     report.trimmed = sum(_trim_default(conn, table, start, dry_run) for table in PARTITIONED)
@@ -125,45 +145,85 @@ def _run(conn: Connection, edge: date, dry_run: bool, tell: Progress) -> Report:
     return report
 
 
-def _drop(conn: Connection, part: Partition, dry_run: bool) -> Dropped:
-    """Detach and drop one month, its kept rows moved to the default partition first."""
-    table, col = part.table, PARTITIONED[part.table]
-    kept_sql = needed(table, col, part.name)
+def _raise_cutoff(conn: Connection, edge: date) -> None:
+    """Make ``edge`` the first day every consumer keeps (it is never lowered)."""
     with conn.cursor() as cur:
-        if not dry_run:     # writers wait (there should be none: those rows are expired)
-            cur.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        cur.execute("UPDATE retention_cutoff SET first_day = GREATEST(first_day, %s)", (edge,))
+    conn.commit()
+
+
+def first_day_kept(conn: Connection) -> date | None:
+    """The first day the consumers keep (None: no retention has run)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT first_day FROM retention_cutoff")
+        row = cur.fetchone()
+    conn.rollback()
+    return None if row is None else row[0]
+
+
+def _drop(conn: Connection, part: Partition, dry_run: bool) -> Dropped | None:
+    """Detach and drop one month, its rows still shown copied to the default partition
+    in the same transaction; None when its locks were not granted (the next run)."""
+    table = part.table
+    kept_sql = needed(table, PARTITIONED[table], part.name)
+    with conn.cursor() as cur:
         cur.execute(f"SELECT count(*) FROM {part.name}")
         rows = int(cur.fetchone()[0])  # type: ignore[index]
-        shown = "FALSE" if kept_sql is None else f"event_id IN ({kept_sql})"
-        cur.execute(f"CREATE TEMP TABLE retention_kept ON COMMIT DROP AS"
-                    f" SELECT * FROM {part.name} WHERE {shown}")
-        kept = cur.rowcount
-        if not dry_run:
-            cur.execute(f"ALTER TABLE {table} DETACH PARTITION {part.name}")
-            if table == "page_views":     # the claims go with the rows, and come back
-                cur.execute("DELETE FROM pageview_ids WHERE pageview_id IN"
-                            " (SELECT pageview_id FROM retention_kept)")
-            cur.execute(f"INSERT INTO {table} SELECT * FROM retention_kept")
-            cur.execute(f"DROP TABLE {part.name}")
-    if dry_run:
+        # Their ids only: a row may still change (a late page leave) until detached.
+        cur.execute("CREATE TEMP TABLE retention_kept (event_id text PRIMARY KEY)")
+        if kept_sql is not None:
+            cur.execute(f"INSERT INTO retention_kept {kept_sql}")
+        kept = cur.rowcount if kept_sql is not None else 0
+    conn.commit()
+    try:
+        if dry_run or _detach(conn, part):
+            return Dropped(part, rows, kept)
+        log.warning("retention: %s is in use; it goes at the next run", part.name)
+        return None
+    finally:
         conn.rollback()
-    else:
+        with conn.cursor() as cur:
+            cur.execute("DROP TABLE retention_kept")
         conn.commit()
-        log.info("retention dropped %s (%d rows, %d kept for profiles)", part.name, rows, kept)
-    return Dropped(part, rows, kept)
+
+
+def _detach(conn: Connection, part: Partition) -> bool:
+    """The month's short transaction, tried ``ATTEMPTS`` times; False when every try
+    found the table locked (a backfill's snapshot, a long read)."""
+    for attempt in range(ATTEMPTS):
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT_MS}ms'")
+                cur.execute(f"ALTER TABLE {part.table} DETACH PARTITION {part.name}")
+                cur.execute(f"INSERT INTO {part.table} SELECT p.* FROM {part.name} p"
+                            " JOIN retention_kept k USING (event_id)")
+                cur.execute(f"DROP TABLE {part.name}")
+            conn.commit()
+            log.info("retention dropped %s", part.name)
+            return True
+        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.DeadlockDetected):
+            conn.rollback()
+            sleep(min(0.1 * 2 ** attempt, 2.0))
+    return False
 
 
 def _trim_default(conn: Connection, table: str, start: datetime, dry_run: bool) -> int:
     """Delete the default partition's rows before ``start`` that nothing shows."""
     col, source = PARTITIONED[table], f"{table}_default"
     kept_sql = needed(table, col, source)
-    keep = "" if kept_sql is None else f" AND event_id NOT IN ({kept_sql})"
-    verb = "SELECT count(*) FROM" if dry_run else "DELETE FROM"
     with conn.cursor() as cur:
-        cur.execute(f"{verb} {source} WHERE {col} < %s{keep}", (start,))
-        n = int(cur.fetchone()[0]) if dry_run else cur.rowcount  # type: ignore[index]
+        cur.execute("CREATE TEMP TABLE retention_shown (event_id text PRIMARY KEY)")
+        if kept_sql is not None:
+            cur.execute(f"INSERT INTO retention_shown {kept_sql}")
     conn.commit()
-    return n
+    try:
+        return _chunked(conn, source, f"{col} < %s AND NOT EXISTS (SELECT 1 FROM "
+                        "retention_shown s WHERE s.event_id = t.event_id)", start, dry_run)
+    finally:
+        conn.rollback()
+        with conn.cursor() as cur:
+            cur.execute("DROP TABLE retention_shown")
+        conn.commit()
 
 
 def _chunked(conn: Connection, table: str, where: str, arg: object, dry_run: bool) -> int:

@@ -2,7 +2,8 @@
 
 Every consumer may run the schedule; the runs serialise on the retention's advisory
 lock, so one does the work and the others find nothing left. A run that fails (a
-PostgreSQL outage) is logged and tried again at the next hour.
+PostgreSQL outage, a month whose locks were not granted) is logged and tried again
+at the next hour.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class RetentionSchedule:
                 report = retention.run(conn, datetime.now(UTC), self._months)
         except psycopg2.Error as exc:
             log.warning("retention skipped, PostgreSQL failed: %s", str(exc).strip())
+            return None
+        except Exception:      # a defect: logged whole, and the schedule goes on
+            log.exception("retention failed")
             return None
         if report is not None and (report.dropped or report.trimmed or report.ledger):
             log.info("retention before %s: %d month partitions dropped, %d rows trimmed from"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -14,11 +16,18 @@ import pytest
 
 from consumers.pipeline import Pipeline
 from harness.factories import event
-from harness.services import environment, query, scalar, stored_records, wait_for
+from harness.services import (
+    environment,
+    query,
+    redis_records,
+    scalar,
+    stored_records,
+    wait_for,
+)
 from insights.database import Connection, connect
 from insights.events.producer import Emitter
 from insights.record import retention
-from insights.record.partitions import listing, month_of
+from insights.record.partitions import HORIZON_MONTHS, add_months, listing, month_of
 from insights.settings import Settings
 from tests.read_model import documents, profiles, simulate, wait_ingested
 
@@ -110,12 +119,14 @@ def test_the_default_partition_keeps_only_rows_still_shown(
     assert report.claims == n                       # their ids are free again
 
 
-def test_events_before_the_cutoff_are_dead_lettered_as_expired(
+def test_after_a_run_every_consumer_refuses_events_before_the_first_day_kept(
         settings: Settings, emitter: Emitter, run_pipeline: Callable[[Settings], Pipeline],
         conn: Connection) -> None:
-    kept = settings.model_copy(update={"retention_months": MONTHS})
-    run_pipeline(kept)
+    """Whatever its own setting: the cutoff is the one the run stored."""
     now = datetime.now(UTC)
+    assert retention.run(conn, now, MONTHS) is not None
+    assert retention.first_day_kept(conn) == retention.cutoff(now, MONTHS)
+    run_pipeline(settings)                              # no INSIGHTS_RETENTION_MONTHS
     old = now - timedelta(days=31 * (MONTHS + 1))
     for body in (event("pageview", old, pageview_id="OLD", session_id="S", user_id=3),
                  event("pageview", now, pageview_id="NEW", session_id="S", user_id=3)):
@@ -125,8 +136,79 @@ def test_events_before_the_cutoff_are_dead_lettered_as_expired(
     assert query(settings.postgres_url or "", "SELECT pageview_id FROM page_views") == [("NEW",)]
     reasons = query(settings.postgres_url or "", "SELECT reason, detail FROM rejected_events")
     assert [r for r, _ in reasons] == ["expired"]
-    assert f"retention of {MONTHS} months" in str(reasons[0][1])
+    assert "the first day the retention keeps" in str(reasons[0][1])
     assert month_of(old) not in {p.month for p in listing(conn)}   # no partition made for it
+    # A shorter retention later never lowers the first day kept.
+    assert retention.run(conn, now, MONTHS + 2) is not None
+    assert retention.first_day_kept(conn) == retention.cutoff(now, MONTHS)
+
+
+def test_view_ids_stay_unique_across_months_and_old_history_goes_to_the_default(
+        settings: Settings, emitter: Emitter, run_pipeline: Callable[[Settings], Pipeline],
+        conn: Connection) -> None:
+    now = datetime.now(UTC)
+    ancient = now - timedelta(days=31 * (HORIZON_MONTHS + 2))
+    run_pipeline(settings)
+    for body in (event("pageview", now - timedelta(days=40), pageview_id="PV", session_id="S"),
+                 event("pageview", now, pageview_id="PV", session_id="T"),
+                 event("pageview", ancient, pageview_id="OLD", session_id="U")):
+        emitter.emit(body)
+    emitter.flush()
+    wait_for(lambda: stored_records(settings) >= 3, 60, "three records handled")
+    db = settings.postgres_url or ""
+    assert [r for r, in query(db, "SELECT reason FROM rejected_events")] == ["conflict"]
+    # Two sessions, two Kafka partitions: either view may come first; one is stored, in
+    # its own month's partition.
+    rows = sorted(query(db, "SELECT pageview_id, tableoid::regclass::text, viewed_at"
+                            " FROM page_views"))
+    assert [(pid, table) for pid, table, _ in rows[:1]] == [("OLD", "page_views_default")]
+    assert [(pid, table) for pid, table, at in rows[1:]] == [
+        ("PV", f"page_views_y{month_of(rows[1][2]):%Ym%m}")]  # type: ignore[arg-type]
+    months = {p.month for p in listing(conn)}
+    assert month_of(ancient) not in months
+    assert add_months(month_of(now), 1) in months             # next month's, made ahead
+
+
+def test_a_run_is_not_held_up_by_the_consumers_under_live_traffic(
+        settings: Settings, stored: datetime, emitter: Emitter, conn: Connection) -> None:
+    """Every month goes while events keep arriving, among them leaves of views nobody
+    stored (a read that found nothing to do must not keep its transaction open)."""
+    now, db = stored, settings.postgres_url or ""
+    sent = stored_records(settings)
+    emitter.emit(event("page_leave", now, pageview_id="NOBODY", session_id="S"))
+    emitter.flush()
+    sent += 1
+    wait_for(lambda: redis_records(settings) >= sent, 60, "the lone leave projected")
+    first = retention.run(conn, now, MONTHS + 1)    # the oldest months, right after it
+    assert first is not None and first.dropped and first.skipped == []
+    stop = threading.Event()
+
+    def traffic() -> None:
+        n = 0
+        while not stop.is_set():
+            emitter.emit(event("page_leave", datetime.now(UTC), pageview_id=f"NONE{n}",
+                               session_id="S", time_on_page_seconds=1))
+            emitter.emit(event("pageview", datetime.now(UTC), pageview_id=f"LIVE{n}",
+                               session_id=f"L{n % 7}", user_id=n % 5 + 1))
+            emitter.flush()
+            n += 2
+            time.sleep(0.05)
+        counts.append(n)
+
+    counts: list[int] = []
+    thread = threading.Thread(target=traffic, daemon=True)
+    thread.start()
+    try:
+        time.sleep(2)
+        report = retention.run(conn, now, MONTHS)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert report is not None and report.dropped and report.skipped == []
+    assert all(p.month >= report.cutoff for p in listing(conn))
+    wait_for(lambda: stored_records(settings) >= sent + counts[0], 60, "the live events")
+    assert scalar(db, "SELECT count(*) FROM page_views WHERE pageview_id LIKE 'LIVE%%'"
+                  ) == counts[0] // 2
 
 
 def test_the_command_refuses_a_retention_shorter_than_the_longest_window(

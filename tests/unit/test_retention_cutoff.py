@@ -63,15 +63,16 @@ def _item(ts: datetime, offset: int) -> Accepted:
     return Accepted(Record("t", 0, offset, None, raw, 0), decoded)
 
 
-def test_events_before_the_cutoff_are_refused_as_expired() -> None:
+def test_events_before_the_first_day_kept_are_refused_as_expired() -> None:
     edge = datetime(2026, 8, 1, tzinfo=UTC)
     before, at = _item(edge - timedelta(microseconds=1000), 1), _item(edge, 2)
     bad = Rejected(Record("t", 0, 3, None, b"x", 0), "bad_json", "x")
-    out = expire([before, at, bad], edge, 4)
+    out = expire([before, at, bad], edge)
     assert out[1:] == [at, bad]
     assert isinstance(out[0], Rejected) and out[0].reason == "expired"
     assert out[0].record == before.record
-    assert "2026-08-01, the first day kept by a retention of 4 months" in out[0].detail
+    assert "is before 2026-08-01, the first day the retention keeps" in out[0].detail
+    assert expire([before, at, bad], None) == [before, at, bad]     # no retention ran
 
 
 def test_every_partitioned_table_says_what_it_keeps_and_profiles_read_those_limits() -> None:
