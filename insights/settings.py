@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     alerts_timeout_s: float = Field(
         15.0, gt=0, description="an attempt that got no answer in this time failed")
 
+    @field_validator("retention_months", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Compose passes an unset variable on as "" (INSIGHTS_RETENTION_MONTHS: ${X:-}).
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("postgres_url")
     @classmethod
     def _plain_postgres_scheme(cls, value: str | None) -> str | None:

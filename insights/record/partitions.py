@@ -51,7 +51,9 @@ def month_of_day(day: date) -> date:
     return day.replace(day=1)
 
 
-def _first_day_kept(conn: Connection) -> date | None:
+def first_day_kept(conn: Connection) -> date | None:
+    """The first day the consumers keep, as the last retention run stored it (None: no
+    run yet); ends the read's transaction."""
     with conn.cursor() as cur:
         cur.execute("SELECT first_day FROM retention_cutoff")
         row = cur.fetchone()
@@ -106,7 +108,7 @@ class Months:
         wanted = {m for m in map(month_of, moments) if oldest <= m <= add_months(this, 1)}
         wanted -= self._ready
         if wanted:          # not before the retention's first day kept: those are refused
-            first = _first_day_kept(conn)
+            first = first_day_kept(conn)
             wanted = {m for m in wanted if first is None or m >= month_of_day(first)}
         created = sum(self._make(conn, month) for month in sorted(wanted))
         ahead = add_months(this, 1)

@@ -34,7 +34,13 @@ import psycopg2.errors
 
 from insights.database import Connection
 from insights.record.kept import needed
-from insights.record.partitions import PARTITIONED, Partition, add_months, listing, month_of
+from insights.record.partitions import (
+    PARTITIONED,
+    Partition,
+    add_months,
+    listing,
+    month_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -150,15 +156,6 @@ def _raise_cutoff(conn: Connection, edge: date) -> None:
     with conn.cursor() as cur:
         cur.execute("UPDATE retention_cutoff SET first_day = GREATEST(first_day, %s)", (edge,))
     conn.commit()
-
-
-def first_day_kept(conn: Connection) -> date | None:
-    """The first day the consumers keep (None: no retention has run)."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT first_day FROM retention_cutoff")
-        row = cur.fetchone()
-    conn.rollback()
-    return None if row is None else row[0]
 
 
 def _drop(conn: Connection, part: Partition, dry_run: bool) -> Dropped | None:

@@ -42,12 +42,17 @@ def test_badly_named_migration_files_are_refused(tmp_path: Path) -> None:
         database.migrations(tmp_path)
 
 
+def _upgrade_below(version: str, url: str, sql_dir: Path) -> None:
+    """Apply the migrations before ``version`` (copied into ``sql_dir``)."""
+    for migration in sorted(database.SQL_DIR.glob("*.sql")):
+        if migration.name < version:
+            (sql_dir / migration.name).write_text(migration.read_text())
+    database.upgrade(url, sql_dir)
+
+
 def test_the_day_counts_migration_counts_what_the_event_tables_hold(
         empty_database: str, tmp_path: Path) -> None:
-    for migration in sorted(database.SQL_DIR.glob("*.sql")):
-        if migration.name < "007":
-            (tmp_path / migration.name).write_text(migration.read_text())
-    database.upgrade(empty_database, tmp_path)
+    _upgrade_below("007", empty_database, tmp_path)
     late, next_day = "2026-12-06 23:59:59+00", "2026-12-07 00:00:00+00"
     conn = database.connect(empty_database)
     with conn, conn.cursor() as cur:
@@ -83,10 +88,7 @@ def test_the_day_counts_migration_counts_what_the_event_tables_hold(
 
 def test_the_partitions_migration_keeps_every_row_in_its_month(
         empty_database: str, tmp_path: Path) -> None:
-    for migration in sorted(database.SQL_DIR.glob("*.sql")):
-        if migration.name < "008":
-            (tmp_path / migration.name).write_text(migration.read_text())
-    database.upgrade(empty_database, tmp_path)
+    _upgrade_below("008", empty_database, tmp_path)
     conn = database.connect(empty_database)
     with conn, conn.cursor() as cur:
         for n, at in enumerate(["2025-01-31 23:59:59+00", "2025-02-01 00:00:00+00",

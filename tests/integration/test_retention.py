@@ -27,7 +27,13 @@ from harness.services import (
 from insights.database import Connection, connect
 from insights.events.producer import Emitter
 from insights.record import retention
-from insights.record.partitions import HORIZON_MONTHS, add_months, listing, month_of
+from insights.record.partitions import (
+    HORIZON_MONTHS,
+    add_months,
+    first_day_kept,
+    listing,
+    month_of,
+)
 from insights.settings import Settings
 from tests.read_model import documents, profiles, simulate, wait_ingested
 
@@ -125,7 +131,7 @@ def test_after_a_run_every_consumer_refuses_events_before_the_first_day_kept(
     """Whatever its own setting: the cutoff is the one the run stored."""
     now = datetime.now(UTC)
     assert retention.run(conn, now, MONTHS) is not None
-    assert retention.first_day_kept(conn) == retention.cutoff(now, MONTHS)
+    assert first_day_kept(conn) == retention.cutoff(now, MONTHS)
     run_pipeline(settings)                              # no INSIGHTS_RETENTION_MONTHS
     old = now - timedelta(days=31 * (MONTHS + 1))
     for body in (event("pageview", old, pageview_id="OLD", session_id="S", user_id=3),
@@ -140,7 +146,7 @@ def test_after_a_run_every_consumer_refuses_events_before_the_first_day_kept(
     assert month_of(old) not in {p.month for p in listing(conn)}   # no partition made for it
     # A shorter retention later never lowers the first day kept.
     assert retention.run(conn, now, MONTHS + 2) is not None
-    assert retention.first_day_kept(conn) == retention.cutoff(now, MONTHS)
+    assert first_day_kept(conn) == retention.cutoff(now, MONTHS)
 
 
 def test_view_ids_stay_unique_across_months_and_old_history_goes_to_the_default(

@@ -56,6 +56,13 @@ def test_the_shortest_retention_covers_every_window_read_back() -> None:
     assert Settings(retention_months=5).retention_months == 5
 
 
+def test_an_empty_retention_variable_keeps_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INSIGHTS_RETENTION_MONTHS", "")       # compose's ${X:-}
+    assert Settings().retention_months is None
+    monkeypatch.setenv("INSIGHTS_RETENTION_MONTHS", "6")
+    assert Settings().retention_months == 6
+
+
 def _item(ts: datetime, offset: int) -> Accepted:
     raw = msgspec.json.encode(event("pageview", ts, pageview_id=f"P{offset}", session_id="S"))
     decoded = contract.decode(raw, now=datetime.now(UTC))
