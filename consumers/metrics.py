@@ -29,7 +29,7 @@ class Metrics:
             "insights_batch_seconds", "Time to write one batch to a sink", ["sink"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=r)
         self.batch_size = Histogram("insights_batch_records", "Records per batch",
-                                    buckets=(1, 10, 100, 500, 1000, 2000, 5000, 10000),
+                                    buckets=(1, 10, 100, 500, 1000, 2000, 5000, 10000, 20000),
                                     registry=r)
         self.sink_errors = Counter("insights_sink_errors", "Failed batch writes (retried)",
                                    ["sink"], registry=r)
