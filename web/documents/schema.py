@@ -21,7 +21,7 @@ from web.documents.common import Health, ServiceUnavailable
 from web.documents.paths import PathsTab
 from web.documents.profile import Profile
 from web.documents.site import OverviewTab, PagesTab
-from web.documents.users import EngagementTab, ProblemsTab
+from web.documents.users import EngagementTab, ProblemsTab, UserSearch
 
 TabDocument = ProblemsTab | EngagementTab | PagesTab | PathsTab | OverviewTab
 #: What a live socket sends: a tab's document, a profile or the alerts, as its ``GET``.
@@ -44,7 +44,8 @@ def ref(name: str) -> dict[str, str]:
 def components() -> dict[str, Any]:
     """The JSON Schema of every document, by component name."""
     _, found = msgspec.json.schema_components(
-        [*FRESH_DOCUMENTS, Health, ServiceUnavailable, *ALERT_DOCUMENTS], ref_template=REF)
+        [*FRESH_DOCUMENTS, Health, ServiceUnavailable, UserSearch, *ALERT_DOCUMENTS],
+        ref_template=REF)
     for document in FRESH_DOCUMENTS:
         found[document.__name__]["required"].append("freshness")
     found["TabDocument"] = {

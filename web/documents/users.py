@@ -75,3 +75,21 @@ class EngagementTab(Struct, kw_only=True):
     engagement_list: Annotated[list[EngagementRow], about(
         "the 50 listed users with the highest engagement score, highest first")]
     freshness: Fresh = UNSET
+
+
+class UserMatch(Struct, kw_only=True):
+    """A tracked user a search found."""
+
+    id: Annotated[int, about("the user's id (users.id): their profile is /api/users/{id}")]
+    name: Annotated[str | None, about("the user's name, null when none was sent")]
+    email: Annotated[str | None, about("the user's e-mail address, null when none was sent")]
+    role: Annotated[str | None, about("the user's role on the site, as sent")]
+    company: Annotated[str | None, about("the user's company, as sent")]
+
+
+class UserSearch(Struct, kw_only=True):
+    """``GET /api/users?q=``: the tracked users whose name's words or e-mail address begin
+    with each word of the query, or whose id it is; the id's user first, then by name."""
+
+    query: Annotated[str, about("the query, as asked")]
+    users: Annotated[list[UserMatch], about("at most `limit` users, best first")]

@@ -10,6 +10,7 @@ import { hideExplain, initExplain, reattachExplain } from './explain.js';
 import { createFreshness } from './freshness.js';
 import { getLang, setLang, t, translatePage } from './i18n.js';
 import { createProfileView } from './profile.js';
+import { initSearch } from './search.js';
 import { createEngagementTab } from './tabs/engagement.js';
 import { createOverviewTab } from './tabs/overview.js';
 import { createPagesTab } from './tabs/pages.js';
@@ -295,6 +296,10 @@ function wireHeader() {
 function start() {
   translatePage();
   initExplain($('#explain'));
+  initSearch({
+    input: $('#user-search'), list: $('#user-matches'), status: $('#user-search-status'),
+    open: (id) => { window.location.hash = `#/users/${Number(id)}`; },
+  });
   wireHeader();
   window.addEventListener('hashchange', route);
   if (!window.location.hash || window.location.hash === '#' || window.location.hash === '#/') {

@@ -133,6 +133,11 @@ const en = {
   'lang.label': 'Language',
   'logout': 'Log out',
   'account.label': 'Signed in as',
+  'search.label': 'Find a user',
+  'search.placeholder': 'Find a user: name, e-mail or id (/)',
+  'search.none': 'No user matches “{q}”',
+  'search.count': '{n} users found',
+  'search.failed': 'The search failed; try again',
   'conn.connecting': 'Connecting…',
   'conn.open': 'Live',
   'conn.closed': 'Offline',
@@ -477,6 +482,11 @@ const pl = {
   'lang.label': 'Język',
   'logout': 'Wyloguj',
   'account.label': 'Zalogowano jako',
+  'search.label': 'Znajdź użytkownika',
+  'search.placeholder': 'Znajdź użytkownika: imię, e-mail lub id (/)',
+  'search.none': 'Żaden użytkownik nie pasuje do „{q}”',
+  'search.count': 'Znaleziono użytkowników: {n}',
+  'search.failed': 'Wyszukiwanie nie powiodło się; spróbuj ponownie',
   'conn.connecting': 'Łączenie…',
   'conn.open': 'Na żywo',
   'conn.closed': 'Rozłączono',
@@ -732,11 +742,15 @@ export function t(key, params) {
   return text;
 }
 
-/** Fills the template's static labels: data-i18n (text), data-i18n-title, data-i18n-aria. */
+/** Fills the template's static labels: data-i18n (text), data-i18n-title, data-i18n-aria,
+ * data-i18n-placeholder. */
 export function translatePage(root = document) {
   document.documentElement.lang = lang;
   root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
   root.querySelectorAll('[data-i18n-title]').forEach((el) => { el.title = t(el.dataset.i18nTitle); });
+  root.querySelectorAll('[data-i18n-placeholder]').forEach((el) => {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  });
   root.querySelectorAll('[data-i18n-aria]').forEach((el) => {
     el.setAttribute('aria-label', t(el.dataset.i18nAria));
   });
