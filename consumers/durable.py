@@ -249,8 +249,8 @@ def _lock_offsets(cur: Cursor, partitions: Sequence[Partition]) -> dict[Partitio
 def _conflicts(cur: Cursor, new: Sequence[Accepted]) -> dict[str, str]:
     """New events that would start a stored session or view again (the first one wins)."""
     refused: dict[str, str] = {}
-    # pageview_ids holds every stored view's id (a trigger fills it; page_views is
-    # partitioned and cannot keep it unique itself).
+    # pageview_ids holds every stored view's id (``claim_views``): page_views is
+    # partitioned by month and cannot keep it unique itself.
     for kind, table, column in ((SessionStart, "user_sessions", "session_id"),
                                 (PageView, "pageview_ids", "pageview_id")):
         events = [a.event for a in new if isinstance(a.event, kind)]

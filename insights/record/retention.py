@@ -154,6 +154,9 @@ def _run(conn: Connection, edge: date, dry_run: bool, tell: Progress) -> Report:
 def _raise_cutoff(conn: Connection, edge: date) -> None:
     """Make ``edge`` the first day every consumer keeps (it is never lowered)."""
     with conn.cursor() as cur:
+        # The table lock queues the batches that come after it (a row lock alone could
+        # wait forever behind consumers whose batches overlap, each locking it for share).
+        cur.execute("LOCK TABLE retention_cutoff IN EXCLUSIVE MODE")
         cur.execute("UPDATE retention_cutoff SET first_day = GREATEST(first_day, %s)", (edge,))
     conn.commit()
 
