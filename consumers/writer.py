@@ -26,6 +26,7 @@ from datetime import datetime
 from functools import partial
 from typing import cast
 
+from consumers import collector
 from consumers.batch import Item, Packed, decode, decode_counted
 from consumers.protocol import (
     Committed,
@@ -81,6 +82,7 @@ def start(build: Callable[[], Stage], log_level: str, parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logs.configure(log_level)
     _stage[:] = [build()]
+    collector.tune()
 
 
 def write(records: Packed, now: datetime, limits: WriterLimits) -> Summary:

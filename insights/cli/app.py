@@ -73,6 +73,7 @@ def topics(
 @app.command()
 def consume() -> None:
     """Consume all topics into PostgreSQL and Redis until SIGTERM/SIGINT (then finish the batch)."""
+    from consumers import collector
     from consumers.pipeline import Pipeline
     from consumers.stages import stages
 
@@ -89,6 +90,7 @@ def consume() -> None:
     try:
         if schedule is not None:
             schedule.start()
+        collector.tune()
         code = pipeline.run()
     finally:
         if report is not None:
