@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import results
 from bench.ingest import ingest, produce
 from bench.runs import fresh_settings
-from consumers import backfill
+from consumers import backfill, collector
 from consumers.projection import RedisProjection
 from insights import database, logs
 from insights.events import kafka
@@ -51,6 +51,7 @@ def main() -> None:
             with closing(database.connect(settings.postgres_url or "")) as conn:
                 total = backfill.count(conn, now)[0]
                 log.info("rebuilding the read model from %d stored events", total)
+                collector.tune()                   # as `insights backfill` does
                 started = time.perf_counter()
                 replayed = backfill.rebuild(sink, conn, now)
                 seconds = time.perf_counter() - started

@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from consumers import backfill
+from consumers import backfill, collector
 from consumers.projection import RedisProjection
 from insights import database, endpoints, logs
 from insights.readmodel import leftovers
@@ -87,6 +87,7 @@ def run(sample: int, *, as_json: bool = False) -> None:
     try:
         with closing(database.connect(urls.postgres_url)) as conn:
             with console.status("rebuilding the expected read model from PostgreSQL"):
+                collector.tune()          # a replay is batch work: see consumers.collector
                 backfill.rebuild(sink, conn, now)
             moved = _moved(client, Keys(settings.redis_prefix), Keys(scratch))
             found, checked = _compare(settings, urls, (settings.redis_prefix, scratch), sample,

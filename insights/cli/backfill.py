@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from consumers import backfill
+from consumers import backfill, collector
 from consumers.lease import LOCK_S, RebuildBusy
 from consumers.projection import RedisProjection
 from insights import database, endpoints, logs
@@ -60,6 +60,7 @@ def run() -> None:
             if sink.client().exists(keys.rebuild_lock):
                 console.print("another rebuild holds the lock: waiting for it (a killed "
                               f"one's expires within {LOCK_S} s)")
+            collector.tune()          # a replay is batch work: see consumers.collector
             replayed = backfill.rebuild(sink, conn, now, advance, wait_s=LOCK_S + 5,
                                         clock=lambda: datetime.now(UTC))
         used = current(sink.client(), Keys(settings.redis_prefix))
