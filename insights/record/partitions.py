@@ -12,6 +12,7 @@ partition, so no sender can make a table per month since 1970.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -77,19 +78,20 @@ class Partition:
 
 
 def listing(conn: Connection) -> list[Partition]:
-    """Every monthly partition of the event tables (default partitions left out)."""
+    """Every monthly partition of the event tables, as ``event_month_partitions`` names
+    them (default partitions, and any made by hand under another name, left out)."""
     with conn.cursor() as cur:
         cur.execute(_LISTING, (list(PARTITIONED),))
         rows = cur.fetchall()
-    return [Partition(table, name, _month(name)) for table, name, bound in rows
-            if bound != "DEFAULT"]
+    found = []
+    for table, name, _ in rows:
+        named = _NAME.fullmatch(name)
+        if named is not None and named["table"] == table and 1 <= int(named["m"]) <= 12:
+            found.append(Partition(table, name, date(int(named["y"]), int(named["m"]), 1)))
+    return found
 
 
-def _month(name: str) -> date:
-    """``TABLE_y2026m12`` -> 2026-12-01."""
-    stamp = name.rsplit("_y", 1)[1]
-    year, month = stamp.split("m")
-    return date(int(year), int(month), 1)
+_NAME = re.compile(r"(?P<table>\w+)_y(?P<y>[0-9]{4})m(?P<m>[0-9]{2})")
 
 
 class Months:
