@@ -3,7 +3,9 @@
 Every query filters on a user id (or the user's e-mail for alerts, or the user's
 sessions for JS errors) first, so each is served by a ``(user, time)`` index.
 Windows are ``>= start`` with no upper bound (semantics 2). Hours and days are
-taken in UTC whatever the session time zone is.
+taken in UTC whatever the session time zone is. The newest rows of a kind tie-break
+on the event id (byte order, newest first), so a list cut at its limit is the same
+on every read, whatever partition or plan the rows come from.
 """
 
 from __future__ import annotations
@@ -27,25 +29,28 @@ SELECT count(*) AS total_sessions, coalesce(sum(duration_seconds), 0) AS duratio
        count(duration_seconds) AS duration_count
 FROM user_sessions WHERE user_id = :uid""")
 
+# Newest first; ties by event id (byte order), newest first.
+_NEWEST: Final = ' DESC, {e}event_id COLLATE "C" DESC LIMIT :n'
+
 _LATEST: Final = {
     "sessions": "SELECT started_at AS time, device_type, browser FROM user_sessions"
-                " WHERE user_id = :uid ORDER BY started_at DESC LIMIT :n",
+                " WHERE user_id = :uid ORDER BY started_at" + _NEWEST.format(e=""),
     "views": "SELECT viewed_at AS time, path FROM page_views"
-             " WHERE user_id = :uid ORDER BY viewed_at DESC LIMIT :n",
+             " WHERE user_id = :uid ORDER BY viewed_at" + _NEWEST.format(e=""),
     "searches": "SELECT searched_at AS time, query FROM search_queries"
-                " WHERE user_id = :uid ORDER BY searched_at DESC LIMIT :n",
+                " WHERE user_id = :uid ORDER BY searched_at" + _NEWEST.format(e=""),
     "conversions": "SELECT converted_at AS time, event_type FROM conversion_events"
-                   " WHERE user_id = :uid ORDER BY converted_at DESC LIMIT :n",
+                   " WHERE user_id = :uid ORDER BY converted_at" + _NEWEST.format(e=""),
     "resets": "SELECT created_at AS time FROM email_logs WHERE user_id = :uid"
-              " AND email_type = 'password_reset' ORDER BY created_at DESC LIMIT :n",
+              " AND email_type = 'password_reset' ORDER BY created_at" + _NEWEST.format(e=""),
     "alerts": "SELECT created_at AS time, alert_type, severity FROM security_alerts"
-              " WHERE user_email = :email ORDER BY created_at DESC LIMIT :n",
+              " WHERE user_email = :email ORDER BY created_at" + _NEWEST.format(e=""),
     "js_errors": "SELECT e.occurred_at AS time, e.message, e.source, e.line FROM js_errors e"
                  " JOIN user_sessions s ON s.session_id = e.session_id"
-                 " WHERE s.user_id = :uid ORDER BY e.occurred_at DESC LIMIT :n",
+                 " WHERE s.user_id = :uid ORDER BY e.occurred_at" + _NEWEST.format(e="e."),
     "slow_pages": "SELECT viewed_at AS time, path, load_time_ms FROM page_views"
                   f" WHERE user_id = :uid AND load_time_ms > {SLOW_MS}"
-                  " ORDER BY viewed_at DESC LIMIT :n",
+                  " ORDER BY viewed_at" + _NEWEST.format(e=""),
 }
 
 _GROUPED: Final = {
