@@ -2,8 +2,9 @@
 
 ``--events`` generated events are ingested by ``insights consume`` (PostgreSQL
 only, so Redis starts empty), then the read model is rebuilt from PostgreSQL with
-``consumers.backfill.rebuild``, timed from its start to its end (re-scoring every
-user included). Results go to stdout and ``bench/results/backfill-<time>.json``.
+``consumers.backfill.rebuild`` (``--workers`` processes, one per core by default, as
+``insights backfill``), timed from its start to its end (re-scoring every user
+included). Results go to stdout and ``bench/results/backfill-<time>.json``.
 
     make bench-backfill               # 200,000 events
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from contextlib import closing
@@ -35,6 +37,8 @@ log = logging.getLogger("bench.backfill")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="replaying processes (default: one per CPU core, as the CLI)")
     args = parser.parse_args()
     logs.configure("INFO")
     with fresh_settings("bbackfill", redis_sink=False) as settings:
@@ -53,13 +57,13 @@ def main() -> None:
                 log.info("rebuilding the read model from %d stored events", total)
                 collector.tune()                   # as `insights backfill` does
                 started = time.perf_counter()
-                replayed = backfill.rebuild(sink, conn, now)
+                replayed = backfill.rebuild(sink, conn, now, workers=args.workers)
                 seconds = time.perf_counter() - started
         finally:
             leftovers.clear(sink.client(), sink.keys.prefix)
             sink.close()
     results.write("backfill", {**results.context(), "events": replayed,
-                               "seconds": round(seconds, 1),
+                               "workers": args.workers, "seconds": round(seconds, 1),
                                "backfill_events_per_s": round(replayed / seconds),
                                "target": "100,000 events/s (issue 13)"})
 

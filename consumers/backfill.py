@@ -1,10 +1,9 @@
 """Rebuild the Redis read model from PostgreSQL into a new generation (``insights backfill``).
 
-Events are read back from the write-through tables (their JSON as sent, with
-the Kafka position the ledger recorded) and fed, in partition order, through
-the same ``RedisProjection.write`` the consumer uses, so the rebuilt keys are what a
-consumer would have built. Only events young enough to sit in a window (the
-last ``KEEP_DAYS`` days) are replayed.
+Events are read back from the write-through tables (``consumers.stored``) and
+fed, in partition order, through the same ``RedisProjection.write`` the consumer
+uses, so the rebuilt keys are what a consumer would have built; several
+processes may share the partitions (``consumers.replayers``).
 
 Online: the new generation is built beside the one in use (``Keys.building``),
 which readers and consumers keep using meanwhile. Per partition, the offsets
@@ -27,22 +26,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import psycopg2
 import redis
 
-from consumers.batch import Accepted, Item
+from consumers import replayers
 from consumers.lease import Lease, RebuildBusy
 from consumers.projection import RedisProjection
-from consumers.protocol import Committed
+from consumers.replayers import Share
 from consumers.rollups import TouchedUsers
-from consumers.scores import KEEP_DAYS
+from consumers.stored import oldest_kept, pending
 from insights.database import Connection
-from insights.events import contract
-from insights.events.kafka import Partition, Record
+from insights.events.kafka import Partition
 from insights.readmodel import generation
 from insights.readmodel.keys import Keys
 from insights.readmodel.leftovers import drop, sweep
@@ -50,22 +48,8 @@ from insights.readmodel.redisdb import text
 from scoring.windows import day_number
 
 log = logging.getLogger(__name__)
-BATCH = 10_000       # events replayed per projection write (and users re-scored per call)
+BATCH = 10_000       # users re-scored per call
 
-_RAW = """
-SELECT event_id, raw::text FROM user_sessions UNION ALL
-SELECT event_id, raw::text FROM page_views UNION ALL
-SELECT leave_event_id, leave_raw::text FROM page_views WHERE leave_event_id IS NOT NULL
-UNION ALL SELECT event_id, raw::text FROM js_errors UNION ALL
-SELECT event_id, raw::text FROM security_alerts UNION ALL
-SELECT event_id, raw::text FROM email_logs UNION ALL
-SELECT event_id, raw::text FROM search_queries UNION ALL
-SELECT event_id, raw::text FROM conversion_events UNION ALL
-SELECT event_id, raw::text FROM state_events"""
-_EVENTS = f"""
-SELECT l.topic, l."partition", l."offset", r.raw FROM event_ledger l
-JOIN ({_RAW}) r USING (event_id)
-WHERE l.ts >= %s ORDER BY l.topic, l."partition", l."offset" """
 _COUNT = """
 SELECT count(*), count(*) FILTER (WHERE l."offset" <= r.done) FROM event_ledger l
 LEFT JOIN unnest(%s::text[], %s::int[], %s::bigint[]) AS r (topic, part, done)
@@ -82,7 +66,7 @@ def count(conn: Connection, now: datetime, replayed: Mapping[Partition, int] | N
     done = sorted((replayed or {}).items())
     with conn.cursor() as cur:
         cur.execute(_COUNT, ([t for (t, _), _ in done], [p for (_, p), _ in done],
-                             [o for _, o in done], now - timedelta(days=KEEP_DAYS)))
+                             [o for _, o in done], oldest_kept(now)))
         total, before = cur.fetchone()  # type: ignore[misc]
     return int(total), int(before)
 
@@ -96,66 +80,33 @@ def replayed_before(client: Any, keys: Keys) -> dict[Partition, int]:
     return {_partition(f): int(o) for f, o in client.hgetall(keys.at(building).replayed).items()}
 
 
-def stored_items(conn: Connection, now: datetime, marks: Mapping[Partition, int],
-                 replayed: Mapping[Partition, int]) -> Iterator[list[Item]]:
-    """The replayable events as batches of items, in partition and offset order: those at
-    or below their partition's take-over mark (``marks``) and above what was replayed
-    already (``replayed``, a run killed midway)."""
-    with conn.cursor(name="backfill") as cur:       # server side: 5M rows never in memory
-        cur.itersize = BATCH
-        cur.execute(_EVENTS, (now - timedelta(days=KEEP_DAYS),))
-        batch: list[Item] = []
-        for topic, partition, offset, raw in cur:
-            if not replayed.get((topic, partition), -1) < offset <= marks.get(
-                    (topic, partition), -1):
-                continue
-            value = raw.encode()
-            event = _stored_event(value, now)
-            if isinstance(event, contract.Invalid):   # stored once, so valid: schema drift
-                log.warning("skipping %s/%d@%d: %s", topic, partition, offset, event.detail)
-                continue
-            batch.append(Accepted(Record(topic, partition, offset, None, value, 0), event))
-            if len(batch) == BATCH:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
-
-def _stored_event(value: bytes, now: datetime) -> contract.Event | contract.Invalid:
-    """A stored event's JSON (kept as sent, in a ``json`` column) decoded again: the
-    whole-message checks passed when it was stored, so only the typed decoding runs, and
-    the full ``decode`` only for a value that does not decode so (schema drift)."""
-    try:
-        return contract.decode_accepted(value)
-    except Exception:         # judged in full below, with the reason
-        return contract.decode(value, now=now, max_bytes=len(value) + 1, max_future_s=86400)
-
-
 GRACE_S = 2.0      # how long the old generation outlives the switch (readers finishing)
 
 
 def rebuild(sink: RedisProjection, conn: Connection, now: datetime,
             progress: Callable[[int], None] = lambda _: None, *, wait_s: float = 0,
-            clock: Callable[[], datetime] | None = None) -> int:
+            clock: Callable[[], datetime] | None = None, workers: int = 1) -> int:
     """Build the read model under the projection's prefix from PostgreSQL into a new
     generation (or continue the one being built) and switch to it; returns how many
     events were replayed. One process at a time (``consumers.lease``: waited for up to
     ``wait_s`` seconds, else ``RebuildBusy``). ``now`` is the replay's time (what is
     young enough to replay); ``clock`` gives the time of the re-scoring at the end
-    (default: ``now``). See the module docstring."""
+    (default: ``now``); ``workers`` processes replay (``consumers.replayers``; 1: this
+    one). See the module docstring."""
     client, keys = sink.client(), Keys(sink.keys.prefix)
     lease = Lease(client, sink.scripts(), keys, generation.new_generation(), wait_s)
     announcing = sink.announcing
     try:
-        used, target = _target(client, keys)
-        sink.retarget(target)
-        sink.announcing = False
-        log.info("building generation %s of the read model under %r (in use: %s); "
-                 "dropped %d stale keys", target, keys.prefix, used or "none",
-                 sweep(client, keys, {used, target}, lease.check))
-        sink.mark_layout()
-        replayed = _replay(sink, conn, now, clock or (lambda: now), lease.checking(progress))
+        with replayers.Replayers(sink, workers) as pool:   # processes start while we prepare
+            used, target = _target(client, keys)
+            sink.retarget(target)
+            sink.announcing = False
+            log.info("building generation %s of the read model under %r (in use: %s); "
+                     "dropped %d stale keys", target, keys.prefix, used or "none",
+                     sweep(client, keys, {used, target}, lease.check))
+            sink.mark_layout()
+            replayed = _replay(sink, conn, now, clock or (lambda: now),
+                               progress=lease.checking(progress), pool=pool)
         _switch(sink, conn, lease, target)
     except BaseException:
         lease.release()
@@ -226,14 +177,15 @@ def _vouch_for_redis(sink: RedisProjection, conn: Connection) -> None:
 
 
 def _replay(sink: RedisProjection, conn: Connection, now: datetime,
-            clock: Callable[[], datetime], progress: Callable[[int], None]) -> int:
+            clock: Callable[[], datetime], *, progress: Callable[[int], None],
+            pool: replayers.Replayers) -> int:
     """Replay, take over and re-score from one snapshot of PostgreSQL (with the alert
     rules paused: the consumers detect on the generation in use; and without
     re-scoring each batch's users, which the end does for every tracked user)."""
     detector, sink.scores.detector = sink.scores.detector, None
     sink.replaying = True
     try:
-        replayed, users, marks = _replayed(sink, conn, now, progress)
+        replayed, users, marks = _replayed(sink, conn, now, progress, pool)
     finally:
         sink.scores.detector = detector
         sink.replaying = False
@@ -248,7 +200,7 @@ def _replay(sink: RedisProjection, conn: Connection, now: datetime,
 
 
 def _replayed(sink: RedisProjection, conn: Connection, now: datetime,
-              progress: Callable[[int], None]
+              progress: Callable[[int], None], pool: replayers.Replayers
               ) -> tuple[int, list[int], dict[Partition, int]]:
     """(events replayed, every tracked user, the take-over marks), from one snapshot of
     PostgreSQL."""
@@ -260,11 +212,15 @@ def _replayed(sink: RedisProjection, conn: Connection, now: datetime,
             stored = {(t, p): o for t, p, o in cur.fetchall()}
         marks = sink.take_over(stored)
         done = replayed_before(sink.client(), Keys(sink.keys.prefix))
-        replayed = 0
-        for batch in stored_items(conn, now, marks, done):
-            sink.write(batch, Committed.everything(batch), now)
-            replayed += len(batch)
-            progress(len(batch))
+        shares = replayers.deal(pending(conn, now), marks, pool.workers)
+        snapshot = ""
+        if len(shares) > 1:
+            with conn.cursor() as cur:      # the other replayers read this very snapshot
+                cur.execute("SELECT pg_export_snapshot()")
+                snapshot = cur.fetchone()[0]  # type: ignore[index]
+        replayed = pool.run(sink, conn, [
+            Share(snapshot, sink.keys.generation_id, now, share, done) for share in shares],
+            progress)
         with conn.cursor() as cur:    # users with nothing recent still count on the cards
             cur.execute("SELECT id FROM users WHERE upserted_at IS NOT NULL ORDER BY id")
             return replayed, [row[0] for row in cur.fetchall()], marks

@@ -24,7 +24,7 @@ lock expiry) is ``consumers.timed``'s.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from functools import partial
@@ -86,6 +86,17 @@ class RedisProjection:
         #: Announce each batch to the web app (not for a generation nobody reads yet).
         self.announcing = True
 
+    @property
+    def postgres_url(self) -> str:
+        """The PostgreSQL the projection reads rows from."""
+        return self._postgres_url
+
+    def recipe(self) -> Callable[[], RedisProjection]:
+        """How to build a projection like this one in another process (picklable)."""
+        sections = {name: list(paths) for name, paths in self._sections.items()}
+        return partial(RedisProjection, self._redis_url, self._postgres_url, self.keys.prefix,
+                       sections, self.keys.generation_id)
+
     def retarget(self, generation_id: str) -> None:
         """Write the read model's generation ``generation_id`` from now on."""
         if generation_id != self.keys.generation_id:
@@ -140,7 +151,8 @@ class RedisProjection:
         # Users' scores, the paths tab's sessions and the site-wide aggregates touch
         # different keys and rows: done side by side, so one's waits on the servers
         # overlap the others' Python.
-        touched = rollups.touched_users(events)
+        # A rebuild re-scores every user at its end: nobody to re-score or announce now.
+        touched = rollups.TouchedUsers() if self.replaying else rollups.touched_users(events)
         side: list[Future[Any]] = [self._side.submit(self._paths, events, now)]
         if not self.replaying:
             side.append(self._side.submit(self.scores.rescore, touched, now))

@@ -75,17 +75,20 @@ class Committed:
     in it. Small and picklable: it travels with the batch to the projection's process."""
 
     counted: dict[Partition, frozenset[int]] = field(default_factory=dict)
+    every: bool = False  # every accepted item, whatever ``counted`` says
 
     def __contains__(self, item: object) -> bool:
         if not isinstance(item, Accepted):
             return False
+        if self.every:
+            return True
         offsets = self.counted.get((item.record.topic, item.record.partition))
         return offsets is not None and item.record.offset in offsets
 
     @staticmethod
-    def everything(items: Sequence[Item]) -> Committed:
+    def everything() -> Committed:
         """Every accepted item counted (a rebuild replays only stored events)."""
-        return WriteResult(applied=[i for i in items if isinstance(i, Accepted)]).committed()
+        return Committed(every=True)
 
 
 class DurableWrite(Protocol):

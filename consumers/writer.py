@@ -73,16 +73,22 @@ _stage: list[Stage] = []       # this process's stage, once started
 
 def start(build: Callable[[], Stage], log_level: str, parent: int) -> None:
     """Process initializer: die with the parent, leave signals to it, build the stage."""
+    serve(parent)
+    logs.configure(log_level)
+    _stage[:] = [build()]
+    collector.tune()
+
+
+def serve(parent: int) -> None:
+    """Make this child process die with ``parent`` (also a SIGKILLed one) and leave
+    SIGINT and SIGTERM to it: Ctrl-C reaches the whole process group, and the parent
+    decides when its children stop."""
     if sys.platform == "linux":
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:        # the parent died before prctl took effect
         os._exit(1)
-    # Ctrl-C reaches the whole process group; the consumer decides when to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    logs.configure(log_level)
-    _stage[:] = [build()]
-    collector.tune()
 
 
 def write(records: Packed, now: datetime, limits: WriterLimits) -> Summary:

@@ -155,13 +155,16 @@ def retention(
 
 
 @app.command()
-def backfill() -> None:
+def backfill(
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=64, help="processes replaying (default: one per CPU core)")] = None,
+) -> None:
     """Rebuild the Redis read model from PostgreSQL into a new generation and switch to it
     when complete (consumers keep running, the dashboard keeps the one in use); run it
     again after an interruption and it continues."""
     from insights.cli.backfill import run
 
-    run()
+    run(workers)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ rate, time left) and a summary. Killed midway, the next run continues the build.
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import closing
 from datetime import UTC, datetime
@@ -30,8 +31,9 @@ _COLUMNS = (TextColumn("[bold]{task.description}"), BarColumn(),
             TextColumn("{task.fields[rate]:,.0f}/s"), TimeRemainingColumn())
 
 
-def run() -> None:
-    """Rebuild (see the module docstring); exit 1 when another rebuild holds the lock."""
+def run(workers: int | None = None) -> None:
+    """Rebuild (see the module docstring) with ``workers`` replaying processes (None: one
+    per CPU core); exit 1 when another rebuild holds the lock."""
     settings = Settings()
     logs.configure(settings.log_level)
     urls = endpoints.resolve(settings)
@@ -62,7 +64,8 @@ def run() -> None:
                               f"one's expires within {LOCK_S} s)")
             collector.tune()          # a replay is batch work: see consumers.collector
             replayed = backfill.rebuild(sink, conn, now, advance, wait_s=LOCK_S + 5,
-                                        clock=lambda: datetime.now(UTC))
+                                        clock=lambda: datetime.now(UTC),
+                                        workers=workers or os.cpu_count() or 1)
         used = current(sink.client(), Keys(settings.redis_prefix))
     except RebuildBusy as error:
         console.print(f"[red]error:[/red] {escape(str(error))}")

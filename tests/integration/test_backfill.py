@@ -126,6 +126,14 @@ def _reads_as_reference(settings: Settings) -> None:
         assert_same_profile(what, got, want)
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie waiting for its reaper does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _keys_of(client: redis.Redis, prefix: str, generation_id: str) -> list[Any]:
     return list(client.scan_iter(match=f"{prefix}:{generation_id}:*", count=1000))
 
@@ -151,7 +159,7 @@ def test_an_online_backfill_switches_generations_with_no_gap_and_nothing_twice(
         sink = RedisProjection(settings.redis_url or "", settings.postgres_url or "",
                                settings.redis_prefix)
         try:
-            backfill.rebuild(sink, conn, datetime.now(UTC), mid_build)
+            backfill.rebuild(sink, conn, datetime.now(UTC), mid_build, workers=2)
         finally:
             sink.close()
         sent += _live(emitter, sent, 200)         # and after the switch
@@ -166,7 +174,7 @@ def test_an_online_backfill_switches_generations_with_no_gap_and_nothing_twice(
 
 
 _KILLED_MIDWAY = """
-import os, signal, sys
+import multiprocessing, os, signal, sys
 from contextlib import closing
 from datetime import UTC, datetime
 from consumers import backfill
@@ -175,10 +183,11 @@ from insights.database import connect
 redis_url, postgres_url, prefix = sys.argv[1:]
 def die(done):
     if done:
+        print(*(child.pid for child in multiprocessing.active_children()), flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
 with closing(connect(postgres_url)) as conn:
     backfill.rebuild(RedisProjection(redis_url, postgres_url, prefix), conn,
-                     datetime.now(UTC), die)
+                     datetime.now(UTC), die, workers=2)
 """
 
 
@@ -190,11 +199,15 @@ def test_a_backfill_killed_midway_is_continued_by_the_next_run(
     killed = subprocess.run([sys.executable, "-c", _KILLED_MIDWAY, settings.redis_url or "",
                              settings.postgres_url or "", settings.redis_prefix],
                             env={**os.environ, **environment(settings)}, timeout=120,
-                            check=False)
+                            check=False, capture_output=True, text=True)
     assert killed.returncode == -9                  # SIGKILLed after its first batch
     building = client.get(keys.building)
     assert building is not None
     assert client.hgetall(old.at(building).replayed)   # half replayed
+    replayers = [int(pid) for pid in killed.stdout.split()]
+    assert replayers                                # its replayer process dies with it
+    wait_for(lambda: not any(_alive(pid) for pid in replayers), 10,
+             "the replayer to die with the backfill")
     assert api.get(OVERVIEW).status_code == 200     # the generation in use is served
     sent += _live(emitter, sent, 300)               # written into both by the consumer
     wait_for(lambda: stored_records(settings) >= sent and redis_records(settings) >= sent,

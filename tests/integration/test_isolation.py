@@ -82,8 +82,8 @@ def test_a_record_the_read_model_cannot_take_is_noted_and_passed(
     items = batch(queries)
     written = postgres.write(items, datetime.now(UTC))
     assert not written.rejected
-    monkeypatch.setattr(aggregates.Increments, "ops",
-                        _fail_for_poisoned(aggregates.Increments.ops))
+    monkeypatch.setattr(aggregates.Increments, "add",
+                        _fail_for_poisoned(aggregates.Increments.add))
     result = redis_sink.write(items, written.committed(), datetime.now(UTC))
     assert [(r.record.offset, r.reason) for r in result.rejected] == [(5, "unprocessable")]
     assert redis_records(settings) == 20              # past it: never read again
