@@ -31,7 +31,7 @@ from harness.services import environment
 from insights.settings import Settings
 from scoring.windows import PERIODS
 from web.engine import create_engine
-from web.reader import FILTERS, TABS, Filter, Tab
+from web.reader import TAB_FILTERS, TABS, Filter, Tab
 from web.tabs import build_reader
 
 log = logging.getLogger("bench.latency")
@@ -56,7 +56,7 @@ class Case(NamedTuple):
 
 CASES: tuple[Case, ...] = (
     *(Case(tab, period, "all") for tab in TABS if tab != "overview" for period in PERIODS),
-    *(Case("overview", "week", f) for f in FILTERS),
+    *(Case("overview", "week", f) for f in TAB_FILTERS["overview"]),
 )
 
 

@@ -18,7 +18,7 @@ from insights.alerts.detection import Reading
 from insights.alerts.rules import Metric, Value
 from insights.readmodel.userstate import UserRow, UserSums, problem_counts
 from scoring.components import as_json
-from scoring.engagement import engagement_components, engagement_score, status
+from scoring.engagement import STATUSES, engagement_components, engagement_score, status
 from scoring.problems import problem_components, problem_score
 from scoring.windows import PERIODS, Period, day_number
 
@@ -28,7 +28,8 @@ _PROBLEM_METRICS: dict[Metric, Period] = {
 
 def rank_values(row: UserRow, sums: UserSums, alerts: Sequence[int], now: datetime
                 ) -> list[str]:
-    """The 7 values ``rank.lua`` stores for one user ("" = not in that set)."""
+    """The values ``rank.lua`` stores for one user, one per ``Keys.ranked_sets`` ("" = not
+    in that set)."""
     active = row.active()
     values = []
     for period in PERIODS:
@@ -41,6 +42,11 @@ def rank_values(row: UserRow, sums: UserSums, alerts: Sequence[int], now: dateti
     # Only current locks are indexed: ``tick`` re-scores them when they expire.
     until = row.locked_until
     values.append(str(until.timestamp()) if active and until and until > now else "")
+    # The list's users once more, by status: it moves with the days since the last
+    # login, and the midnight roll re-scores every user of the list.
+    last_login = row.last_login.date() if row.last_login else None
+    now_in = status(last_login, now.date(), engaged) if engaged > 0 else None
+    values += [str(engaged) if s == now_in else "" for s in STATUSES]
     return values
 
 

@@ -36,6 +36,7 @@ ACTIVE_SCORE: Final = 20
 AT_RISK_SCORE: Final = 5
 
 Status = Literal["active", "at_risk", "dormant"]
+STATUSES: Final[tuple[Status, ...]] = ("active", "at_risk", "dormant")
 Recency = Literal["recent", "at_risk", "dormant"]
 
 

@@ -27,7 +27,7 @@ from scoring.pages import DEFAULT_SECTIONS
 from scoring.windows import PERIODS
 from web.engine import create_engine
 from web.profile import build_profile
-from web.reader import FILTERS, TABS
+from web.reader import TAB_FILTERS, TABS
 from web.tabs import RedisTabs
 
 APPROXIMATE = frozenset({"unique_users", "active_7d"})   # HyperLogLog counts: within 2%
@@ -92,7 +92,7 @@ def documents(settings: Settings, now: datetime) -> list[tuple[str, Any, Any]]:
     with closing(connect(settings.postgres_url)) as conn:
         for tab in TABS:
             for period in PERIODS:
-                for filter_ in FILTERS if tab == "overview" else ("all",):
+                for filter_ in TAB_FILTERS[tab]:
                     what = f"{tab}?period={period}&filter={filter_}"
                     found.append((what, msgspec.to_builtins(read.tab(tab, period, filter_, now)),
                                   reference.tab(conn, tab, period, filter_, now)))

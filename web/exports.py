@@ -105,6 +105,6 @@ def export_csv(kind: ExportKind, document: Mapping[str, Any]) -> str:
     return out.getvalue()
 
 
-def export_filename(kind: ExportKind, period: str) -> str:
-    """``insights_<kind>_<period>.csv``."""
-    return f"insights_{kind}_{period}.csv"
+def export_filename(kind: ExportKind, period: str, filter_: str = "all") -> str:
+    """``insights_<kind>_<period>.csv``, or ``insights_<kind>_<period>_<filter>.csv``."""
+    return f"insights_{kind}_{period}{'' if filter_ == 'all' else '_' + filter_}.csv"

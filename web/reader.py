@@ -13,8 +13,23 @@ from web.documents.schema import TabDocument
 
 Tab = Literal["problems", "engagement", "pages", "paths", "overview"]
 TABS: tuple[Tab, ...] = ("problems", "engagement", "pages", "paths", "overview")
-Filter = Literal["all", "logged", "anonymous"]
-FILTERS: tuple[Filter, ...] = ("all", "logged", "anonymous")
+SessionFilter = Literal["all", "logged", "anonymous"]
+Filter = Literal["all", "logged", "anonymous", "active", "at_risk", "dormant"]
+FILTERS: tuple[Filter, ...] = ("all", "logged", "anonymous", "active", "at_risk", "dormant")
+#: The filters each tab takes: the overview's sessions by log-in, the engagement list by
+#: status (``scoring.engagement.status``); ``all`` everywhere.
+TAB_FILTERS: dict[Tab, tuple[Filter, ...]] = {
+    "overview": ("all", "logged", "anonymous"),
+    "engagement": ("all", "active", "at_risk", "dormant"),
+    "problems": ("all",), "pages": ("all",), "paths": ("all",),
+}
+
+
+def filter_refused(tab: Tab, filter_: str) -> str | None:
+    """Why ``filter_`` cannot filter ``tab`` (None: it can)."""
+    if filter_ in TAB_FILTERS[tab]:
+        return None
+    return f"filter: one of {', '.join(TAB_FILTERS[tab])} on the {tab} tab"
 
 
 class TabReader(Protocol):

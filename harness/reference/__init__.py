@@ -28,25 +28,28 @@ from harness.reference.windows import Windows
 
 TABS = ("problems", "engagement", "pages", "paths", "overview")
 FILTERS = ("all", "logged", "anonymous")
+STATUS_FILTERS = ("all", "active", "at_risk", "dormant")
 
-__all__ = ["DEFAULT_SECTIONS", "FILTERS", "TABS", "profile", "tab"]
+__all__ = ["DEFAULT_SECTIONS", "FILTERS", "STATUS_FILTERS", "TABS", "profile", "tab"]
 
 
 def tab(conn: Connection, tab: str, period: str, filter_: str, now: datetime, *,
         sections: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
     """The JSON of one tab as of ``now``.
 
-    ``period`` is day, week or month; ``filter_`` (all, logged, anonymous) matters to
-    the overview only but is validated for every tab; ``sections`` replaces the
-    reference's section map in the pages tab. Unknown values raise ValueError.
+    ``period`` is day, week or month; ``filter_`` is the overview's sessions (all,
+    logged, anonymous) or the engagement list's status (all, active, at_risk, dormant),
+    ``all`` on the other tabs; ``sections`` replaces the reference's section map in the
+    pages tab. Unknown values raise ValueError.
     """
-    if filter_ not in FILTERS:
-        raise ValueError(f"unknown filter {filter_!r}")
+    if filter_ not in (STATUS_FILTERS if tab == "engagement" else
+                       FILTERS if tab == "overview" else ("all",)):
+        raise ValueError(f"filter {filter_!r} does not apply to the {tab} tab")
     w = Windows(now, period)
     if tab == "problems":
         return problems_tab(conn, w)
     if tab == "engagement":
-        return engagement_tab(conn, w)
+        return engagement_tab(conn, w, filter_)
     if tab == "pages":
         return pages_tab(conn, w, sections)
     if tab == "paths":

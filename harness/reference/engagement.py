@@ -60,7 +60,7 @@ def sparklines(conn: Connection, w: Windows) -> dict[int, list[int]]:
 
 def engagement_list(conn: Connection, w: Windows) -> list[dict[str, Any]]:
     """Scored active users with a role other than UNAFFILIATED who had a session in the
-    period or a score > 0; highest score first (ties by id), top 50."""
+    period or a score > 0; highest score first (ties by id), all of them."""
     parts = activity.engagement_parts(conn, w.start_30d)
     sessions = activity.session_totals(conn, w.start)
     current = activity.views(conn, w.start)
@@ -84,9 +84,17 @@ def engagement_list(conn: Connection, w: Windows) -> list[dict[str, Any]]:
             "sparkline": spark.get(uid, [0] * SPARKLINE_DAYS),
         })
     listed.sort(key=lambda row: (-row["score"], row["user"]["id"]))
-    return listed[:LIST_SIZE]
+    return listed
 
 
-def engagement_tab(conn: Connection, w: Windows) -> dict[str, Any]:
-    """The whole engagement tab for the period of ``w``."""
-    return {**cards(conn, w), "engagement_list": engagement_list(conn, w)}
+STATUSES = ("active", "at_risk", "dormant")
+
+
+def engagement_tab(conn: Connection, w: Windows, status: str = "all") -> dict[str, Any]:
+    """The whole engagement tab for the period of ``w``: the list's top 50 of ``status``
+    (all: of every status), and how many users of the whole list have each status."""
+    listed = engagement_list(conn, w)
+    shown = [row for row in listed if status in ("all", row["status"])]
+    return {**cards(conn, w), "engagement_list": shown[:LIST_SIZE],
+            "statuses": {s: sum(row["status"] == s for row in listed) for s in STATUSES},
+            "status_filter": None if status == "all" else status}

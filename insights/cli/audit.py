@@ -42,7 +42,7 @@ from scoring.pages import DEFAULT_SECTIONS
 from scoring.windows import PERIODS
 from web.engine import create_engine
 from web.profile import build_profile
-from web.reader import FILTERS, TABS
+from web.reader import TAB_FILTERS, TABS
 from web.tabs import RedisTabs
 
 console = Console(stderr=True, soft_wrap=True)
@@ -117,7 +117,7 @@ def _compare(settings: Settings, urls: StackUrls, prefixes: tuple[str, str], sam
     checked = 0
     for tab in TABS:
         for period in PERIODS:
-            for filter_ in FILTERS if tab == "overview" else ("all",):
+            for filter_ in TAB_FILTERS[tab]:
                 where = f"{tab}?period={period}&filter={filter_}"
                 _follow(client, live)
                 found += differences(where, _json(expected.tab(tab, period, filter_, now)),

@@ -35,12 +35,14 @@ import zlib
 from dataclasses import dataclass
 from typing import Final
 
+from scoring.engagement import STATUSES
 from scoring.windows import PERIODS, WINDOW_STARTS
 
-LAYOUT: Final = 3
+LAYOUT: Final = 4
 """Version of the key names and formats; bumped when they change (a read model of
 another version is rebuilt with ``insights backfill``). 1: per-user hash tags;
-2: hash-tag groups; 3: the read model under a generation."""
+2: hash-tag groups; 3: the read model under a generation; 4: the engagement list's
+users also ranked per status."""
 COUNTER_GROUPS: Final = 64
 """Hash-tag groups of the user and e-mail counter hashes. Part of every such key's
 name: changing it means rebuilding them (``insights backfill``)."""
@@ -113,12 +115,17 @@ class Keys:
         """Sorted set active locked user -> ``locked_until`` (epoch seconds)."""
         return f"{self.base}:{{r}}:locks"
 
+    def engagement_status(self, status: str) -> str:
+        """Sorted set user -> engagement score of the engagement list's users whose
+        status (``scoring.engagement.status``) is ``status``."""
+        return f"{self.base}:{{r}}:engagement:{status}"
+
     def ranked_sets(self) -> list[str]:
         """The sorted sets ``rank.lua`` stores a user's values in, in the order of
         ``consumers.ranking.rank_values``: problems per period (``PERIODS`` order),
-        engagement, logins, created, locks."""
+        engagement, logins, created, locks, engagement per status (``STATUSES`` order)."""
         return [*(self.problems(p) for p in PERIODS), self.engagement, self.logins,
-                self.created, self.locks]
+                self.created, self.locks, *(self.engagement_status(s) for s in STATUSES)]
 
     @property
     def stamps(self) -> str:

@@ -25,7 +25,7 @@ from web.app import create_app
 from web.auth.accounts import Role, create_token
 from web.documents.schema import TAB_DOCUMENTS
 from web.engine import create_engine
-from web.reader import FILTERS, TABS
+from web.reader import TAB_FILTERS, TABS
 
 ORIGIN = {"origin": "http://testserver"}
 
@@ -61,7 +61,7 @@ def test_every_json_answer_matches_the_published_schema(client: TestClient) -> N
     listed: set[int] = set()
     for tab in TABS:
         for period in PERIODS:
-            for filter_ in FILTERS if tab == "overview" else ("all",):
+            for filter_ in TAB_FILTERS[tab]:
                 document = _get(client, f"/api/tabs/{tab}?period={period}&filter={filter_}")
                 _check(openapi, "/api/tabs/{tab}", TAB_DOCUMENTS[tab].__name__, document)
                 listed |= {row["user"]["id"] for row in document.get("problem_users", [])}
@@ -94,3 +94,26 @@ def test_a_wrong_answer_is_caught(client: TestClient) -> None:
     document["transitions"][0]["from_"] = document["transitions"][0].pop("from")
     assert errors(answer(openapi, "/api/tabs/{tab}"), document) != []
     assert errors(component(openapi, "LiveDocument"), document) != []
+
+
+def test_the_engagement_list_is_filtered_by_status_with_counts_per_status(
+        client: TestClient) -> None:
+    every = _get(client, "/api/tabs/engagement?period=month")
+    counts = every["statuses"]
+    assert set(counts) == {"active", "at_risk", "dormant"} and every["status_filter"] is None
+    assert len([n for n in counts.values() if n]) >= 2, counts    # the month has a mix
+    for status in counts:
+        doc = _get(client, f"/api/tabs/engagement?period=month&filter={status}")
+        rows = doc["engagement_list"]
+        assert doc["status_filter"] == status and doc["statuses"] == counts
+        assert {row["status"] for row in rows} <= {status}
+        assert len(rows) == min(50, counts[status]), status
+        assert [row["score"] for row in rows] == sorted((row["score"] for row in rows),
+                                                       reverse=True)
+    wrong = client.get("/api/tabs/overview?filter=at_risk")
+    assert wrong.status_code == 422
+    assert "all, logged, anonymous on the overview tab" in wrong.text
+    export = client.get("/api/export/engagement.csv?period=month&filter=at_risk")
+    assert export.status_code == 200
+    assert "insights_engagement_month_at_risk.csv" in export.headers["content-disposition"]
+    assert export.text.count("\n") == 1 + counts["at_risk"]     # header + the at-risk rows

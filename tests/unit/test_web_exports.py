@@ -83,6 +83,8 @@ def test_an_empty_tab_gives_the_header_only() -> None:
 
 def test_filename() -> None:
     assert export_filename("engagement", "month") == "insights_engagement_month.csv"
+    assert export_filename("engagement", "week", "at_risk") == (
+        "insights_engagement_week_at_risk.csv")
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from fastapi import APIRouter, WebSocket, status
 from fastapi.security import HTTPAuthorizationCredentials
@@ -33,7 +33,7 @@ from web.auth.sessions import Session, SessionLimits
 from web.live.hub import Hub, Subscriber
 from web.live.watched import WatchedAlerts, WatchedDocument, WatchedProfile, WatchedTab
 from web.outage import TRY_AGAIN, Unavailable
-from web.reader import FILTERS, TABS
+from web.reader import TABS, Filter, filter_refused
 from web.server.socket_quota import BUSY
 from web.state import WebState
 
@@ -72,9 +72,10 @@ def watched_tab(tab: str, period: str, filter_: str) -> WatchedTab | str:
         return "unknown tab"
     if period not in PERIODS:
         return f"period: one of {', '.join(PERIODS)}"
-    if filter_ not in FILTERS:
-        return f"filter: one of {', '.join(FILTERS)}"
-    return WatchedTab(tab, period, filter_)
+    refused = filter_refused(tab, filter_)
+    if refused:
+        return refused
+    return WatchedTab(tab, period, cast(Filter, filter_))
 
 
 def parse_user_id(text: str) -> int | None:

@@ -61,6 +61,14 @@ class EngagementRow(Struct, kw_only=True):
         "the engagement score's terms, over the month window")]
 
 
+class StatusCounts(Struct, kw_only=True):
+    """The engagement list's users per status (semantics 16)."""
+
+    active: Annotated[int, about("last log-in at most 7 days ago and score at least 20")]
+    at_risk: Annotated[int, about("last log-in 8-30 days ago, or score 5-19")]
+    dormant: Annotated[int, about("every other user of the list")]
+
+
 class EngagementTab(Struct, kw_only=True):
     """``GET /api/tabs/engagement``: the cards and the most engaged users."""
 
@@ -73,7 +81,14 @@ class EngagementTab(Struct, kw_only=True):
     new_this_month: Annotated[int, about(
         "active users created since the 1st of this calendar month (UTC)")]
     engagement_list: Annotated[list[EngagementRow], about(
-        "the 50 listed users with the highest engagement score, highest first")]
+        "the 50 listed users with the highest engagement score, highest first (only"
+        " those of status ``status_filter`` when it is set)")]
+    statuses: Annotated[StatusCounts, about(
+        "how many users the whole engagement list holds per status, not only the 50 shown"
+        " (as of their last re-scoring: each batch and every midnight)")]
+    status_filter: Annotated[Status | None, about(
+        "the status the list is filtered by (``?filter=active|at_risk|dormant``); null:"
+        " every status")] = None
     freshness: Fresh = UNSET
 
 

@@ -28,8 +28,10 @@ const TABS = {
 };
 const PERIODS = ['day', 'week', 'month'];
 const FILTERS = ['all', 'logged', 'anonymous'];
+const STATUSES = ['all', 'active', 'at_risk', 'dormant'];
 
-const state = { tab: 'problems', period: 'week', filter: 'all' };
+// filter: the overview's sessions; status: the engagement list's (each tab its own).
+const state = { tab: 'problems', period: 'week', filter: 'all', status: 'all' };
 
 const els = {
   panel: $('#tab-panel'),
@@ -52,15 +54,25 @@ function parseHash() {
   const period = PERIODS.includes(params.get('period')) ? params.get('period') : state.period;
   const filter = FILTERS.includes(params.get('filter')) ? params.get('filter') : state.filter;
   const user = /^users\/(\d+)$/.exec(path);
-  if (user) return { kind: 'user', userId: user[1], period, filter };
+  if (user) return { kind: 'user', userId: user[1], period, filter, status: state.status };
   const tab = TABS[path] ? path : state.tab;
-  return { kind: 'tab', tab, period, filter };
+  // A link to the engagement tab without a status shows every status.
+  const asked = params.get('status');
+  const status = STATUSES.includes(asked) ? asked : (tab === 'engagement' ? 'all' : state.status);
+  return { kind: 'tab', tab, period, filter, status };
 }
 
-function tabHash(tab, period = state.period, filter = state.filter) {
+function tabHash(tab, period = state.period, filter = state.filter, status = state.status) {
   const q = new URLSearchParams({ period });
   if (tab === 'overview') q.set('filter', filter);
+  if (tab === 'engagement' && status !== 'all') q.set('status', status);
   return `#/${tab}?${q}`;
+}
+
+/** The API's filter for a tab: the overview's sessions, the engagement list's status. */
+function filterOf(tab) {
+  if (tab === 'overview') return state.filter;
+  return tab === 'engagement' ? state.status : 'all';
 }
 
 // The reason of the last close with 1013 ("redis unreachable"...), until a socket opens.
@@ -196,7 +208,7 @@ function paths(route) {
     return { rest: `/api/users/${id}`, live: `/ws/users/${id}` };
   }
   if (route.tab === 'alerts') return { rest: '/api/alerts/feed', live: '/ws/alerts' };
-  const q = new URLSearchParams({ period: state.period, filter: state.filter });
+  const q = new URLSearchParams({ period: state.period, filter: filterOf(route.tab) });
   return { rest: `/api/tabs/${route.tab}?${q}`, live: `/ws/tabs/${route.tab}?${q}` };
 }
 
@@ -217,6 +229,8 @@ function mount(route, { keepData = null } = {}) {
   const ctx = {
     period: state.period,
     filter: state.filter,
+    status: state.status,
+    setStatus: (status) => { window.location.hash = tabHash('engagement', state.period, state.filter, status); },
     openUser: (id) => { window.location.hash = `#/users/${Number(id)}`; },
     backHref: tabHash(state.tab),
   };
@@ -252,13 +266,14 @@ function mount(route, { keepData = null } = {}) {
 function routeKey(route) {
   return route.kind === 'user'
     ? `user:${route.userId}`
-    : `tab:${route.tab}:${state.period}:${route.tab === 'overview' ? state.filter : ''}`;
+    : `tab:${route.tab}:${state.period}:${filterOf(route.tab)}`;
 }
 
 function route() {
   const r = parseHash();
   state.period = r.period;
   state.filter = r.filter;
+  state.status = r.status;
   if (r.kind === 'tab') state.tab = r.tab;
   syncControls(r);
   if (current && current.key === routeKey(r)) return;

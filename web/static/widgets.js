@@ -18,11 +18,14 @@ export function panel(title, options, ...body) {
 }
 
 /** The CSV export link of a tab for a period. */
-export function exportLink(kind, period) {
+export function exportLink(kind, period, filter = 'all') {
+  const q = new URLSearchParams({ period });
+  if (filter !== 'all') q.set('filter', filter);
+  const suffix = filter === 'all' ? '' : `_${filter}`;
   return h('a', {
     class: 'btn btn-small',
-    href: `/api/export/${kind}.csv?period=${encodeURIComponent(period)}`,
-    download: `insights_${kind}_${period}.csv`,
+    href: `/api/export/${kind}.csv?${q}`,
+    download: `insights_${kind}_${period}${suffix}.csv`,
     'data-export': kind,
   }, t('export.csv'));
 }

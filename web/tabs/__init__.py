@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from insights.readmodel.keys import Keys
 from insights.readmodel.redisdb import Client
 from insights.settings import Settings
+from scoring.engagement import STATUSES
 from scoring.pages import DEFAULT_SECTIONS, SectionMap
 from scoring.windows import parse_period
 from web.documents.schema import TabDocument
@@ -31,12 +32,14 @@ class RedisTabs:
         if tab == "problems":
             return users.problems(self.store, p, now)
         if tab == "engagement":
-            return users.engagement(self.store, p, now)
+            listed = filter_ if filter_ in STATUSES else None
+            return users.engagement(self.store, p, now, listed)
         if tab == "pages":
             return site.pages(self.store, self._sections, p, now)
         if tab == "paths":
             return paths.paths(self.store, p, now)
-        return site.overview(self.store, filter_, now)
+        sessions = filter_ if filter_ in ("logged", "anonymous") else "all"
+        return site.overview(self.store, sessions, now)
 
 
 def build_reader(client: redis.Redis, engine: Engine, settings: Settings) -> RedisTabs:

@@ -30,7 +30,7 @@ from web.documents.site import (
     TopPage,
 )
 from web.formats import day as day_label
-from web.reader import Filter
+from web.reader import SessionFilter
 from web.tabs.store import Store, window_days
 
 WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
@@ -100,7 +100,7 @@ def month_day(values: Sequence[int]) -> MonthDay:
                     Devices(*values[devices:]))
 
 
-def overview(store: Store, filter_: Filter, now: datetime) -> OverviewTab:
+def overview(store: Store, filter_: SessionFilter, now: datetime) -> OverviewTab:
     """The overview tab: the chart's 31 days, and the month window's hours and devices."""
     today = now.date()
     chart = [day_number(d) for d in last_days(today, 31)]

@@ -20,11 +20,24 @@ from insights.readmodel.userstate import (
     problem_counts,
     user_queries,
 )
-from scoring.engagement import engagement_components, engagement_score, status, wow
+from scoring.engagement import (
+    STATUSES,
+    Status,
+    engagement_components,
+    engagement_score,
+    status,
+    wow,
+)
 from scoring.problems import problem_components, problem_score
 from scoring.windows import Period, day_number, period_start
 from web.documents.common import UserRef, components_of
-from web.documents.users import EngagementRow, EngagementTab, ProblemsTab, ProblemUser
+from web.documents.users import (
+    EngagementRow,
+    EngagementTab,
+    ProblemsTab,
+    ProblemUser,
+    StatusCounts,
+)
 from web.formats import rfc3339_or_none
 from web.tabs.store import Store, window_days
 
@@ -119,7 +132,10 @@ def _problem_page(store: Store, ids: list[int], period: Period, now: datetime
     return listed
 
 
-def engagement(store: Store, period: Period, now: datetime) -> EngagementTab:
+def engagement(store: Store, period: Period, now: datetime, listed: Status | None = None
+               ) -> EngagementTab:
+    """The engagement tab; its list only of users whose status is ``listed`` (None: of
+    every status), ranked by the users of that status (``Keys.engagement_status``)."""
     today, keys = now.date(), store.keys
     first_of_month = day_number(today.replace(day=1))
     r = store.round()                   # the cards and the first ranked page: one round trip
@@ -127,21 +143,23 @@ def engagement(store: Store, period: Period, now: datetime) -> EngagementTab:
     at_risk = store.count_in(r, keys.logins, day_number(today) - 30, day_number(today) - 8)
     dormant = store.count_in(r, keys.logins, "-inf", day_number(today) - 31)
     new = store.count_in(r, keys.created, first_of_month, "+inf")
-    first = store.ranked_in(r, keys.engagement, 0, PAGE + 1)
+    ranking = keys.engagement if listed is None else keys.engagement_status(listed)
+    first = store.ranked_in(r, ranking, 0, PAGE + 1)
+    per_status = [store.count_in(r, keys.engagement_status(s), "-inf", "+inf")
+                  for s in STATUSES]
     r.run()
     return EngagementTab(
         active_7d=int(active()[0]),
         at_risk=at_risk(),
         dormant=dormant(),
         new_this_month=new(),
-        engagement_list=_engagement_rows(store, period, now, first()),
+        engagement_list=top(store, ranking, first(), lambda ids: [
+            row for row in _engagement_page(store, ids, period, now)
+            if listed is None or row.status == listed]),
+        statuses=StatusCounts(**{s: count() for s, count in zip(STATUSES, per_status,
+                                                                 strict=True)}),
+        status_filter=listed,
     )
-
-
-def _engagement_rows(store: Store, period: Period, now: datetime,
-                     first: list[tuple[str, float]]) -> list[EngagementRow]:
-    return top(store, store.keys.engagement, first,
-               lambda ids: _engagement_page(store, ids, period, now))
 
 
 def _engagement_page(store: Store, ids: list[int], period: Period, now: datetime

@@ -32,8 +32,17 @@ export function createEngagementTab(ctx) {
     empty: t('engagement.empty'),
     onRowClick: (tr) => ctx.openUser(tr.dataset.userId),
   });
-  const list = panel(t('engagement.list'), {
-    actions: exportLink('engagement', ctx.period),
+  // The list by status, with how many users of the whole list have each.
+  const statusButtons = ['all', 'active', 'at_risk', 'dormant'].map((s) => h('button', {
+    type: 'button', 'data-status-filter': s, 'aria-pressed': String(s === ctx.status),
+    onclick: () => { if (s !== ctx.status) ctx.setStatus(s); },
+  }, t(s === 'all' ? 'filter.all' : `status.${s}`), ' ', h('span', { class: 'num seg-count' })));
+  const statusSelect = h('div', {
+    class: 'seg seg-small', role: 'group', 'aria-label': t('engagement.status_filter'),
+  }, ...statusButtons);
+  const list = panel(t(ctx.status === 'all' ? 'engagement.list' : `engagement.list.${ctx.status}`), {
+    actions: h('div', { class: 'panel-actions-row' }, statusSelect,
+      exportLink('engagement', ctx.period, ctx.status)),
     hint: t('engagement.list.hint'),
   }, table.el);
   const count = h('span', { class: 'panel-count num' });
@@ -46,6 +55,12 @@ export function createEngagementTab(ctx) {
       const rows = data.engagement_list || [];
       count.textContent = `(${fmtInt(rows.length)})`;
       table.update(rows);
+      const counts = data.statuses || {};
+      const total = Object.values(counts).reduce((a, b) => a + b, 0);
+      statusButtons.forEach((b) => {
+        const s = b.dataset.statusFilter;
+        b.querySelector('.seg-count').textContent = `(${fmtInt(s === 'all' ? total : counts[s] || 0)})`;
+      });
     },
     destroy() {},
   };
