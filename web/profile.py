@@ -203,7 +203,8 @@ def _history(conn: Connection, user_id: int, latest: dict[str, Any]) -> History:
     slow = fetch_latest(conn, "slow_pages", user_id, None, HISTORY_LIMIT)
     return History(
         js_errors=[JsErrorItem(message=r.message, source=r.source, line=r.line,
-                               occurred_at=rfc3339(r.time)) for r in errors],
+                               occurred_at=rfc3339(r.time), session_id=r.session_id,
+                               page=r.page) for r in errors],
         slow_pages=[SlowPageItem(path=r.path, load_time_ms=r.load_time_ms,
                                  viewed_at=rfc3339(r.time)) for r in slow],
         search_queries=[SearchItem(query=r.query, searched_at=rfc3339(r.time))

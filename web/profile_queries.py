@@ -45,9 +45,15 @@ _LATEST: Final = {
               " AND email_type = 'password_reset' ORDER BY created_at" + _NEWEST.format(e=""),
     "alerts": "SELECT created_at AS time, alert_type, severity FROM security_alerts"
               " WHERE user_email = :email ORDER BY created_at" + _NEWEST.format(e=""),
-    "js_errors": "SELECT e.occurred_at AS time, e.message, e.source, e.line FROM js_errors e"
+    # Each error with its session and page: the session's last view at or before it.
+    "js_errors": "SELECT e.time, e.message, e.source, e.line, e.session_id, (SELECT v.path"
+                 " FROM page_views v WHERE v.session_id = e.session_id AND v.viewed_at <="
+                 ' e.time ORDER BY v.viewed_at DESC, v.event_id COLLATE "C" DESC LIMIT 1)'
+                 " AS page FROM (SELECT e.occurred_at AS time, e.message, e.source, e.line,"
+                 " e.session_id, e.event_id FROM js_errors e"
                  " JOIN user_sessions s ON s.session_id = e.session_id"
-                 " WHERE s.user_id = :uid ORDER BY e.occurred_at" + _NEWEST.format(e="e."),
+                 " WHERE s.user_id = :uid ORDER BY e.occurred_at" + _NEWEST.format(e="e.")
+                 + ") e ORDER BY e.time" + _NEWEST.format(e="e.").replace(" LIMIT :n", ""),
     "slow_pages": "SELECT viewed_at AS time, path, load_time_ms FROM page_views"
                   f" WHERE user_id = :uid AND load_time_ms > {SLOW_MS}"
                   " ORDER BY viewed_at" + _NEWEST.format(e=""),

@@ -99,8 +99,13 @@ def history(conn: Connection, uid: int) -> dict[str, list[dict[str, Any]]]:
     """The 10 latest js errors (of the user's sessions), slow pages and searches."""
     params = {"uid": uid, "n": LATEST}
     errors = fetch(conn, """
-        SELECT e.message, e.source, e.line, e.occurred_at FROM js_errors e
-        JOIN user_sessions s ON s.session_id = e.session_id WHERE s.user_id = %(uid)s
+        SELECT e.message, e.source, e.line, e.occurred_at, e.session_id, page.path
+        FROM js_errors e JOIN user_sessions s ON s.session_id = e.session_id
+        LEFT JOIN LATERAL (
+            SELECT v.path FROM page_views v
+            WHERE v.session_id = e.session_id AND v.viewed_at <= e.occurred_at
+            ORDER BY v.viewed_at DESC, v.event_id COLLATE "C" DESC LIMIT 1) page ON true
+        WHERE s.user_id = %(uid)s
         ORDER BY e.occurred_at DESC, e.event_id COLLATE "C" DESC LIMIT %(n)s""", params)
     slow = fetch(conn, """
         SELECT path, load_time_ms, viewed_at FROM page_views
@@ -110,8 +115,9 @@ def history(conn: Connection, uid: int) -> dict[str, list[dict[str, Any]]]:
         SELECT query, searched_at FROM search_queries WHERE user_id = %(uid)s
         ORDER BY searched_at DESC, event_id COLLATE "C" DESC LIMIT %(n)s""", params)
     return {
-        "js_errors": [{"message": m, "source": s, "line": ln, "occurred_at": iso(t)}
-                      for m, s, ln, t in errors],
+        "js_errors": [{"message": m, "source": s, "line": ln, "occurred_at": iso(t),
+                       "session_id": sid, "page": page}
+                      for m, s, ln, t, sid, page in errors],
         "slow_pages": [{"path": p, "load_time_ms": ms, "viewed_at": iso(t)}
                        for p, ms, t in slow],
         "search_queries": [{"query": q, "searched_at": iso(t)} for q, t in searched],

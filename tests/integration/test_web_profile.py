@@ -93,6 +93,8 @@ def _seed(url: str) -> None:
             ("s1", 7, "TypeError: a", "app.js", 10, "2026-03-14T09:02:00"),
             ("s2", None, "TypeError: c", "vendor.js", 3, "2026-03-10T22:32:00"),
             ("s3", 7, "ReferenceError: b", None, None, "2026-02-20T09:17:00"),
+            # Before its session's first view: no page.
+            ("s4", 7, "Early error", None, None, "2026-01-10T10:00:30"),
             # The error says user 7 but its session is anonymous: not Ann's (semantics 8).
             ("a1", 7, "Anonymous error", "app.js", 1, "2026-03-12T10:02:00"),
             ("o1", 9, "Other's error", "app.js", 1, "2026-03-14T10:02:00"),
@@ -247,13 +249,16 @@ def test_trend_is_the_last_30_days(profile: dict[str, Any]) -> None:
 
 
 def test_history_lists(profile: dict[str, Any]) -> None:
+    # Each with its session, and the page: the session's last view at or before it.
     assert profile["js_errors"] == [
         {"message": "TypeError: a", "source": "app.js", "line": 10,
-         "occurred_at": "2026-03-14T09:02:00Z"},
+         "occurred_at": "2026-03-14T09:02:00Z", "session_id": "s1", "page": "/forum/topic-1"},
         {"message": "TypeError: c", "source": "vendor.js", "line": 3,
-         "occurred_at": "2026-03-10T22:32:00Z"},
+         "occurred_at": "2026-03-10T22:32:00Z", "session_id": "s2", "page": "/pricing"},
         {"message": "ReferenceError: b", "source": None, "line": None,
-         "occurred_at": "2026-02-20T09:17:00Z"},
+         "occurred_at": "2026-02-20T09:17:00Z", "session_id": "s3", "page": "/forum/topic-1"},
+        {"message": "Early error", "source": None, "line": None,
+         "occurred_at": "2026-01-10T10:00:30Z", "session_id": "s4", "page": None},
     ]
     assert profile["slow_pages"] == [
         {"path": "/forum/topic-1", "load_time_ms": 3500, "viewed_at": "2026-03-14T09:01:00Z"},

@@ -83,6 +83,9 @@ class JsErrorItem(Struct, kw_only=True):
     source: Annotated[str | None, about("the script it came from, null when not sent")]
     line: Annotated[int | None, about("the line in that script, null when not sent")]
     occurred_at: Annotated[Time, about("when it happened")]
+    session_id: Annotated[str, about("the session it happened in")]
+    page: Annotated[str | None, about(
+        "the path of the session's last page view at or before the error; null when none")]
 
 
 class SlowPageItem(Struct, kw_only=True):

@@ -27,6 +27,12 @@ function timelineText(desc) {
   return text;
 }
 
+/** A long session id cut to its start (the whole id is the cell's title). */
+function shortId(id) {
+  const text = String(id ?? '');
+  return text.length > 12 ? `${text.slice(0, 12)}…` : text;
+}
+
 const TIMELINE_ICONS = { login: '↪', pageview: '•', search: '?', conversion: '✓', problem: '!' };
 
 function gauge(kind, label) {
@@ -99,6 +105,10 @@ export function createProfileView(userId, ctx) {
     { label: t('col.message'), className: 'col-wrap', cell: (r) => h('code', { class: 'err' }, r.message) },
     { label: t('col.source'), className: 'col-path',
       cell: (r) => h('span', { class: 'path', title: r.source }, r.source ? `${r.source}${r.line !== null && r.line !== undefined ? `:${r.line}` : ''}` : '—') },
+    { label: t('col.page'), className: 'col-path',
+      cell: (r) => h('span', { class: 'path', title: r.page || '' }, r.page || '—') },
+    { label: t('col.session'), className: 'nowrap',
+      cell: (r) => h('code', { class: 'session-id', title: r.session_id }, shortId(r.session_id)) },
     { label: t('col.when'), className: 'nowrap', cell: (r) => fmtDateTime(r.occurred_at) },
   ], { empty: t('profile.js_errors.empty') });
   const slow = dataTable([
