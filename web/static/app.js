@@ -154,11 +154,49 @@ function showMessage(container, text, tone = 'error') {
 }
 
 /** Puts one document (from the fetch or the socket) on screen. */
+// Live updates paused, per page (a tab, or the profiles), remembered in the browser.
+function pauseKey(route) {
+  return `insights.paused.${route.kind === 'user' ? 'profile' : route.tab}`;
+}
+
+function isPaused(route) {
+  try { return window.localStorage.getItem(pauseKey(route)) === '1'; } catch { return false; }
+}
+
+function setPaused(route, on) {
+  try {
+    if (on) window.localStorage.setItem(pauseKey(route), '1');
+    else window.localStorage.removeItem(pauseKey(route));
+  } catch { /* storage refused: paused for this page view only */ }
+  syncPause(on);
+  if (!current) return;
+  current.paused = on;
+  freshness.setPaused(on, Boolean(current.pending));
+  if (!on && current.pending) {         // catch up at once
+    const data = current.pending;
+    current.pending = null;
+    apply(current.gen, data, 'live');
+  }
+}
+
+function syncPause(on) {
+  const b = $('#live-toggle');
+  b.setAttribute('aria-pressed', String(on));
+  b.textContent = t(on ? 'live.resume' : 'live.pause');
+  b.title = t(on ? 'live.resume.hint' : 'live.pause.hint');
+  document.body.dataset.livePaused = on ? '1' : '0';
+}
+
 function apply(gen, data, source) {
   if (!current || current.gen !== gen || !data || typeof data !== 'object') return;
   // A socket message is at least as new as the fetch: a late fetch must not win.
   if (source === 'fetch' && current.gotLive) return;
   if (source === 'live') current.gotLive = true;
+  if (source === 'live' && current.paused && current.data) {   // kept for the resume
+    current.pending = data;
+    freshness.setPaused(true, true);
+    return;
+  }
   current.data = data;
   try {
     current.view.update(data);
@@ -237,8 +275,12 @@ function mount(route, { keepData = null } = {}) {
   const view = isUser ? createProfileView(route.userId, ctx) : TABS[route.tab](ctx);
   fill(container, view.el);
   const key = routeKey(route);
-  current = { key, kind: route.kind, view, container, gen, gotLive: false, data: null, socket: null };
+  const paused = isPaused(route);
+  current = { key, kind: route.kind, view, container, gen, gotLive: false, data: null, socket: null,
+    paused, pending: null };
   freshness.set(null);
+  freshness.setPaused(paused);
+  syncPause(paused);
   if (keepData) apply(gen, keepData, 'fetch');
 
   const { rest, live } = paths(route);
@@ -282,6 +324,9 @@ function route() {
 }
 
 function wireHeader() {
+  $('#live-toggle').addEventListener('click', () => {
+    if (current) setPaused(parseHash(), !current.paused);
+  });
   $('#tabs').addEventListener('click', (e) => {
     const b = e.target instanceof Element ? e.target.closest('[data-tab]') : null;
     if (b) window.location.hash = tabHash(b.dataset.tab);

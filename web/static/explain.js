@@ -23,6 +23,8 @@ let pinned = false;
 export function explainable(el, { kind, score, components, key, note }) {
   if (!Array.isArray(components) || components.length === 0) return el;
   info.set(el, { kind, score, components, note });
+  // In the markup too: a table keeps a cell whose markup did not change (widgets.js).
+  el.dataset.components = JSON.stringify(components);
   el.classList.add('explainable');
   el.tabIndex = 0;
   el.setAttribute('role', 'button');

@@ -11,6 +11,8 @@ export function createFreshness(el) {
   let freshness = null;   // the last {newest_event_at, applied_at, lag}, or null
   let socketDown = false;
   let downWhy = '';   // what is down, when the server said (e.g. "Redis unavailable")
+  let paused = false;   // live updates paused on this page
+  let waiting = false;  // and newer numbers came meanwhile
 
   function render() {
     const newest = parseTime(freshness && freshness.newest_event_at);
@@ -34,6 +36,10 @@ export function createFreshness(el) {
     if (freshness && freshness.lag !== null && freshness.lag !== undefined) {
       text += ` · ${t('fresh.lag', { n: fmtInt(freshness.lag) })}`;
     }
+    if (paused) {
+      text = `${t('fresh.paused')} · ${text}${waiting ? ` · ${t('fresh.waiting')}` : ''}`;
+      level = 'paused';
+    }
     el.dataset.level = level;
     el.textContent = text;
     const tips = [];
@@ -50,6 +56,11 @@ export function createFreshness(el) {
   return {
     set(value) {
       freshness = value && typeof value === 'object' ? value : null;
+      render();
+    },
+    setPaused(on, behind = false) {
+      paused = on;
+      waiting = on && behind;
       render();
     },
     setSocketDown(down, why = '') {

@@ -1,7 +1,7 @@
 // Building blocks the tabs and the profile share: panels, stat cards, tables
 // whose body is swapped on each update, bars, sparklines, arrows, heatmaps.
 
-import { h, s, fill } from './dom.js';
+import { h, s } from './dom.js';
 import { explainable } from './explain.js';
 import { fmtInt, fmtNum, userName } from './format.js';
 import { t } from './i18n.js';
@@ -61,7 +61,14 @@ export function statCards(defs) {
  * columns: [{label, num?, className?, cell(row, i) -> Node|string|number}]
  * rowAttrs(row) -> attributes of the <tr> (e.g. data-user-id).
  */
-export function dataTable(columns, { rowAttrs = null, empty = null, className = '', onRowClick = null } = {}) {
+/**
+ * A table patched in place on each update: rows are keyed (rowKey, else the row's
+ * data-user-id, else its index), a row's cells are replaced only when their markup
+ * changed, and rows move only as far as the new order needs. So focus, selection and
+ * an open score explanation survive live updates; a row whose place among the others
+ * changed is marked (class row-moved) for a moment.
+ */
+export function dataTable(columns, { rowAttrs = null, empty = null, className = '', onRowClick = null, rowKey = null } = {}) {
   const tbody = h('tbody');
   const table = h('table', { class: ['data', className] },
     h('thead', null, h('tr', null, columns.map((c) =>
@@ -76,20 +83,78 @@ export function dataTable(columns, { rowAttrs = null, empty = null, className = 
       onRowClick(tr, e);
     });
   }
+  const keyOf = (row, i) => {
+    if (rowKey) return String(rowKey(row, i));
+    const attrs = rowAttrs ? rowAttrs(row, i) : null;
+    return attrs && attrs['data-user-id'] !== undefined ? `u${attrs['data-user-id']}` : `i${i}`;
+  };
+  const render = (row, i) => {
+    const attrs = { ...(rowAttrs ? rowAttrs(row, i) : {}), 'data-row-key': keyOf(row, i) };
+    return h('tr', attrs, columns.map((c) => {
+      const v = c.cell(row, i);
+      return h('td', { class: [c.num ? 'num' : null, c.className] },
+        typeof v === 'number' ? fmtInt(v) : v);
+    }));
+  };
   return {
     el,
     update(rows) {
       const list = Array.isArray(rows) ? rows : [];
-      fill(tbody, ...list.map((row, i) =>
-        h('tr', rowAttrs ? rowAttrs(row, i) : null, columns.map((c) => {
-          const v = c.cell(row, i);
-          return h('td', { class: [c.num ? 'num' : null, c.className] },
-            typeof v === 'number' ? fmtInt(v) : v);
-        }))));
+      patchRows(tbody, list.map(render));
       note.hidden = list.length > 0;
       table.hidden = list.length === 0;
     },
   };
+}
+
+const MOVED_MS = 1500;
+
+/** Make tbody's rows the rendered ``fresh`` ones, reusing each row of the same key. */
+function patchRows(tbody, fresh) {
+  const active = document.activeElement;
+  const focused = active && tbody.contains(active) ? active : null;
+  const old = new Map([...tbody.children].map((tr) => [tr.dataset.rowKey, tr]));
+  const rankBefore = new Map([...tbody.children].map((tr, i) => [tr.dataset.rowKey, i]));
+  const rows = fresh.map((tr) => {
+    const kept = old.get(tr.dataset.rowKey);
+    if (!kept) return tr;
+    old.delete(tr.dataset.rowKey);
+    patchRow(kept, tr);
+    return kept;
+  });
+  old.forEach((tr) => tr.remove());
+  rows.forEach((tr, i) => {
+    if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] || null);
+  });
+  // Moved: its place among the rows that were there before changed.
+  const stayed = rows.filter((tr) => rankBefore.has(tr.dataset.rowKey));
+  const order = [...stayed].sort((a, b) => rankBefore.get(a.dataset.rowKey) - rankBefore.get(b.dataset.rowKey));
+  stayed.forEach((tr, i) => { if (order[i] !== tr) markMoved(tr); });
+  if (focused && focused.isConnected && document.activeElement !== focused) {
+    focused.focus({ preventScroll: true });
+  }
+}
+
+function patchRow(tr, fresh) {
+  if (tr.classList.contains('row-moved')) fresh.classList.add('row-moved');   // until its time
+  [...tr.attributes].forEach(({ name }) => { if (!fresh.hasAttribute(name)) tr.removeAttribute(name); });
+  [...fresh.attributes].forEach(({ name, value }) => {
+    if (tr.getAttribute(name) !== value) tr.setAttribute(name, value);
+  });
+  [...fresh.children].forEach((td, i) => {
+    const cell = tr.children[i];
+    if (!cell) tr.append(td);
+    else if (cell.outerHTML !== td.outerHTML) cell.replaceWith(td);
+  });
+  while (tr.children.length > fresh.children.length) tr.lastElementChild.remove();
+}
+
+const movedTimers = new WeakMap();
+
+function markMoved(tr) {
+  tr.classList.add('row-moved');
+  clearTimeout(movedTimers.get(tr));
+  movedTimers.set(tr, setTimeout(() => tr.classList.remove('row-moved'), MOVED_MS));
 }
 
 /** A form control with its label (the label wraps it, so no id is needed). */
