@@ -1,5 +1,5 @@
-"""The engagement list by status in headless Chromium: counts per status, a click lists
-only that status, the link restores it, and the export follows it."""
+"""The engagement list in headless Chromium: counts per status, a click lists only that
+status, a column header sorts it, the link restores both, and the export follows."""
 
 from __future__ import annotations
 
@@ -19,7 +19,12 @@ from web.auth.accounts import Role
 MANAGER = "office@corp.io"
 
 
-def test_at_risk_users_are_listed_counted_and_linked(
+SESSIONS = 2          # the engagement table's sessions column
+SESSIONS_OF_ROWS = """() => [...document.querySelectorAll('#tab-panel tbody tr[data-user-id]')]
+  .map((r) => Number(r.children[2].textContent.replace(/\\D/g, '')))"""
+
+
+def test_at_risk_users_are_listed_counted_sorted_and_linked(
         browser: Browser, web_url: str, settings: Settings, emitter: Emitter,
         consumer_process: Callable[[], ConsumerProcess]) -> None:
     sent = simulate(emitter, datetime.now(UTC), users=25, days=35, seed=11)
@@ -55,5 +60,20 @@ def test_at_risk_users_are_listed_counted_and_linked(
     again = page.eval_on_selector_all("#tab-panel tbody tr[data-user-id]",
                                       "rows => rows.map(r => r.dataset.status)")
     assert again == statuses
+
+    page.goto(f"{web_url}/#/engagement?period=month")
+    page.wait_for_selector('#tab-panel[data-tab="engagement"][data-loaded="1"]')
+    header = f"#tab-panel thead th:nth-child({SESSIONS + 1}) .sort-btn"
+    page.click(header)                                  # most sessions first
+    page.wait_for_url(f"{web_url}/#/engagement?period=month&sort={SESSIONS}:desc")
+    most_first = page.evaluate(SESSIONS_OF_ROWS)
+    assert len(set(most_first)) > 1 and most_first == sorted(most_first, reverse=True)
+    page.click(header)                                  # then fewest first
+    assert page.evaluate(SESSIONS_OF_ROWS) == sorted(most_first)
+    assert page.get_attribute(f"#tab-panel thead th:nth-child({SESSIONS + 1})",
+                              "aria-sort") == "ascending"
+    page.reload()                                       # the link keeps the order
+    page.wait_for_selector('#tab-panel[data-tab="engagement"][data-loaded="1"]')
+    assert page.evaluate(SESSIONS_OF_ROWS) == sorted(most_first)
     context.close()
     assert errors == []

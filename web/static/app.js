@@ -31,7 +31,8 @@ const FILTERS = ['all', 'logged', 'anonymous'];
 const STATUSES = ['all', 'active', 'at_risk', 'dormant'];
 
 // filter: the overview's sessions; status: the engagement list's (each tab its own).
-const state = { tab: 'problems', period: 'week', filter: 'all', status: 'all' };
+// sort: the tab's main table's column and direction ({col, dir}), or null.
+const state = { tab: 'problems', period: 'week', filter: 'all', status: 'all', sort: null };
 
 const els = {
   panel: $('#tab-panel'),
@@ -59,14 +60,22 @@ function parseHash() {
   // A link to the engagement tab without a status shows every status.
   const asked = params.get('status');
   const status = STATUSES.includes(asked) ? asked : (tab === 'engagement' ? 'all' : state.status);
-  return { kind: 'tab', tab, period, filter, status };
+  return { kind: 'tab', tab, period, filter, status, sort: parseSort(params.get('sort')) };
+}
+
+/** ``3:desc`` -> {col: 3, dir: 'desc'}; anything else -> null. */
+function parseSort(text) {
+  const m = /^(\d{1,2}):(asc|desc)$/.exec(text || '');
+  return m ? { col: Number(m[1]), dir: m[2] } : null;
 }
 
 function tabHash(tab, period = state.period, filter = state.filter, status = state.status) {
   const q = new URLSearchParams({ period });
   if (tab === 'overview') q.set('filter', filter);
   if (tab === 'engagement' && status !== 'all') q.set('status', status);
-  return `#/${tab}?${q}`;
+  // Written by hand: URLSearchParams would escape the colon.
+  const sort = tab === state.tab && state.sort ? `&sort=${state.sort.col}:${state.sort.dir}` : '';
+  return `#/${tab}?${q}${sort}`;
 }
 
 /** The API's filter for a tab: the overview's sessions, the engagement list's status. */
@@ -269,6 +278,12 @@ function mount(route, { keepData = null } = {}) {
     filter: state.filter,
     status: state.status,
     setStatus: (status) => { window.location.hash = tabHash('engagement', state.period, state.filter, status); },
+    sort: state.sort,
+    // The link keeps the order (no new history entry, nothing fetched again).
+    setSort: (sort) => {
+      state.sort = sort;
+      window.history.replaceState(null, '', tabHash(state.tab));
+    },
     openUser: (id) => { window.location.hash = `#/users/${Number(id)}`; },
     backHref: tabHash(state.tab),
   };
@@ -316,7 +331,10 @@ function route() {
   state.period = r.period;
   state.filter = r.filter;
   state.status = r.status;
-  if (r.kind === 'tab') state.tab = r.tab;
+  if (r.kind === 'tab') {
+    state.sort = r.sort;
+    state.tab = r.tab;
+  }
   syncControls(r);
   if (current && current.key === routeKey(r)) return;
   mount(r);

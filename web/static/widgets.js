@@ -68,12 +68,24 @@ export function statCards(defs) {
  * an open score explanation survive live updates; a row whose place among the others
  * changed is marked (class row-moved) for a moment.
  */
-export function dataTable(columns, { rowAttrs = null, empty = null, className = '', onRowClick = null, rowKey = null } = {}) {
+export function dataTable(columns, {
+  rowAttrs = null, empty = null, className = '', onRowClick = null, rowKey = null,
+  sort = null, onSort = null,
+} = {}) {
   const tbody = h('tbody');
+  // Sorted by a column ({col, dir}) or, when null, in the server's order.
+  let sorting = sort && columns[sort.col] && columns[sort.col].label ? sort : null;
+  let shown = [];
+  const heads = columns.map((c, col) => {
+    const th = h('th', { scope: 'col', class: [c.num ? 'num' : null, c.className] });
+    if (!c.label) return th;       // a column without a name (an arrow) is not sorted by
+    th.append(h('button', {
+      type: 'button', class: 'sort-btn', onclick: () => sortBy(col),
+    }, c.label, h('span', { class: 'sort-mark', 'aria-hidden': 'true' })));
+    return th;
+  });
   const table = h('table', { class: ['data', className] },
-    h('thead', null, h('tr', null, columns.map((c) =>
-      h('th', { scope: 'col', class: [c.num ? 'num' : null, c.className] }, c.label)))),
-    tbody);
+    h('thead', null, h('tr', null, heads)), tbody);
   const note = h('p', { class: 'empty', hidden: true }, empty || t('empty'));
   const el = h('div', { class: 'table-wrap' }, table, note);
   if (onRowClick) {
@@ -96,15 +108,59 @@ export function dataTable(columns, { rowAttrs = null, empty = null, className = 
         typeof v === 'number' ? fmtInt(v) : v);
     }));
   };
+  const show = () => {
+    heads.forEach((th, col) => {
+      const on = sorting && sorting.col === col;
+      if (on) th.setAttribute('aria-sort', sorting.dir === 'asc' ? 'ascending' : 'descending');
+      else th.removeAttribute('aria-sort');
+    });
+    const list = sorting ? sortedRows(shown, columns[sorting.col], sorting.dir) : shown;
+    patchRows(tbody, list.map(({ row, i }) => render(row, i)));
+  };
+  // First click: highest first for numbers, A to Z for text; then the other way; then
+  // back to the server's order.
+  const sortBy = (col) => {
+    const first = columns[col].num || columns[col].sortKey ? 'desc' : 'asc';
+    if (!sorting || sorting.col !== col) sorting = { col, dir: first };
+    else if (sorting.dir === first) sorting = { col, dir: first === 'asc' ? 'desc' : 'asc' };
+    else sorting = null;
+    show();
+    if (onSort) onSort(sorting);
+  };
   return {
     el,
     update(rows) {
       const list = Array.isArray(rows) ? rows : [];
-      patchRows(tbody, list.map(render));
+      shown = list.map((row, i) => ({ row, i }));    // i: the row's place as sent
+      show();
       note.hidden = list.length > 0;
       table.hidden = list.length === 0;
     },
   };
+}
+
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+
+/** The column's sort key of a row: ``sortKey``, else the number or text the cell shows. */
+function sortKey(column, row, i) {
+  if (column.sortKey) return column.sortKey(row, i);
+  const v = column.cell(row, i);
+  if (typeof v === 'number') return v;
+  return v instanceof Node ? v.textContent : String(v ?? '');
+}
+
+/** Rows by a column (nulls last whichever way; ties keep the server's order). */
+function sortedRows(rows, column, dir) {
+  const sign = dir === 'asc' ? 1 : -1;
+  const keyed = rows.map((r) => ({ r, k: sortKey(column, r.row, r.i) }));
+  keyed.sort((a, b) => {
+    const x = a.k; const y = b.k;
+    const xNone = x === null || x === undefined || x === ''; const yNone = y === null || y === undefined || y === '';
+    if (xNone || yNone) return xNone === yNone ? a.r.i - b.r.i : (xNone ? 1 : -1);
+    const c = typeof x === 'number' && typeof y === 'number' ? x - y : collator.compare(String(x), String(y));
+    return c === 0 ? a.r.i - b.r.i : sign * c;
+  });
+  return keyed.map((k) => k.r);
 }
 
 const MOVED_MS = 1500;

@@ -19,16 +19,18 @@ export function createEngagementTab(ctx) {
   const note = t('explain.note.engagement');
   const table = dataTable([
     { label: t('col.user'), cell: (r) => userCell(r.user) },
-    { label: t('col.engagement_score'), className: 'col-score',
+    { label: t('col.engagement_score'), className: 'col-score', sortKey: (r) => r.score,
       cell: (r) => scoreCell('engagement', r.score, r.components, `engagement:${r.user.id}`, note) },
     { label: t('col.sessions'), num: true, cell: (r) => r.sessions },
     { label: t('col.page_views'), num: true, cell: (r) => r.page_views },
-    { label: t('col.wow'), num: true, cell: (r) => wowArrow(r.wow) },
-    { label: t('col.trend7'), cell: (r) => sparkline(r.sparkline) },
-    { label: t('col.status'),
+    { label: t('col.wow'), num: true, sortKey: (r) => r.wow, cell: (r) => wowArrow(r.wow) },
+    { label: t('col.trend7'), sortKey: (r) => (r.sparkline || []).reduce((a, b) => a + b, 0),
+      cell: (r) => sparkline(r.sparkline) },
+    { label: t('col.status'), sortKey: (r) => ['dormant', 'at_risk', 'active'].indexOf(r.status),
       cell: (r) => badge(t(`status.${r.status}`), STATUS_TONE[r.status] || 'neutral') },
   ], {
     rowAttrs: (r) => ({ 'data-user-id': String(r.user.id), 'data-status': r.status, class: 'clickable' }),
+    sort: ctx.sort, onSort: ctx.setSort,
     empty: t('engagement.empty'),
     onRowClick: (tr) => ctx.openUser(tr.dataset.userId),
   });

@@ -26,18 +26,21 @@ export function createPagesTab(ctx) {
   const top = dataTable([
     { label: '#', num: true, className: 'col-rank', cell: (_r, i) => i + 1 },
     { label: t('col.path'), className: 'col-path', cell: (r) => pathCell(r.path) },
-    { label: t('col.views'), className: 'col-barnum',
+    { label: t('col.views'), className: 'col-barnum', sortKey: (r) => r.views,
       cell: (r) => h('span', { class: 'bar-num' }, bar(r.bar_pct), h('span', { class: 'num' }, fmtInt(r.views))) },
     { label: t('col.unique_users'), num: true, cell: (r) => r.unique_users },
-    { label: t('col.avg_time'), num: true, cell: (r) => fmtDuration(r.avg_time) },
-    { label: t('col.avg_scroll'), num: true, cell: (r) => `${fmtInt(r.avg_scroll)}%` },
-    { label: t('col.avg_load'), num: true,
+    { label: t('col.avg_time'), num: true, sortKey: (r) => r.avg_time, cell: (r) => fmtDuration(r.avg_time) },
+    { label: t('col.avg_scroll'), num: true, sortKey: (r) => r.avg_scroll, cell: (r) => `${fmtInt(r.avg_scroll)}%` },
+    { label: t('col.avg_load'), num: true, sortKey: (r) => r.avg_load,
       cell: (r) => h('span', { class: r.avg_load > 3000 ? 'text-bad' : null }, `${fmtInt(r.avg_load)} ms`) },
-  ], { rowAttrs: (r) => ({ 'data-path': r.path }), empty: t('pages.empty') });
+  ], {
+    rowAttrs: (r) => ({ 'data-path': r.path }), rowKey: (r) => r.path,
+    sort: ctx.sort, onSort: ctx.setSort, empty: t('pages.empty'),
+  });
   const ignored = dataTable([
     { label: t('col.path'), className: 'col-path', cell: (r) => pathCell(r.path) },
     { label: t('col.views'), num: true, cell: (r) => r.views },
-  ], { empty: t('pages.ignored.empty') });
+  ], { rowKey: (r) => r.path, empty: t('pages.ignored.empty') });
   const el = h('div', { class: 'tab tab-pages' },
     panel(t('pages.sections'), { hint: t(`period.hint.${ctx.period}`) }, tiles),
     h('div', { class: 'grid-2-1' },

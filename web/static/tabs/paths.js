@@ -31,14 +31,14 @@ export function createPathsTab(ctx) {
     { label: '', className: 'col-arrow', cell: () => h('span', { class: 'arrow', 'aria-hidden': 'true' }, '→') },
     { label: t('col.to'), className: 'col-path', cell: (r) => h('span', { class: 'path', title: r.to }, r.to) },
     { label: t('col.count'), num: true, cell: (r) => r.count },
-  ], { empty: t('paths.empty') });
+  ], { rowKey: (r) => `${r.from}\n${r.to}`, sort: ctx.sort, onSort: ctx.setSort, empty: t('paths.empty') });
   const dropoff = dataTable([
     { label: t('col.path'), className: 'col-path', cell: (r) => h('span', { class: 'path', title: r.path }, r.path) },
     { label: t('col.views'), num: true, cell: (r) => r.views },
     { label: t('col.exits'), num: true, cell: (r) => r.exits },
-    { label: t('col.exit_rate'), className: 'col-barnum',
+    { label: t('col.exit_rate'), className: 'col-barnum', sortKey: (r) => r.exit_rate,
       cell: (r) => h('span', { class: 'bar-num' }, bar(r.exit_rate, 'red'), h('span', { class: 'num' }, fmtPct(r.exit_rate))) },
-  ], { empty: t('paths.empty') });
+  ], { rowKey: (r) => r.path, empty: t('paths.empty') });
   const hint = t(`period.hint.${ctx.period}`);
   const el = h('div', { class: 'tab tab-paths' },
     h('div', { class: 'grid-3' },
