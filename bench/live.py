@@ -57,6 +57,8 @@ PROBED = "/ws/tabs/problems?period=day"
 OTHERS = ("/ws/tabs/engagement?period=week", "/ws/tabs/pages?period=week",
           "/ws/tabs/paths?period=week", "/ws/tabs/overview?period=week&filter=all")
 CARD = re.compile(r'"failed_logins":(\d+)')
+# The same card in a JSON Patch (``?patch=json``): the op that replaces it.
+CARD_PATCHED = re.compile(r'"path":"/failed_logins","value":(\d+)')
 LEFT_OUT = {"security_alert", "account_locked"}
 TARGETS = {"p50": 300.0, "p99": 1000.0}
 
@@ -106,10 +108,12 @@ def _produce(settings: Settings, rate: float, probes_per_s: float, seconds: floa
 class Client:
     """One socket; on the probed view it records each probe's latency (ms)."""
 
-    def __init__(self, path: str, probes: Probes) -> None:
-        self.path, self.probes = path, probes
+    def __init__(self, path: str, probes: Probes, *, patch: bool) -> None:
+        self.view, self.probes = path, probes
+        self.path = f"{path}{'&' if '?' in path else '?'}patch=json" if patch else path
         self.seen = 0
         self.messages = 0
+        self.bytes = 0            # every message after the first
         self.last_bytes = 0
         self.latencies: list[float] = []
 
@@ -134,10 +138,14 @@ class Client:
     def _note(self, text: str, *, baseline: bool = False) -> None:
         self.messages += 1
         self.last_bytes = len(text)
-        if self.path != PROBED:
+        if not baseline:
+            self.bytes += len(text.encode())
+        if self.view != PROBED:
             return
-        found = CARD.search(text)
-        value = int(found.group(1)) if found else 0
+        # A patch names the card by its path (a row it adds has a failed_logins too).
+        patch = text.startswith('{"v":') and '"patch":' in text[:30]
+        found = CARD_PATCHED.search(text) if patch else CARD.search(text)
+        value = int(found.group(1)) if found else self.seen      # a patch leaving it as is
         now = time.monotonic()
         if not baseline:
             for k in range(self.seen + 1, value + 1):
@@ -225,6 +233,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0, help="events/s in all")
     parser.add_argument("--probes", type=float, default=5.0, help="probes/s")
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--patch", action=argparse.BooleanOptionalAction, default=True,
+                        help="sockets ask for JSON Patches (?patch=json), as the dashboard does")
     args = parser.parse_args()
     logs.configure("INFO")
     # Every client uses the one token: lift the per-token and total socket caps.
@@ -246,10 +256,11 @@ def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     probes, clients = Probes(), []
     views = cycle(OTHERS)
     for n in range(args.clients):
-        clients.append(Client(PROBED if n % 5 < 3 else next(views), probes))
+        clients.append(Client(PROBED if n % 5 < 3 else next(views), probes, patch=args.patch))
     with ApiServer(settings, logs_dir / "web.log") as server:
         pid = server._process.pid if server._process else os.getpid()
         memory: list[int] = [psutil.Process(pid).memory_info().rss]
+        cpu_start = sum(psutil.Process(pid).cpu_times()[:2])
         stop, ready = threading.Event(), threading.Event()
         sampler = threading.Thread(target=sample_memory, args=(pid, stop, memory), daemon=True)
         sampler.start()
@@ -266,13 +277,14 @@ def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         uvloop.run(watch(server.url.replace("http://", "ws://"), token, clients,
                          args.seconds + 3, ready))
         elapsed = time.monotonic() - started
+        web_cpu = sum(psutil.Process(pid).cpu_times()[:2]) - cpu_start
         hub = web_metrics(server.url)
         stop.set()
         producer.join(30)
         consumer.check_alive()
         consumer.terminate()
     latencies = [ms for c in clients for ms in c.latencies]
-    probed = [c for c in clients if c.path == PROBED]
+    probed = [c for c in clients if c.view == PROBED]
     missed = sum(len(probes.sent) - c.seen for c in probed if c.seen < len(probes.sent))
     return {
         **results.context(),
@@ -282,7 +294,12 @@ def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         "probes": len(probes.sent), "probe_values_not_seen_at_end": missed,
         "latency_ms": percentiles(latencies) if latencies else {},
         "produced_to_announced_ms": percentiles(applied) if applied else {},
+        "patch": args.patch,
         "messages_received": sum(c.messages for c in clients),
+        "bytes_per_socket_per_min": round(sum(c.bytes for c in clients) / len(clients)
+                                          / elapsed * 60),
+        "bytes_per_probed_socket_per_min": round(sum(c.bytes for c in probed)
+                                                 / max(1, len(probed)) / elapsed * 60),
         "probed_document_bytes": probed[0].last_bytes if probed else 0,
         "messages_per_client_per_s": round(sum(c.messages for c in clients)
                                            / len(clients) / elapsed, 2),
@@ -290,6 +307,7 @@ def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         "web_recompute_ms_mean": round(1000 * hub.get("insights_web_recompute_seconds", 0)
                                        / max(1, hub.get("insights_web_recomputes", 0)), 2),
         "web_documents_sent": hub.get("insights_web_documents_sent"),
+        "web_cpu_share": round(web_cpu / elapsed, 3),    # of one core, while the sockets ran
         "web_rss_mib": {"start": round(memory[0] / 2**20, 1),
                         "max": round(max(memory) / 2**20, 1),
                         "end": round(memory[-1] / 2**20, 1)},

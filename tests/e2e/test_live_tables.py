@@ -56,7 +56,7 @@ def test_focus_survives_live_updates_and_pause_holds_the_page(
 
     page.focus("#tab-panel tbody tr a.user-link")
     page.evaluate("window.__focused = document.activeElement")
-    start = _failed_logins(page)
+    start, patches = _failed_logins(page), page.evaluate("window.__insightsPatches")
     for _ in range(UPDATES):
         _next_update(page, emitter)
     page.wait_for_function(
@@ -64,6 +64,8 @@ def test_focus_survives_live_updates_and_pause_holds_the_page(
              .textContent || '').replace(/\\D/g, '')) >= want""", arg=start + UPDATES)
     assert page.evaluate("document.activeElement === window.__focused")
     assert page.evaluate("window.__focused.isConnected")
+    # The socket asked for patches: most updates came as one, applied to the document.
+    assert page.evaluate("window.__insightsPatches") - patches >= UPDATES // 2
 
     page.click("#live-toggle")
     assert page.get_attribute("#live-toggle", "aria-pressed") == "true"

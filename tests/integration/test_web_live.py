@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import jsonpatch
 import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
@@ -79,6 +80,37 @@ def test_a_tab_socket_sends_the_document_then_each_change(
     assert {c["name"]: (c["count"], c["weight"]) for c in row["components"]
             if c["count"]} == {"failed_logins": (3, 10)}
     assert row["score"] == min(100, int(sum(c["points"] for c in row["components"])))
+
+
+def test_a_socket_asking_for_patches_gets_the_document_then_what_changed(
+        client: TestClient, settings: Settings, emitter: Emitter,
+        run_pipeline: Callable[[Settings], Pipeline]) -> None:
+    run_pipeline(settings)
+    log_in(client, "office@corp.io")
+    emitter.emit(event("user_upsert", user_id=7, email="u7@example.com", name="Ula"))
+    emitter.flush()
+    with client.websocket_connect("/ws/tabs/problems?period=day&patch=json",
+                                  headers=ORIGIN) as ws:
+        first = _receive(ws)
+        assert set(first) == {"v", "doc"}
+        version, document, patches = first["v"], first["doc"], 0
+        for n in range(1, 4):
+            emitter.emit(event("login_failed", datetime.now(UTC), user_id=7))
+            emitter.flush()
+            while _failed_logins(document, 7) < n:
+                message = _receive(ws)
+                if "patch" in message:        # the next version: applied to the last
+                    assert message["v"] == version + 1
+                    document = jsonpatch.apply_patch(document, message["patch"])
+                    patches += 1
+                else:
+                    document = message["doc"]
+                version = message["v"]
+            assert _failed_logins(document, 7) == n
+    assert patches >= 1
+    got = client.get("/api/tabs/problems?period=day").json()
+    assert {k: v for k, v in document.items() if k != "freshness"} == {
+        k: v for k, v in got.items() if k != "freshness"}
 
 
 def test_a_profile_socket_follows_its_user(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 
 import pytest
 
-from web.live.hub import SESSION_ENDED, Hub, Subscriber
+from web.live.hub import SESSION_ENDED, Delivery, Hub, Subscriber
 from web.live.watched import WatchedDocument, WatchedProfile, WatchedTab
 from web.outage import TRY_AGAIN, Unavailable
 
@@ -27,6 +28,10 @@ class Counting:
             return None if view == WatchedProfile(404) else f"{view}#{self.calls[view]}"
 
 
+def _document(delivery: Delivery | None) -> str | None:
+    return None if delivery is None else delivery.document
+
+
 async def _settle(seconds: float = 0.05) -> None:
     await asyncio.sleep(seconds)
 
@@ -37,11 +42,11 @@ def test_many_subscribers_share_one_computation_per_change() -> None:
         hub = Hub(compute, interval_s=0.01)
         subscribers = [Subscriber() for _ in range(50)]
         first = [await hub.subscribe(TAB, s) for s in subscribers]
-        assert set(first) == {"tab/problems/week/all#1"}
+        assert {f.document for f in first if f} == {"tab/problems/week/all#1"}
         hub.changed(None)
         await _settle()
         assert compute.calls[TAB] == 2
-        assert {await s.next() for s in subscribers} == {"tab/problems/week/all#2"}
+        assert {(await s.next()).document for s in subscribers} == {"tab/problems/week/all#2"}
         assert hub.watchers() == 50
 
     asyncio.run(scenario())
@@ -59,7 +64,7 @@ def test_a_burst_of_batches_is_recomputed_at_most_once_per_interval() -> None:
         await asyncio.sleep(0.45)
         # The first change computes at once, the rest wait for the interval: 2 or 3, not 20.
         assert 2 <= compute.calls[TAB] - 1 <= 3
-        assert (await subscriber.next()).endswith(f"#{compute.calls[TAB]}")
+        assert (await subscriber.next()).document.endswith(f"#{compute.calls[TAB]}")
 
     asyncio.run(scenario())
 
@@ -74,9 +79,9 @@ def test_a_slow_subscriber_keeps_only_the_newest_document() -> None:
         for _ in range(5):
             hub.changed(None)
             await _settle(0.02)
-            received.append(await quick.next())
+            received.append((await quick.next()).document)
         assert received == [f"tab/problems/week/all#{n}" for n in range(2, 7)]
-        assert await slow.next() == "tab/problems/week/all#6"
+        assert (await slow.next()).document == "tab/problems/week/all#6"
         assert slow._mailbox.empty()
 
     asyncio.run(scenario())
@@ -104,7 +109,7 @@ def test_an_unchanged_document_is_not_sent_again() -> None:
         calls = []
         hub = Hub(lambda view: calls.append(view) or "same", interval_s=0.0)
         subscriber = Subscriber()
-        assert await hub.subscribe(TAB, subscriber) == "same"
+        assert _document(await hub.subscribe(TAB, subscriber)) == "same"
         hub.changed(None)
         await _settle()
         assert len(calls) == 2                 # recomputed...
@@ -155,12 +160,12 @@ def test_a_failing_computation_keeps_the_last_document_and_tries_again() -> None
 
         hub = Hub(flaky, interval_s=0.0)
         subscriber = Subscriber()
-        assert await hub.subscribe(TAB, subscriber) == "doc1"
+        assert _document(await hub.subscribe(TAB, subscriber)) == "doc1"
         hub.changed(None)
         await _settle()
         assert subscriber._mailbox.empty()
         # No new batch needed: the failed view is tried again by itself.
-        assert await asyncio.wait_for(subscriber.next(), 5) == "doc3"
+        assert (await asyncio.wait_for(subscriber.next(), 5)).document == "doc3"
 
     asyncio.run(scenario())
 
@@ -171,10 +176,10 @@ def test_sockets_arriving_together_share_the_first_computation() -> None:
         hub = Hub(compute, interval_s=0.0)
         documents = await asyncio.gather(*(hub.subscribe(TAB, Subscriber())
                                            for _ in range(30)))
-        assert set(documents) == {"tab/problems/week/all#1"}
+        assert {_document(d) for d in documents} == {"tab/problems/week/all#1"}
         assert compute.calls[TAB] == 1
         # Later sockets get the last document at once.
-        assert await hub.subscribe(TAB, Subscriber()) == "tab/problems/week/all#1"
+        assert _document(await hub.subscribe(TAB, Subscriber())) == "tab/problems/week/all#1"
         assert compute.calls[TAB] == 1
 
     asyncio.run(scenario())
@@ -193,7 +198,7 @@ def test_the_first_computation_failing_fails_its_sockets_and_is_tried_again() ->
         hub = Hub(compute, interval_s=0.0)
         with pytest.raises(ConnectionError):
             await hub.subscribe(TAB, Subscriber())
-        assert await hub.subscribe(TAB, Subscriber()) == "up"
+        assert _document(await hub.subscribe(TAB, Subscriber())) == "up"
 
     asyncio.run(scenario())
 
@@ -212,13 +217,13 @@ def test_a_view_a_server_cannot_compute_closes_its_sockets_with_1013_and_the_rea
         hub = Hub(compute, interval_s=0.0)
         watching = [Subscriber(), Subscriber()]
         for subscriber in watching:
-            assert await hub.subscribe(TAB, subscriber) == "doc1"
+            assert _document(await hub.subscribe(TAB, subscriber)) == "doc1"
         hub.changed(None)
         for subscriber in watching:
             assert await asyncio.wait_for(subscriber.closed(), 1) == TRY_AGAIN
             assert subscriber.close_reason == "redis unreachable"
         # Not the stale document for one arriving meanwhile: a new computation.
-        assert await hub.subscribe(TAB, Subscriber()) == "doc3"
+        assert _document(await hub.subscribe(TAB, Subscriber())) == "doc3"
 
     asyncio.run(scenario())
 
@@ -233,5 +238,30 @@ def test_an_outage_closes_every_socket_with_1013() -> None:
         for subscriber in watching:
             assert await asyncio.wait_for(subscriber.closed(), 1) == TRY_AGAIN
             assert subscriber.close_reason == "postgres timeout"
+
+    asyncio.run(scenario())
+
+
+def test_each_version_carries_the_patch_from_the_one_before() -> None:
+    async def scenario() -> None:
+        states = iter([{"n": 1, "rows": [1, 2]}, {"n": 2, "rows": [1, 3]}, {"n": 3, "rows": [1]}])
+        hub = Hub(lambda view: json.dumps(next(states)), interval_s=0.0)
+        subscriber = Subscriber()
+        first = await hub.subscribe(TAB, subscriber)
+        assert first is not None and first.version == 1 and first.patch is None
+        assert json.loads(first.message(0)) == {"v": 1, "doc": {"n": 1, "rows": [1, 2]}}
+        hub.changed(None)
+        second = await asyncio.wait_for(subscriber.next(), 5)
+        assert second.version == 2
+        assert json.loads(second.message(1)) == {"v": 2, "patch": [
+            {"op": "replace", "path": "/n", "value": 2},
+            {"op": "replace", "path": "/rows/1", "value": 3}]}
+        # A socket last sent an older version gets the whole document.
+        assert json.loads(second.message(0)) == {"v": 2, "doc": {"n": 2, "rows": [1, 3]}}
+        hub.changed(None)
+        third = await asyncio.wait_for(subscriber.next(), 5)
+        assert json.loads(third.message(2))["patch"] == [
+            {"op": "replace", "path": "/n", "value": 3},
+            {"op": "replace", "path": "/rows", "value": [1]}]
 
     asyncio.run(scenario())

@@ -106,12 +106,13 @@ async def _watch(websocket: WebSocket, view: WatchedDocument | str,
         return
     hub: Hub = websocket.app.state.hub
     try:
-        document = await hub.subscribe(view, subscriber)
-        if document is None:
+        first = await hub.subscribe(view, subscriber)
+        if first is None:
             await websocket.close(NOT_FOUND, "no such user")
             return
-        await websocket.send_text(document)
-        await _pump(websocket, subscriber)
+        patching = websocket.query_params.get("patch") == "json"
+        await websocket.send_text(first.message(0) if patching else first.document)
+        await _pump(websocket, subscriber, first.version if patching else None)
     except WebSocketDisconnect:
         pass
     except Unavailable as down:
@@ -177,12 +178,19 @@ def _credentials(websocket: WebSocket) -> HTTPAuthorizationCredentials | None:
     return HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
 
 
-async def _pump(websocket: WebSocket, subscriber: Subscriber) -> None:
-    """Send each new document until the client leaves or the subscriber is closed."""
+async def _pump(websocket: WebSocket, subscriber: Subscriber, sent: int | None) -> None:
+    """Send each new document until the client leaves or the subscriber is closed; as a
+    patch from the version ``sent`` last when the socket asked for patches (else None)."""
 
     async def send() -> None:
+        last = sent
         while True:
-            await websocket.send_text(await subscriber.next())
+            delivery = await subscriber.next()
+            if last is None:
+                await websocket.send_text(delivery.document)
+                continue
+            await websocket.send_text(delivery.message(last))
+            last = delivery.version
 
     async def receive() -> None:
         # Clients send nothing we use; reading notices their disconnect.

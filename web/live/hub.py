@@ -10,7 +10,9 @@ every subscriber.
 
 Each subscriber has a one-slot mailbox: a newer document replaces one not yet
 sent, so a slow client gets the newest state late and never stalls the others
-or makes the hub buffer for it.
+or makes the hub buffer for it. Each document is a numbered version of its view
+(a ``Delivery``) with the JSON Patch from the version before, computed once per
+view however many sockets ask for patches (``web.live.patches``).
 
 A view that cannot be computed because a server is down (``web.outage.Unavailable``)
 closes its sockets with 1013 "try again later" and the part that is down: the page
@@ -24,8 +26,11 @@ import logging
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
+import msgspec
+
+from web.live.patches import diff
 from web.live.watched import WatchedDocument, WatchedProfile
 from web.outage import TRY_AGAIN, Unavailable
 
@@ -39,6 +44,23 @@ RETRY_S: Final = 1.0
 """Wait before recomputing a view whose last computation failed."""
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """Version ``version`` of a view: its ``document`` (JSON text) and the JSON Patch
+    (text) from version - 1 to it (None for a view's first version)."""
+
+    version: int
+    document: str
+    patch: str | None = None
+
+    def message(self, after: int) -> str:
+        """What a socket that asked for patches and was last sent version ``after`` gets:
+        the patch when it is the very next version, else the whole document."""
+        if self.patch is not None and after == self.version - 1:
+            return f'{{"v":{self.version},"patch":{self.patch}}}'
+        return f'{{"v":{self.version},"doc":{self.document}}}'
+
+
 class Subscriber:
     """One socket's mailbox (the newest document not yet sent) and its close signal.
 
@@ -50,16 +72,16 @@ class Subscriber:
         self.credential = credential
         self.close_code: int | None = None
         self.close_reason = ""
-        self._mailbox: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
+        self._mailbox: asyncio.Queue[Delivery] = asyncio.Queue(maxsize=1)
         self._closed = asyncio.Event()
 
-    def offer(self, document: str) -> None:
-        """Put ``document`` in the mailbox, replacing one not yet taken."""
+    def offer(self, delivery: Delivery) -> None:
+        """Put ``delivery`` in the mailbox, replacing one not yet taken."""
         if self._mailbox.full():
             self._mailbox.get_nowait()
-        self._mailbox.put_nowait(document)
+        self._mailbox.put_nowait(delivery)
 
-    async def next(self) -> str:
+    async def next(self) -> Delivery:
         """The next document to send (waits for one)."""
         return await self._mailbox.get()
 
@@ -77,10 +99,26 @@ class Subscriber:
 @dataclass
 class _Watched:
     subscribers: set[Subscriber] = field(default_factory=set)
-    last: str | None = None
+    last: Delivery | None = None
+    parsed: Any = None                                  # ``last``'s document, decoded
+    version: int = 0                                    # never goes back, outages included
     dirty: bool = False
     task: asyncio.Task[None] | None = None
-    first: asyncio.Future[str | None] | None = None    # the first computation, shared
+    first: asyncio.Future[Delivery | None] | None = None   # the first computation, shared
+
+    def advance(self, document: str) -> Delivery:
+        """Make ``document`` the view's next version, with the patch from the last."""
+        try:
+            parsed = msgspec.json.decode(document)
+        except msgspec.DecodeError:         # not JSON: sockets get it whole, never patched
+            parsed = None
+        patch = None
+        if self.last is not None and parsed is not None and self.parsed is not None:
+            patch = msgspec.json.encode(diff(self.parsed, parsed)).decode()
+        self.version += 1
+        self.last = Delivery(self.version, document, patch)
+        self.parsed = parsed
+        return self.last
 
 
 class Hub:
@@ -94,7 +132,8 @@ class Hub:
         self.offered = 0
         self.compute_seconds = 0.0
 
-    async def subscribe(self, view: WatchedDocument, subscriber: Subscriber) -> str | None:
+    async def subscribe(self, view: WatchedDocument, subscriber: Subscriber
+                        ) -> Delivery | None:
         """Watch ``view``; returns its current document (None: nothing to show, say an
         unknown user). The last document sent is current enough: a newer one follows
         through the mailbox. Sockets arriving together (a restart) share one computation."""
@@ -106,13 +145,14 @@ class Hub:
             watched.first = asyncio.ensure_future(self._first(view, watched))
         return await asyncio.shield(watched.first)
 
-    async def _first(self, view: WatchedDocument, watched: _Watched) -> str | None:
+    async def _first(self, view: WatchedDocument, watched: _Watched) -> Delivery | None:
         """The view's first document, awaited by every socket that came meanwhile."""
         try:
             document = await self._compute_now(view)
-            if watched.last is None:
-                watched.last = document
-            return document
+            if document is None:
+                return None
+            # A refresh that came meanwhile has the newer version: that one is sent.
+            return watched.advance(document) if watched.last is None else watched.last
         finally:
             watched.first = None
 
@@ -159,7 +199,7 @@ class Hub:
 
     @staticmethod
     def _suspend(watched: _Watched, outage: Unavailable) -> int:
-        watched.last = None          # a socket arriving meanwhile gets a fresh computation
+        watched.last = watched.parsed = None   # one arriving meanwhile gets a fresh one
         for subscriber in watched.subscribers:
             subscriber.close(TRY_AGAIN, outage.reason)
         return len(watched.subscribers)
@@ -194,10 +234,11 @@ class Hub:
                 watched.dirty = True
                 await asyncio.sleep(max(self._interval, RETRY_S))
                 continue
-            if document is not None and document != watched.last:
-                watched.last = document
+            if document is not None and (watched.last is None
+                                         or document != watched.last.document):
+                delivery = watched.advance(document)
                 for subscriber in watched.subscribers:
-                    subscriber.offer(document)
+                    subscriber.offer(delivery)
                 self.offered += len(watched.subscribers)
             await asyncio.sleep(self._interval)
 

@@ -1,6 +1,8 @@
 // Talking to the server: one-off JSON fetches and a live WebSocket that
 // reconnects by itself.
 
+import { applyPatch } from './patch.js';
+
 const LOGIN_URL = '/login';
 // Close codes the server uses for "your session ended" and "not allowed".
 const CLOSE_UNAUTHORIZED = 4401;
@@ -11,6 +13,7 @@ const CLOSE_TRY_AGAIN = 1013;
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
 
 window.__insightsMessages = window.__insightsMessages || 0;
+window.__insightsPatches = window.__insightsPatches || 0;   // of them, patches applied
 
 export class HttpError extends Error {
   constructor(status, detail, unavailable = []) {
@@ -107,8 +110,12 @@ function wsURL(path) {
  * tell us, so the caller can ask over HTTP.
  */
 export class LiveSocket {
-  constructor(path, { onMessage, onState, onTerminal, onProbe } = {}) {
-    this.path = path;
+  constructor(path, { onMessage, onState, onTerminal, onProbe, patch = false } = {}) {
+    // patch: ask for JSON Patches after the first document (a fraction of the bytes).
+    this.path = patch ? `${path}${path.includes('?') ? '&' : '?'}patch=json` : path;
+    this.patch = patch;
+    this.doc = null;      // with patch: the document as of version this.version
+    this.version = 0;
     this.onMessage = onMessage || (() => {});
     this.onState = onState || (() => {});
     this.onTerminal = onTerminal || (() => {});
@@ -166,6 +173,14 @@ export class LiveSocket {
       } catch {
         return; // not ours to show
       }
+      if (this.patch) {
+        data = this._patched(data);
+        if (data === null) {            // out of step: the whole document again, now
+          this.resync = true;
+          ws.close(1000, 'resync');
+          return;
+        }
+      }
       this.attempt = 0;
       try {
         this.onMessage(data);
@@ -178,7 +193,13 @@ export class LiveSocket {
     ws.onclose = (event) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      this.doc = null;
       if (this.stopped) return;
+      if (this.resync) {
+        this.resync = false;
+        this._connect();
+        return;
+      }
       if (event.code === CLOSE_UNAUTHORIZED || event.code === CLOSE_FORBIDDEN) {
         this.onState('closed', { retrying: false });
         redirectToLogin();
@@ -193,6 +214,26 @@ export class LiveSocket {
       const outage = event.code === CLOSE_TRY_AGAIN ? event.reason || 'unavailable' : null;
       this._scheduleReconnect(!opened, outage);
     };
+  }
+
+  /** The document a patched socket's message makes, or null when it does not follow. */
+  _patched(message) {
+    if (message && typeof message === 'object' && 'doc' in message) {
+      this.doc = message.doc;
+      this.version = message.v;
+      return this.doc;
+    }
+    if (!message || !Array.isArray(message.patch) || this.doc === null
+        || message.v !== this.version + 1) return null;
+    try {
+      this.doc = applyPatch(structuredClone(this.doc), message.patch);
+    } catch (err) {
+      console.warn('live patch not applied', err);
+      return null;
+    }
+    this.version = message.v;
+    window.__insightsPatches += 1;
+    return this.doc;
   }
 
   _scheduleReconnect(neverOpened, outage = null) {

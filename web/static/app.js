@@ -301,6 +301,7 @@ function mount(route, { keepData = null } = {}) {
   const { rest, live } = paths(route);
   const probe = () => getJSON(rest).catch((err) => fail(gen, err));
   current.socket = new LiveSocket(live, {
+    patch: true,
     onMessage: (data) => apply(gen, data, 'live'),
     onState: (s, info) => {
       if (!current || current.gen !== gen) return;
