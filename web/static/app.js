@@ -137,8 +137,11 @@ function syncControls(route) {
   $$('[data-tab]', $('#tabs')).forEach((b) => {
     const on = route.kind === 'tab' && b.dataset.tab === route.tab;
     b.setAttribute('aria-selected', on ? 'true' : 'false');
+    // One tab stop for the tab list (the selected tab); arrow keys move within it.
+    b.tabIndex = b.dataset.tab === (route.kind === 'tab' ? route.tab : state.tab) ? 0 : -1;
     b.classList.toggle('active', on);
   });
+  if (route.kind === 'tab') els.panel.setAttribute('aria-labelledby', `tab-${route.tab}`);
   $$('[data-period]').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.period === state.period)));
   $$('[data-filter]').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.filter === state.filter)));
   $$('[data-lang]').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.lang === getLang())));
@@ -342,7 +345,21 @@ function route() {
   if (r.kind === 'user') window.scrollTo(0, 0);
 }
 
+// The ARIA tabs pattern: Left/Right (wrapping), Home and End select and focus a tab.
+function onTabKey(e) {
+  const tabs = $$('[data-tab]', $('#tabs'));
+  const at = tabs.indexOf(e.target);
+  if (at < 0) return;
+  const next = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 }[e.key];
+  if (next === undefined) return;
+  e.preventDefault();
+  const tab = tabs[(next + tabs.length) % tabs.length];
+  tab.focus();
+  window.location.hash = tabHash(tab.dataset.tab);
+}
+
 function wireHeader() {
+  $('#tabs').addEventListener('keydown', onTabKey);
   $('#live-toggle').addEventListener('click', () => {
     if (current) setPaused(parseHash(), !current.paused);
   });

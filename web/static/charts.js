@@ -24,6 +24,10 @@ function chartLib() {
     configured = true;
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
     Chart.defaults.font.size = 12;
+    // The theme's text and line colours (dark when the system asks for it).
+    const css = getComputedStyle(document.documentElement);
+    COLORS.text = css.getPropertyValue('--text-2').trim() || COLORS.text;
+    COLORS.grid = css.getPropertyValue('--border').trim() || COLORS.grid;
     Chart.defaults.color = COLORS.text;
     Chart.defaults.borderColor = COLORS.grid;
     Chart.defaults.maintainAspectRatio = false;
