@@ -3,11 +3,13 @@ status, a column header sorts it, the link restores both, and the export follows
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from playwright.sync_api import Browser
 
+from harness.factories import event
 from harness.services import ConsumerProcess
 from insights.events.producer import Emitter
 from insights.settings import Settings
@@ -20,6 +22,9 @@ MANAGER = "office@corp.io"
 
 
 SESSIONS = 2          # the engagement table's sessions column
+# The body as sent, byte order mark included (r.text() would drop it).
+FETCH_TEXT = """(url) => fetch(url, {credentials: 'include'}).then((r) => r.arrayBuffer())
+  .then((body) => new TextDecoder('utf-8', {ignoreBOM: true}).decode(body))"""
 SESSIONS_OF_ROWS = """() => [...document.querySelectorAll('#tab-panel tbody tr[data-user-id]')]
   .map((r) => Number(r.children[2].textContent.replace(/\\D/g, '')))"""
 
@@ -75,5 +80,20 @@ def test_at_risk_users_are_listed_counted_sorted_and_linked(
     page.reload()                                       # the link keeps the order
     page.wait_for_selector('#tab-panel[data-tab="engagement"][data-loaded="1"]')
     assert page.evaluate(SESSIONS_OF_ROWS) == sorted(most_first)
+
+    # A listed user renamed to a formula: the page's CSV defuses it, headers in Polish.
+    uid = int(page.get_attribute("#tab-panel tbody tr[data-user-id]", "data-user-id") or 0)
+    email = (page.text_content(f'#tab-panel tr[data-user-id="{uid}"] .user-email') or "")
+    emitter.emit(event("user_upsert", user_id=uid, email=email.strip(), name="=1+2 Mallory"))
+    emitter.flush()
+    page.click('#lang-switch [data-lang="pl"]')
+    page.wait_for_selector('#tab-panel[data-tab="engagement"][data-loaded="1"]')
+    href = page.get_attribute('[data-export="engagement"]', "href") or ""
+    assert "lang=pl" in href
+    deadline, text = time.monotonic() + 30, ""
+    while "Mallory" not in text and time.monotonic() < deadline:
+        text = page.evaluate(FETCH_TEXT, href)
+    assert text.startswith("\ufeff\"ID użytkownika\"")
+    assert f'"{uid}","\'=1+2 Mallory"' in text
     context.close()
     assert errors == []

@@ -27,7 +27,7 @@ def _background(page: Page, selector: str) -> tuple[int, ...]:
 
 def test_arrow_keys_walk_the_tabs_and_the_dark_theme_follows_the_system(
         browser: Browser, web_url: str, settings: Settings, emitter: Emitter,
-        consumer_process: Callable[[], ConsumerProcess], artifacts: Path) -> None:
+        consumer_process: Callable[[], ConsumerProcess], *, artifacts: Path) -> None:
     sent = simulate(emitter, datetime.now(UTC), users=10, days=2, seed=3)
     consumer = consumer_process().start()
     wait_ingested(settings, sent, check=consumer.check_alive)

@@ -182,14 +182,22 @@ def test_problems_export_is_a_csv_attachment_with_formulas_defused(
     assert response.headers["content-disposition"] == (
         "attachment; filename=insights_problems_day.csv")
     assert reader.calls == [("problems", "day", "all", NOW)]
-    rows = list(csv.reader(io.StringIO(response.text)))
+    assert response.content.startswith(b"\xef\xbb\xbf")   # UTF-8 with a byte order mark
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows == [
-        ["name", "email", "score", "failed_logins", "password_resets", "js_errors",
+        ["user_id", "name", "email", "score", "failed_logins", "password_resets", "js_errors",
          "slow_pages", "security_alerts", "is_locked", "last_login"],
-        ["'=cmd|' /C calc'!A0", "ann@example.com", "70", "3", "1", "2", "0", "1", "true",
+        ["1", "'=cmd|' /C calc'!A0", "ann@example.com", "70", "3", "1", "2", "0", "1", "true",
          "2026-03-14T09:00:00Z"],
-        ["Bo", "'@bo@example.com", "10", "1", "0", "0", "0", "0", "false", ""],
+        ["2", "Bo", "'@bo@example.com", "10", "1", "0", "0", "0", "0", "false", ""],
     ]
+    polish = client.get("/api/export/problems.csv?period=day&lang=pl", headers=admin_headers)
+    header = next(csv.reader(io.StringIO(polish.content.decode("utf-8-sig"))))
+    assert header[:3] == ["ID użytkownika", "Imię i nazwisko", "E-mail"]
+    as_json = client.get("/api/export/problems.json?period=day", headers=admin_headers)
+    assert as_json.headers["content-disposition"] == (
+        "attachment; filename=insights_problems_day.json")
+    assert [row["user"]["name"] for row in as_json.json()] == ["=cmd|' /C calc'!A0", "Bo"]
 
 
 def test_openapi_docs_are_served(client: TestClient) -> None:
@@ -213,4 +221,4 @@ def test_without_a_reader_the_app_serves_the_redis_read_model(
     assert tabs["problems"].json()["problem_users"] == []
     assert tabs["overview"].json()["filter_type"] == "all"
     assert export.text.splitlines() == [
-        '"name","email","score","sessions","page_views","wow","status"']
+        '\ufeff"user_id","name","email","score","sessions","page_views","wow","status"']

@@ -48,7 +48,7 @@ def test_problems_rows_take_name_and_email_from_the_user() -> None:
     }
     rows = export_rows("problems", {"problem_users": [row]})
     assert rows == [list(COLUMNS["problems"]),
-                    ["'=HYPERLINK(\"x\")", "a@b.c", 55, 2, 1, 4, 0, 1, "true", ""]]
+                    [3, "'=HYPERLINK(\"x\")", "a@b.c", 55, 2, 1, 4, 0, 1, "true", ""]]
 
 
 def test_engagement_csv_round_trips_through_a_csv_reader() -> None:
@@ -60,10 +60,13 @@ def test_engagement_csv_round_trips_through_a_csv_reader() -> None:
     ]
     parsed = _parse(export_csv("engagement", {"engagement_list": entries}))
     assert parsed == [
-        ["name", "email", "score", "sessions", "page_views", "wow", "status"],
-        ["Ann", "ann@x.io", "40", "5", "30", "-25", "active"],
-        ["", "bo@x.io", "3", "0", "0", "", "dormant"],
+        ["user_id", "name", "email", "score", "sessions", "page_views", "wow", "status"],
+        ["1", "Ann", "ann@x.io", "40", "5", "30", "-25", "active"],
+        ["2", "", "bo@x.io", "3", "0", "0", "", "dormant"],
     ]
+    polish = _parse(export_csv("engagement", {"engagement_list": entries}, "pl"))[0]
+    assert polish[:3] == ["ID użytkownika", "Imię i nazwisko", "E-mail"]
+    assert len(polish) == len(set(polish)) == len(COLUMNS["engagement"])
 
 
 def test_pages_csv_quotes_commas_and_defuses_paths() -> None:
@@ -137,9 +140,9 @@ def test_no_cell_starts_a_formula_however_the_line_is_split(names: list[str],
             for n, (name, email) in enumerate(zip(names, emails, strict=False))]
     text = export_csv("engagement", {"engagement_list": rows})
     parsed = list(csv.reader(io.StringIO(text, newline="")))
-    assert [cell for row in parsed[1:] for cell in row[:2]] == [
+    assert [cell for row in parsed[1:] for cell in row[1:3]] == [   # name and e-mail
         cell for row in export_rows("engagement", {"engagement_list": rows})[1:]
-        for cell in row[:2]]
+        for cell in row[1:3]]
     for row in parsed[1:]:
         for cell in row:
             assert not any(_starts_a_formula(s) for s in _SPLIT.split(cell)), repr(cell)

@@ -4,7 +4,7 @@
 import { h, s } from './dom.js';
 import { explainable } from './explain.js';
 import { fmtInt, fmtNum, userName } from './format.js';
-import { t } from './i18n.js';
+import { getLang, t } from './i18n.js';
 
 /** A titled panel; `actions` go to the right of the title (e.g. a CSV link). */
 export function panel(title, options, ...body) {
@@ -18,16 +18,24 @@ export function panel(title, options, ...body) {
 }
 
 /** The CSV export link of a tab for a period. */
+/** The tab's list as CSV (headers in the page's language) and as JSON. */
 export function exportLink(kind, period, filter = 'all') {
-  const q = new URLSearchParams({ period });
-  if (filter !== 'all') q.set('filter', filter);
-  const suffix = filter === 'all' ? '' : `_${filter}`;
-  return h('a', {
-    class: 'btn btn-small',
-    href: `/api/export/${kind}.csv?${q}`,
-    download: `insights_${kind}_${period}${suffix}.csv`,
-    'data-export': kind,
-  }, t('export.csv'));
+  const name = `insights_${kind}_${period}${filter === 'all' ? '' : `_${filter}`}`;
+  const query = (lang) => {
+    const q = new URLSearchParams({ period });
+    if (lang) q.set('lang', lang);
+    if (filter !== 'all') q.set('filter', filter);
+    return q;
+  };
+  return h('span', { class: 'export-links' },
+    h('a', {
+      class: 'btn btn-small', href: `/api/export/${kind}.csv?${query(getLang())}`,
+      download: `${name}.csv`, 'data-export': kind,
+    }, t('export.csv')),
+    h('a', {
+      class: 'btn btn-small', href: `/api/export/${kind}.json?${query(null)}`,
+      download: `${name}.json`, 'data-export-json': kind,
+    }, t('export.json')));
 }
 
 /**
