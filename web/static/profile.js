@@ -96,7 +96,7 @@ export function createProfileView(userId, ctx) {
   const fav = h('div');
   const devices = h('div');
   const browsers = h('div');
-  const timeline = h('ol', { class: 'timeline' });
+  const timeline = h('ol', { class: 'timeline', tabindex: '0' });   // it scrolls: keyboard too
   const searches = dataTable([
     { label: t('col.query'), className: 'col-wrap', cell: (r) => h('span', { class: 'query' }, r.query) },
     { label: t('col.when'), className: 'nowrap', cell: (r) => fmtDateTime(r.searched_at) },

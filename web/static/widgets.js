@@ -315,10 +315,14 @@ export function scoreLevel(kind, n) {
 export function heatmap(rows, colLabels, { cellTitle } = {}) {
   const grid = h('div', { class: 'heatmap', role: 'table' });
   grid.style.setProperty('--cols', String(colLabels.length));
-  grid.append(h('div', { class: 'hm-corner', role: 'columnheader' }),
-    ...colLabels.map((c) => h('div', { class: 'hm-col', role: 'columnheader' }, c)));
+  // Rows are there for assistive tech only (display: contents keeps the grid).
+  grid.append(h('div', { class: 'hm-line', role: 'row' },
+    h('div', { class: 'hm-corner', role: 'columnheader' }),
+    ...colLabels.map((c) => h('div', { class: 'hm-col', role: 'columnheader' }, c))));
   for (const row of rows) {
-    grid.append(h('div', { class: 'hm-row', role: 'rowheader' }, row.label));
+    const line = h('div', { class: 'hm-line', role: 'row' },
+      h('div', { class: 'hm-row', role: 'rowheader' }, row.label));
+    grid.append(line);
     row.cells.forEach((cell, i) => {
       const el = h('div', {
         class: 'hm-cell', role: 'cell',
@@ -328,10 +332,11 @@ export function heatmap(rows, colLabels, { cellTitle } = {}) {
       const k = Math.max(0, Math.min(100, Number(cell.intensity) || 0)) / 100;
       el.style.setProperty('--k', k.toFixed(3));
       if (k > 0.55) el.classList.add('dark');
-      grid.append(el);
+      line.append(el);
     });
   }
-  return h('div', { class: 'heatmap-wrap' }, grid);
+  // Focusable, so a keyboard can scroll it on a narrow screen.
+  return h('div', { class: 'heatmap-wrap', tabindex: '0' }, grid);
 }
 
 export function canvasBox(className = '') {

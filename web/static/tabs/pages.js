@@ -7,7 +7,7 @@ import { bar, dataTable, exportLink, panel } from '../widgets.js';
 
 function sectionTile(s) {
   const k = Math.max(0, Math.min(100, Number(s.intensity) || 0)) / 100;
-  const tile = h('div', { class: ['section-tile', k > 0.55 ? 'dark' : null], 'data-section': s.name },
+  const tile = h('div', { class: 'section-tile', 'data-section': s.name },
     h('div', { class: 'section-name' }, s.name),
     h('div', { class: 'section-views num' }, fmtInt(s.views)),
     h('div', { class: 'section-meta' },
