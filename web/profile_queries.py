@@ -33,13 +33,13 @@ FROM user_sessions WHERE user_id = :uid""")
 _NEWEST: Final = ' DESC, {e}event_id COLLATE "C" DESC LIMIT :n'
 
 _LATEST: Final = {
-    "sessions": "SELECT started_at AS time, device_type, browser FROM user_sessions"
+    "sessions": "SELECT started_at AS time, device_type, browser, session_id FROM user_sessions"
                 " WHERE user_id = :uid ORDER BY started_at" + _NEWEST.format(e=""),
-    "views": "SELECT viewed_at AS time, path FROM page_views"
+    "views": "SELECT viewed_at AS time, path, session_id FROM page_views"
              " WHERE user_id = :uid ORDER BY viewed_at" + _NEWEST.format(e=""),
-    "searches": "SELECT searched_at AS time, query FROM search_queries"
+    "searches": "SELECT searched_at AS time, query, session_id FROM search_queries"
                 " WHERE user_id = :uid ORDER BY searched_at" + _NEWEST.format(e=""),
-    "conversions": "SELECT converted_at AS time, event_type FROM conversion_events"
+    "conversions": "SELECT converted_at AS time, event_type, session_id FROM conversion_events"
                    " WHERE user_id = :uid ORDER BY converted_at" + _NEWEST.format(e=""),
     "resets": "SELECT created_at AS time FROM email_logs WHERE user_id = :uid"
               " AND email_type = 'password_reset' ORDER BY created_at" + _NEWEST.format(e=""),

@@ -46,8 +46,9 @@ def build_timeline(latest: Mapping[str, Sequence[Any]]) -> list[TimelineItem]:
         for row in latest.get(kind, ()):
             if kind == "views" and not is_key_page(row.path):
                 continue
-            entries.append((row.time, TimelineItem(type=type_, icon=icon,
-                                                   time=rfc3339(row.time), desc=describe(row))))
+            entries.append((row.time, TimelineItem(
+                type=type_, icon=icon, time=rfc3339(row.time), desc=describe(row),
+                session_id=getattr(row, "session_id", None))))
     # Stable sort: items at the same instant keep the order of the kinds above.
     entries.sort(key=lambda entry: entry[0], reverse=True)
     return [item for _, item in entries[:TIMELINE_MAX]]

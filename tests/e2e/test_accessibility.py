@@ -40,7 +40,7 @@ def _violations(page: Page) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_no_serious_or_critical_violation_on_any_page(
         browser: Browser, web_url: str, settings: Settings, emitter: Emitter,
-        consumer_process: Callable[[], ConsumerProcess], scheme: str, *,
+        consumer_process: Callable[[], ConsumerProcess], *, scheme: str,
         artifacts: Path) -> None:
     sent = simulate(emitter, datetime.now(UTC), users=12, days=8, seed=4)
     consumer = consumer_process().start()

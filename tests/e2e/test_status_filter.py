@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 from harness.factories import event
 from harness.services import ConsumerProcess
@@ -81,7 +81,13 @@ def test_at_risk_users_are_listed_counted_sorted_and_linked(
     page.wait_for_selector('#tab-panel[data-tab="engagement"][data-loaded="1"]')
     assert page.evaluate(SESSIONS_OF_ROWS) == sorted(most_first)
 
-    # A listed user renamed to a formula: the page's CSV defuses it, headers in Polish.
+    _export_defuses_a_formula_name(page, emitter)
+    context.close()
+    assert errors == []
+
+
+def _export_defuses_a_formula_name(page: Page, emitter: Emitter) -> None:
+    """A listed user renamed to a formula: the page's CSV defuses it, headers in Polish."""
     uid = int(page.get_attribute("#tab-panel tbody tr[data-user-id]", "data-user-id") or 0)
     email = (page.text_content(f'#tab-panel tr[data-user-id="{uid}"] .user-email') or "")
     emitter.emit(event("user_upsert", user_id=uid, email=email.strip(), name="=1+2 Mallory"))
@@ -95,5 +101,3 @@ def test_at_risk_users_are_listed_counted_sorted_and_linked(
         text = page.evaluate(FETCH_TEXT, href)
     assert text.startswith("\ufeff\"ID użytkownika\"")
     assert f'"{uid}","\'=1+2 Mallory"' in text
-    context.close()
-    assert errors == []

@@ -218,6 +218,11 @@ def test_timeline_merges_kinds_newest_first(profile: dict[str, Any]) -> None:
         ("2026-01-10T10:01:00Z", "pageview", "eye", "Visited: /forum/topic-1"),
         ("2026-01-10T10:00:00Z", "login", "key", "Session (tablet, Safari)"),
     ]
+    # Each item of a session names it (a JS error links to them); resets and alerts none.
+    sessions = [item["session_id"] for item in profile["timeline"]]
+    assert sessions[:3] == ["s1", "s1", "s1"] and sessions[-2:] == ["s4", "s4"]
+    assert [s for item, s in zip(profile["timeline"], sessions, strict=True)
+            if item["type"] == "problem"] == [None] * 4
 
 
 def test_month_activity(profile: dict[str, Any]) -> None:

@@ -37,6 +37,9 @@ class TimelineItem(Struct, kw_only=True):
     icon: Annotated[TimelineIcon, about("the icon the page shows")]
     time: Annotated[Time, about("when it happened")]
     desc: Annotated[str, about("what happened, in English")]
+    session_id: Annotated[str | None, about(
+        "the session it belongs to (sessions, views, searches and conversions that name"
+        " one); null otherwise")] = None
 
 
 class FavPage(Struct, kw_only=True):

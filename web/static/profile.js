@@ -97,6 +97,19 @@ export function createProfileView(userId, ctx) {
   const devices = h('div');
   const browsers = h('div');
   const timeline = h('ol', { class: 'timeline', tabindex: '0' });   // it scrolls: keyboard too
+  // A JS error's session, marked in the timeline (its session, views, searches...).
+  let shownSession = null;
+  const showSession = (id) => {
+    shownSession = id;
+    let first = null;
+    timeline.querySelectorAll('li').forEach((li) => {
+      const on = Boolean(id) && li.dataset.sessionId === id;
+      li.classList.toggle('tl-shown', on);
+      if (on && !first) first = li;
+    });
+    if (first) first.scrollIntoView({ block: 'nearest' });
+    timeline.focus({ preventScroll: true });
+  };
   const searches = dataTable([
     { label: t('col.query'), className: 'col-wrap', cell: (r) => h('span', { class: 'query' }, r.query) },
     { label: t('col.when'), className: 'nowrap', cell: (r) => fmtDateTime(r.searched_at) },
@@ -108,7 +121,10 @@ export function createProfileView(userId, ctx) {
     { label: t('col.page'), className: 'col-path',
       cell: (r) => h('span', { class: 'path', title: r.page || '' }, r.page || '—') },
     { label: t('col.session'), className: 'nowrap',
-      cell: (r) => h('code', { class: 'session-id', title: r.session_id }, shortId(r.session_id)) },
+      cell: (r) => h('button', {
+        type: 'button', class: 'link-button session-id', title: t('profile.session.show'),
+        'data-show-session': r.session_id, onclick: () => showSession(r.session_id),
+      }, h('code', null, shortId(r.session_id))) },
     { label: t('col.when'), className: 'nowrap', cell: (r) => fmtDateTime(r.occurred_at) },
   ], { empty: t('profile.js_errors.empty') });
   const slow = dataTable([
@@ -191,7 +207,10 @@ export function createProfileView(userId, ctx) {
         { empty: t('profile.none'), tone: 'violet', mono: false }));
 
       const items = Array.isArray(data.timeline) ? data.timeline : [];
-      fill(timeline, ...(items.length ? items.map((it) => h('li', { class: `tl-${it.type}`, 'data-type': it.type },
+      fill(timeline, ...(items.length ? items.map((it) => h('li', {
+        class: [`tl-${it.type}`, it.session_id && it.session_id === shownSession ? 'tl-shown' : null],
+        'data-type': it.type, 'data-session-id': it.session_id || null,
+      },
         h('span', { class: 'tl-icon', 'aria-hidden': 'true' }, TIMELINE_ICONS[it.type] || '•'),
         h('span', { class: 'tl-desc' }, timelineText(it.desc)),
         h('time', { class: 'tl-time', datetime: it.time, title: fmtDateTime(it.time) }, fmtRelative(it.time))))
