@@ -4,7 +4,9 @@ Starts (or reuses) the embedded stack, creates topics and schema, runs one
 ``insights consume`` process, the web app (``insights serve``), the alert
 dispatcher (``insights alerts dispatch``) and the traffic
 simulator (history first, then live traffic), creates the demo login (a new
-password each run) and an API token, and prints where to look.
+password each run) and an API token, and prints where to look: at once, again when
+the history is in (so it is the last thing on screen), and whenever Enter is
+pressed. The children's logs go to files under ``state_dir/logs``, not over it.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Annotated
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Annotated
 
 import typer
 from rich.console import Console
-from rich.panel import Panel
+from rich.rule import Rule
 
 from insights import database, endpoints, logs
 from insights.alerts import sealing
@@ -40,22 +45,34 @@ def demo(
     urls = endpoints.resolve(settings)
     kafka.ensure_topics(urls.kafka_bootstrap, settings.topics().values(), settings.partitions)
     database.upgrade(urls.postgres_url)
+    log_dir = settings.state_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    files = [_log_file(log_dir, name) for name in ("consume", "serve", "dispatch")]
     # Its own session: Ctrl-C reaches the simulator only; the consumer gets one SIGTERM.
     children = [subprocess.Popen([sys.executable, "-m", "insights", *command],
-                                 env=_environment(urls), start_new_session=True)
-                for command in (["consume"], ["serve"], ["alerts", "dispatch"])]
+                                 env=_environment(urls), start_new_session=True,
+                                 stdout=out, stderr=subprocess.STDOUT)
+                for command, out in zip((["consume"], ["serve"], ["alerts", "dispatch"]),
+                                        files, strict=True)]
     token, password = _demo_credentials(urls)
     # SIGTERM (a process manager, `timeout`) stops the demo like Ctrl-C: children included.
     signal.signal(signal.SIGTERM, _interrupt)
-    _announce(settings, urls, backfill_days, token, password)
+
+    def announce() -> None:
+        _announce(banner(settings, urls, token, password, log_dir), backfill_days)
+
+    announce()
+    _on_enter(announce)
     try:
         with KafkaSink(urls.kafka_bootstrap, settings.topics()) as sink:
             run(sink, users=users, rate=rate, duration=0, seed=None,
-                backfill_days=backfill_days, bad_ratio=0.002)
+                backfill_days=backfill_days, bad_ratio=0.002, on_live=announce)
     finally:
         for child in children:
             child.send_signal(signal.SIGTERM)
         codes = [child.wait(60) for child in children]
+        for out in files:
+            out.close()
         Console(stderr=True).print(f"consumer, web app and alert dispatcher stopped (exit "
                                    f"{codes}); the stack"
                                    " keeps running: `insights stack down` stops it")
@@ -101,10 +118,30 @@ def _environment(urls: StackUrls) -> dict[str, str]:
                                    "INSIGHTS_REDIS_URL": urls.redis_url}
 
 
-def _announce(settings: Settings, urls: StackUrls, backfill_days: int, token: str,
-              password: str) -> None:
+def _log_file(log_dir: Path, name: str) -> IO[bytes]:
+    return (log_dir / f"{name}.log").open("ab")
+
+
+def _on_enter(announce: Callable[[], None]) -> None:
+    """Print the banner again whenever Enter is pressed (a terminal only)."""
+    if not sys.stdin.isatty():
+        return
+
+    def listen() -> None:
+        for _ in sys.stdin:
+            announce()
+
+    threading.Thread(target=listen, name="banner-on-enter", daemon=True).start()
+
+
+def banner(settings: Settings, urls: StackUrls, token: str, password: str,
+           log_dir: Path) -> list[str]:
+    """The demo's lines: where to look, how to log in, the servers, the logs. Each is
+    printed whole (never wrapped), so the commands in it copy and paste as they are."""
     web = f"http://{settings.web_host}:{settings.web_port}"
-    lines = [
+    metrics = (f"http://{settings.metrics_host}:{settings.metrics_port}/metrics"
+               if settings.metrics_port else "off (INSIGHTS_METRICS_PORT=0)")
+    return [
         f"dashboard   {web}/",
         f"login       {DEMO_LOGIN}   password {password}   (role ADMIN)",
         "",
@@ -115,14 +152,22 @@ def _announce(settings: Settings, urls: StackUrls, backfill_days: int, token: st
         f"Kafka       {urls.kafka_bootstrap}   topics {settings.topic_prefix}*",
         f"PostgreSQL  {urls.postgres_url}",
         f"Redis       {urls.redis_url}",
-        f"metrics     http://{settings.metrics_host}:{settings.metrics_port}/metrics",
+        f"metrics     {metrics}",
         "alerts      insights alerts list   (hooks: insights hooks add NAME URL)",
         "",
         "Look at the data:",
         f"  psql {urls.postgres_url} -c 'SELECT type, count(*) FROM event_ledger GROUP BY 1'",
         f"  psql {urls.postgres_url} -c 'SELECT reason, count(*) FROM rejected_events"
         " GROUP BY 1'",
-        "",
-        f"Sending {backfill_days} days of history, then live traffic. Ctrl-C stops.",
+        f"logs        {log_dir}/consume.log, serve.log, dispatch.log",
     ]
-    Console(stderr=True).print(Panel("\n".join(lines), title="insights demo", expand=False))
+
+
+def _announce(lines: list[str], backfill_days: int) -> None:
+    console = Console(stderr=True)
+    console.print(Rule("insights demo"))
+    for line in lines:
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
+    console.print(f"Sending {backfill_days} days of history, then live traffic. Enter prints"
+                  " this again; Ctrl-C stops.", soft_wrap=True)
+    console.print(Rule())

@@ -149,13 +149,13 @@ class _Sender:
 def run(sink: Sink, *, users: int = 200, rate: float = 50.0, duration: float = 60.0,
         progress: bool = True, seed: int | None = None, backfill_days: int = 0,
         bad_ratio: float = 0.0, clock: Clock | None = None, tick_s: float = 0.05,
-        ) -> dict[str, int]:
+        on_live: Callable[[], None] | None = None) -> dict[str, int]:
     """Simulate ``users`` users; returns the messages sent per event type (``bad:<reason>``).
 
     The initial part (upserts, ``backfill_days`` of history, a few minutes of
     warm-up) is sent unpaced; live events follow at ``rate`` per second for
     ``duration`` seconds (0 = until Ctrl-C). The same ``seed`` and start time
-    give the same events.
+    give the same events. ``on_live`` is called once the initial part is sent.
     """
     clock = clock or SystemClock()
     if seed is None:
@@ -167,6 +167,8 @@ def run(sink: Sink, *, users: int = 200, rate: float = 50.0, duration: float = 6
     with _progress(progress, duration) as report:
         try:
             _initial(sender, model.start(now, backfill_days), clock, report)
+            if on_live is not None:
+                on_live()
             _live(sender, model, clock, duration=duration, tick_s=tick_s, report=report)
         except KeyboardInterrupt:
             log.info("interrupted; flushing what was sent")
