@@ -44,7 +44,7 @@ def tab(conn: Connection, tab: str, period: str, filter_: str, now: datetime, *,
     """
     if filter_ not in (STATUS_FILTERS if tab == "engagement" else
                        FILTERS if tab == "overview" else ("all",)):
-        raise ValueError(f"filter {filter_!r} does not apply to the {tab} tab")
+        raise ValueError(f"unknown filter {filter_!r} for the {tab} tab")
     w = Windows(now, period)
     if tab == "problems":
         return problems_tab(conn, w)

@@ -2,7 +2,8 @@
 
 A profile lists each user's newest rows of several kinds, all time (``LATEST``,
 ``HISTORY``): the timeline's sessions, views, searches, conversions, password
-resets and security alerts, and the lists of JS errors, slow pages and searches.
+resets and security alerts, and the lists of JS errors, slow pages and searches,
+each JS error with its page (the view before it in its session).
 Everything else a profile or the read model reads lies within the last
 ``scoring``-defined windows (at most 62 days), far inside any allowed retention.
 
@@ -65,7 +66,26 @@ def needed(table: str, time_column: str, source: str) -> str | None:
     kinds = KINDS[table]
     if not kinds:
         return None
-    return "\nUNION ".join(_kept(table, time_column, source, kind) for kind in kinds)
+    parts = [_kept(table, time_column, source, kind) for kind in kinds]
+    if table == "page_views":
+        parts.append(_error_pages(source))
+    return "\nUNION ".join(parts)
+
+
+def _error_pages(source: str) -> str:
+    """The views of ``source`` that are a JS error's page (a profile lists each error
+    with its session's last view at or before it; ties by event id, as it reads them).
+    Views of errors that go too are kept this once; the next run trims them."""
+    return f"""
+SELECT src.event_id FROM {source} src
+WHERE src.session_id IS NOT NULL AND EXISTS (
+    SELECT 1 FROM js_errors e
+    WHERE e.session_id = src.session_id AND e.occurred_at >= src.viewed_at
+      AND NOT EXISTS (
+        SELECT 1 FROM page_views v WHERE v.session_id = src.session_id
+          AND v.viewed_at <= e.occurred_at AND (v.viewed_at > src.viewed_at
+           OR (v.viewed_at = src.viewed_at
+               AND v.event_id COLLATE "C" > src.event_id COLLATE "C"))))"""
 
 
 def _kept(table: str, col: str, source: str, kind: Kind) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +15,8 @@ from harness.services import ConsumerProcess
 from insights.events.producer import Emitter
 from insights.settings import Settings
 from tests.e2e.pages import log_in
-from tests.read_model import simulate, wait_ingested
-from tests.web_clients import make_account
-from web.auth.accounts import Role
+from tests.e2e.sites import MANAGER, simulated_site
 
-MANAGER = "office@corp.io"
 AXE = Path(__file__).parent / "vendor" / "axe-4.10.2.min.js"
 VIEWS = ("#/problems", "#/engagement?period=month", "#/pages", "#/paths", "#/overview",
          "#/alerts")
@@ -42,10 +38,7 @@ def test_no_serious_or_critical_violation_on_any_page(
         browser: Browser, web_url: str, settings: Settings, emitter: Emitter,
         consumer_process: Callable[[], ConsumerProcess], *, scheme: str,
         artifacts: Path) -> None:
-    sent = simulate(emitter, datetime.now(UTC), users=12, days=8, seed=4)
-    consumer = consumer_process().start()
-    wait_ingested(settings, sent, check=consumer.check_alive)
-    make_account(settings.postgres_url or "", MANAGER, Role.OFFICE_MANAGER)
+    simulated_site(settings, emitter, consumer_process, users=12, days=8, seed=4)
     found: dict[str, list[dict[str, Any]]] = {}
     for size, viewport in SIZES.items():
         # axe is injected as a script: the page's CSP allows only its own.

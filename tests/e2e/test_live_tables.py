@@ -13,12 +13,9 @@ from harness.factories import event
 from harness.services import ConsumerProcess
 from insights.events.producer import Emitter
 from insights.settings import Settings
-from tests.e2e.pages import desktop, log_in
-from tests.read_model import simulate, wait_ingested
-from tests.web_clients import make_account
-from web.auth.accounts import Role
+from tests.e2e.pages import signed_in
+from tests.e2e.sites import MANAGER, simulated_site
 
-MANAGER = "office@corp.io"
 UPDATES = 20
 
 
@@ -43,13 +40,8 @@ def _next_update(page: Page, emitter: Emitter) -> None:
 def test_focus_survives_live_updates_and_pause_holds_the_page(
         browser: Browser, web_url: str, settings: Settings, emitter: Emitter,
         consumer_process: Callable[[], ConsumerProcess]) -> None:
-    sent = simulate(emitter, datetime.now(UTC), users=15, days=3, seed=9)
-    consumer = consumer_process().start()
-    wait_ingested(settings, sent, check=consumer.check_alive)
-    make_account(settings.postgres_url or "", MANAGER, Role.OFFICE_MANAGER)
-    context, page, errors = desktop(browser)
-    log_in(page, web_url, MANAGER)
-    page.wait_for_url(f"{web_url}/")
+    simulated_site(settings, emitter, consumer_process, users=15, days=3, seed=9)
+    context, page, errors = signed_in(browser, web_url, MANAGER)
     page.goto(f"{web_url}/#/problems?period=day")
     page.wait_for_selector('#tab-panel[data-tab="problems"][data-loaded="1"]')
     page.wait_for_selector('#conn-state[data-state="open"]')

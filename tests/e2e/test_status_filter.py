@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from playwright.sync_api import Browser, Page
 
@@ -13,13 +12,8 @@ from harness.factories import event
 from harness.services import ConsumerProcess
 from insights.events.producer import Emitter
 from insights.settings import Settings
-from tests.e2e.pages import desktop, log_in
-from tests.read_model import simulate, wait_ingested
-from tests.web_clients import make_account
-from web.auth.accounts import Role
-
-MANAGER = "office@corp.io"
-
+from tests.e2e.pages import signed_in
+from tests.e2e.sites import MANAGER, simulated_site
 
 SESSIONS = 2          # the engagement table's sessions column
 # The body as sent, byte order mark included (r.text() would drop it).
@@ -32,14 +26,8 @@ SESSIONS_OF_ROWS = """() => [...document.querySelectorAll('#tab-panel tbody tr[d
 def test_at_risk_users_are_listed_counted_sorted_and_linked(
         browser: Browser, web_url: str, settings: Settings, emitter: Emitter,
         consumer_process: Callable[[], ConsumerProcess]) -> None:
-    sent = simulate(emitter, datetime.now(UTC), users=25, days=35, seed=11)
-    consumer = consumer_process().start()
-    wait_ingested(settings, sent, check=consumer.check_alive)
-    make_account(settings.postgres_url or "", MANAGER, Role.OFFICE_MANAGER)
-
-    context, page, errors = desktop(browser)
-    log_in(page, web_url, MANAGER)
-    page.wait_for_url(f"{web_url}/")
+    simulated_site(settings, emitter, consumer_process, users=25, days=35, seed=11)
+    context, page, errors = signed_in(browser, web_url, MANAGER)
     page.goto(f"{web_url}/#/engagement?period=month")
     page.wait_for_selector('#tab-panel[data-loaded="1"]')
     counts = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(

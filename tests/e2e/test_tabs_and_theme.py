@@ -4,7 +4,6 @@ that follows the system's setting, in headless Chromium."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page
@@ -12,12 +11,8 @@ from playwright.sync_api import Browser, Page
 from harness.services import ConsumerProcess
 from insights.events.producer import Emitter
 from insights.settings import Settings
-from tests.e2e.pages import log_in
-from tests.read_model import simulate, wait_ingested
-from tests.web_clients import make_account
-from web.auth.accounts import Role
-
-MANAGER = "office@corp.io"
+from tests.e2e.pages import signed_in
+from tests.e2e.sites import MANAGER, simulated_site
 
 
 def _background(page: Page, selector: str) -> tuple[int, ...]:
@@ -28,16 +23,8 @@ def _background(page: Page, selector: str) -> tuple[int, ...]:
 def test_arrow_keys_walk_the_tabs_and_the_dark_theme_follows_the_system(
         browser: Browser, web_url: str, settings: Settings, emitter: Emitter,
         consumer_process: Callable[[], ConsumerProcess], *, artifacts: Path) -> None:
-    sent = simulate(emitter, datetime.now(UTC), users=10, days=2, seed=3)
-    consumer = consumer_process().start()
-    wait_ingested(settings, sent, check=consumer.check_alive)
-    make_account(settings.postgres_url or "", MANAGER, Role.OFFICE_MANAGER)
-    context = browser.new_context(viewport={"width": 1366, "height": 860}, color_scheme="dark")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    log_in(page, web_url, MANAGER)
-    page.wait_for_url(f"{web_url}/")
+    simulated_site(settings, emitter, consumer_process, users=10, days=2, seed=3)
+    context, page, errors = signed_in(browser, web_url, MANAGER, color_scheme="dark")
     page.wait_for_selector('#tab-panel[data-tab="problems"][data-loaded="1"]')
     page.screenshot(path=artifacts / "dark-problems.png", full_page=True)
     assert max(_background(page, "body")) < 60                      # dark

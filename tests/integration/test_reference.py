@@ -151,7 +151,12 @@ def test_engagement_week(conn: Conn) -> None:
             {"user": user(2, "ben", "b@x"), "score": 9, "sessions": 0, "page_views": 0,
              "wow": -100, "status": "at_risk", "sparkline": [0] * 7},
         ],
+        "statuses": {"active": 1, "at_risk": 2, "dormant": 0}, "status_filter": None,
     }
+    # The list by status: fay and ben are at risk (scores 5-19), ann is active.
+    at_risk = tab(conn, "engagement", "week", "at_risk", NOW)
+    assert [row["user"]["id"] for row in at_risk["engagement_list"]] == [7, 2]
+    assert at_risk["status_filter"] == "at_risk"
 
 
 def test_engagement_day_and_month(conn: Conn) -> None:
@@ -411,10 +416,12 @@ def test_profile_series_and_history(conn: Conn) -> None:
         30, "2026-10-27", "2026-11-25")
     scores = {d: s for d, s in zip(trend["labels"], trend["scores"], strict=True) if s}
     assert scores == {"2026-11-10": 4, "2026-11-15": 30, "2026-11-24": 5, "2026-11-25": 5}
+    # Each with its session and page: the session's last view at or before the error.
     assert result["js_errors"] == [
         {"message": "TypeError", "source": "app.js", "line": 10,
-         "occurred_at": "2026-11-25T09:03:00Z"},
-        {"message": "Old", "source": None, "line": None, "occurred_at": "2026-11-10T09:35:00Z"},
+         "occurred_at": "2026-11-25T09:03:00Z", "session_id": "ps1", "page": "/company/acme"},
+        {"message": "Old", "source": None, "line": None, "occurred_at": "2026-11-10T09:35:00Z",
+         "session_id": "ps3", "page": "/"},
     ]
     assert [(p["path"], p["load_time_ms"], p["viewed_at"]) for p in result["slow_pages"]] == [
         ("/company/acme", 3500, "2026-11-25T09:02:00Z"),

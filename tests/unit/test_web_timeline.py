@@ -29,19 +29,19 @@ def test_each_kind_is_described_and_sorted_newest_first() -> None:
     }
     assert msgspec.to_builtins(build_timeline(latest)) == [
         {"type": "problem", "icon": "shield", "time": "2026-03-15T11:59:00Z",
-         "desc": "Alert: brute_force (?)"},
+         "desc": "Alert: brute_force (?)", "session_id": None},
         {"type": "search", "icon": "search", "time": "2026-03-15T11:55:00Z",
-         "desc": 'Searched: "biuro"'},
+         "desc": 'Searched: "biuro"', "session_id": None},
         {"type": "pageview", "icon": "eye", "time": "2026-03-15T11:50:00Z",
-         "desc": "Visited: /company/acme"},
+         "desc": "Visited: /company/acme", "session_id": None},
         {"type": "pageview", "icon": "eye", "time": "2026-03-15T11:30:00Z",
-         "desc": "Visited: /forum/t"},
+         "desc": "Visited: /forum/t", "session_id": None},
         {"type": "conversion", "icon": "check", "time": "2026-03-15T11:20:00Z",
-         "desc": "Conversion: registration"},
+         "desc": "Conversion: registration", "session_id": None},
         {"type": "login", "icon": "key", "time": "2026-03-15T11:10:00Z",
-         "desc": "Session (?, Firefox)"},
+         "desc": "Session (?, Firefox)", "session_id": None},
         {"type": "problem", "icon": "alert", "time": "2026-03-15T11:00:00Z",
-         "desc": "Password reset"},
+         "desc": "Password reset", "session_id": None},
     ]
 
 
