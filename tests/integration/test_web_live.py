@@ -58,13 +58,19 @@ def _failed_logins(document: dict[str, Any], user_id: int) -> int:
                  if row["user"]["id"] == user_id), 0)
 
 
-def test_a_tab_socket_sends_the_document_then_each_change(
-        client: TestClient, settings: Settings, emitter: Emitter,
-        run_pipeline: Callable[[Settings], Pipeline]) -> None:
+def _ula_on_a_running_pipeline(client: TestClient, settings: Settings, emitter: Emitter,
+                               run_pipeline: Callable[[Settings], Pipeline]) -> None:
+    """A consumer running, the office manager logged in, and user 7 (Ula) upserted."""
     run_pipeline(settings)
     log_in(client, "office@corp.io")
     emitter.emit(event("user_upsert", user_id=7, email="u7@example.com", name="Ula"))
     emitter.flush()
+
+
+def test_a_tab_socket_sends_the_document_then_each_change(
+        client: TestClient, settings: Settings, emitter: Emitter,
+        run_pipeline: Callable[[Settings], Pipeline]) -> None:
+    _ula_on_a_running_pipeline(client, settings, emitter, run_pipeline)
     with client.websocket_connect("/ws/tabs/problems?period=day", headers=ORIGIN) as ws:
         first = _receive(ws)
         assert set(first) >= {"locked_accounts", "failed_logins", "problem_users", "freshness"}
@@ -85,10 +91,7 @@ def test_a_tab_socket_sends_the_document_then_each_change(
 def test_a_socket_asking_for_patches_gets_the_document_then_what_changed(
         client: TestClient, settings: Settings, emitter: Emitter,
         run_pipeline: Callable[[Settings], Pipeline]) -> None:
-    run_pipeline(settings)
-    log_in(client, "office@corp.io")
-    emitter.emit(event("user_upsert", user_id=7, email="u7@example.com", name="Ula"))
-    emitter.flush()
+    _ula_on_a_running_pipeline(client, settings, emitter, run_pipeline)
     with client.websocket_connect("/ws/tabs/problems?period=day&patch=json",
                                   headers=ORIGIN) as ws:
         first = _receive(ws)
