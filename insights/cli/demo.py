@@ -34,8 +34,10 @@ from insights.stack import StackUrls
 
 def demo(
     *,
-    users: Annotated[int, typer.Option(min=1, help="simulated registered users")] = 200,
-    rate: Annotated[float, typer.Option(min=0.1, help="live events per second")] = 50.0,
+    users: Annotated[int, typer.Option(min=1, help="simulated registered users")] = 2000,
+    rate: Annotated[float | None, typer.Option(
+        min=0.1, help="a flat live load in events/s; default: the users' own daily rhythm,"
+        " as in the history (no spike today)")] = None,
     backfill_days: Annotated[int, typer.Option(
         min=0, max=60, help="days of history sent first")] = 30,
 ) -> None:
@@ -168,6 +170,7 @@ def _announce(lines: list[str], backfill_days: int) -> None:
     console.print(Rule("insights demo"))
     for line in lines:
         console.print(line, soft_wrap=True, markup=False, highlight=False)
-    console.print(f"Sending {backfill_days} days of history, then live traffic. Enter prints"
-                  " this again; Ctrl-C stops.", soft_wrap=True)
+    console.print(f"Sending {backfill_days} days of history, then live traffic in the same"
+                  " daily rhythm (busy in office hours, quiet at night). Enter prints this"
+                  " again; Ctrl-C stops.", soft_wrap=True)
     console.print(Rule())

@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 def simulate(
     *,
     users: Annotated[int, typer.Option(min=1, help="simulated registered users")] = 200,
-    rate: Annotated[float, typer.Option(min=0.01, help="live events per second")] = 50.0,
+    rate: Annotated[float | None, typer.Option(
+        min=0.01, help="a flat live load in events/s (load tests); default: the users' own"
+        " daily rhythm, as in the history")] = None,
     duration: Annotated[float, typer.Option(
         min=0, help="seconds of live traffic; 0 = until Ctrl-C")] = 60.0,
     seed: Annotated[int | None, typer.Option(

@@ -2,10 +2,11 @@
 
 ``run`` builds a population and a ``TrafficModel`` from a seed, sends the
 user upserts, the optional history (``backfill_days``) and the warm-up as fast
-as the producer allows, then live events at ``rate`` per second with a token
-bucket (small bursts every ``tick_s``) for ``duration`` seconds (0 = until
-Ctrl-C). Valid events go through ``insights.events.producer.Emitter.emit``; with
-``bad_ratio`` a share of the messages are broken copies sent raw.
+as the producer allows, then live events for ``duration`` seconds (0 = until
+Ctrl-C): in the history's own daily rhythm, or at a flat ``rate`` per second
+held by a token bucket (small bursts every ``tick_s``) for load tests. Valid
+events go through ``insights.events.producer.Emitter.emit``; with ``bad_ratio``
+a share of the messages are broken copies sent raw.
 """
 
 from __future__ import annotations
@@ -146,21 +147,23 @@ class _Sender:
         return sent
 
 
-def run(sink: Sink, *, users: int = 200, rate: float = 50.0, duration: float = 60.0,
+def run(sink: Sink, *, users: int = 200, rate: float | None = 50.0, duration: float = 60.0,
         progress: bool = True, seed: int | None = None, backfill_days: int = 0,
         bad_ratio: float = 0.0, clock: Clock | None = None, tick_s: float = 0.05,
         on_live: Callable[[], None] | None = None) -> dict[str, int]:
     """Simulate ``users`` users; returns the messages sent per event type (``bad:<reason>``).
 
     The initial part (upserts, ``backfill_days`` of history, a few minutes of
-    warm-up) is sent unpaced; live events follow at ``rate`` per second for
-    ``duration`` seconds (0 = until Ctrl-C). The same ``seed`` and start time
+    warm-up) is sent unpaced; live events follow for ``duration`` seconds (0 =
+    until Ctrl-C), at ``rate`` per second or, when ``rate`` is None, in the
+    history's own daily rhythm. The same ``seed`` and start time
     give the same events. ``on_live`` is called once the initial part is sent.
     """
     clock = clock or SystemClock()
     if seed is None:
         seed = random.SystemRandom().getrandbits(32)
-    log.info("simulating %d users at %.1f events/s, seed %d", users, rate, seed)
+    pace = "in their daily rhythm" if rate is None else f"at {rate:.1f} events/s"
+    log.info("simulating %d users %s, seed %d", users, pace, seed)
     rng, now = random.Random(seed), clock.now()
     model = TrafficModel(Population(users, rng, now), rng, rate=rate)
     sender = _Sender(sink, clock, bad_ratio, random.Random(seed ^ 0x5EED))
@@ -202,13 +205,18 @@ def _live(sender: _Sender, model: TrafficModel, clock: Clock, *, duration: float
     # that far behind the clock for good (and the dashboard would look stale).
     total = sender.send(model.take(clock.now()))
     start = clock.monotonic()
-    bucket = TokenBucket(model.rate, start, burst=model.rate * 4 * tick_s)
+    # With a rate, a token bucket holds the flat load to it; without, the model's own
+    # rhythm sets the pace and whatever is due goes out.
+    bucket = None if model.rate is None else TokenBucket(model.rate, start,
+                                                         burst=model.rate * 4 * tick_s)
     while True:
         elapsed = clock.monotonic() - start
         if duration and elapsed >= duration:
             break
-        sent = sender.send(model.take(clock.now(), bucket.grant(clock.monotonic())))
-        bucket.spend(sent)
+        limit = None if bucket is None else bucket.grant(clock.monotonic())
+        sent = sender.send(model.take(clock.now(), limit))
+        if bucket is not None:
+            bucket.spend(sent)
         total += sent
         report("live", total, elapsed)
         clock.sleep(max(0.0, tick_s - (clock.monotonic() - start - elapsed)))

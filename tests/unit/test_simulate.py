@@ -32,7 +32,7 @@ SECTIONS = ("/", "/company/", "/forum", "/chat", "/search", "/szukaj", "/events"
 
 
 def generate(seed: int = 1, *, users: int = 40, days: float = 0, live_s: float = 0,
-             rate: float = 20.0, step_s: float = 1.0) -> list[Event]:
+             rate: float | None = 20.0, step_s: float = 1.0) -> list[Event]:
     """Everything a model yields from ``start(NOW, days)`` and ``live_s`` seconds of ``take``."""
     rng = random.Random(seed)
     model = TrafficModel(Population(users, rng, NOW), rng, rate=rate)
@@ -197,6 +197,60 @@ def test_backfill_spreads_history_over_the_days_with_a_diurnal_pattern() -> None
     assert weekend < 0.7 * weekday
 
 
+def sessions_by_day(events: list[Event], first: datetime, days: int) -> list[int]:
+    """Sessions started on each of ``days`` 24-hour spans from ``first``."""
+    counts = [0] * days
+    for event in events:
+        if event["type"] == "session_start":
+            day = int((ts(event) - first).total_seconds() // 86400)
+            if 0 <= day < days:
+                counts[day] += 1
+    return counts
+
+
+def test_live_traffic_without_a_rate_keeps_the_history_s_daily_rhythm() -> None:
+    # 14 days of history, then 7 days "live": the live days look like the history's days
+    # (what the demo's 30-day chart shows), not a spike on the day the demo started.
+    events = generate(seed=21, users=400, days=14, live_s=7 * 86400, rate=None, step_s=600)
+    history = sessions_by_day(events, NOW - timedelta(days=14), 14)
+    live = sessions_by_day(events, NOW, 7)
+    assert min(history[1:]) > 0
+    for day in range(7):  # the same weekday, one and two weeks before
+        before = (history[day] + history[day + 7]) / 2
+        assert 0.6 < live[day] / before < 1.6, (day, live, history)
+    office = sum(1 for e in events if e["type"] == "session_start" and ts(e) > NOW
+                 and ts(e).weekday() < 5 and 8 <= ts(e).hour < 16)
+    night = sum(1 for e in events if e["type"] == "session_start" and ts(e) > NOW
+                and ts(e).weekday() < 5 and 0 <= ts(e).hour < 5)
+    assert office > 5 * night * 8 / 5
+
+
+def test_a_flat_rate_is_a_spike_beside_the_history() -> None:
+    # The contrast that shows the test above can fail: a load-test rate swamps the history.
+    events = generate(seed=21, users=400, days=3, live_s=3600, rate=20.0, step_s=10)
+    history = sessions_by_day(events, NOW - timedelta(days=3), 3)
+    live_hour = sum(1 for e in events if e["type"] == "session_start" and ts(e) > NOW)
+    assert live_hour > 3 * max(history)
+
+
+def test_a_month_of_history_leaves_users_at_risk_and_dormant() -> None:
+    # Status by the last log-in (docs/semantics.md): 8-30 days ago is at risk, more than 30
+    # days or never is dormant; a demo should show a realistic share of both.
+    users, days = 300, 35
+    events = generate(seed=4, users=users, days=days, rate=None)
+    active = {e["user_id"] for e in events if e["type"] == "user_upsert" and e["is_active"]}
+    last: dict[int, datetime] = {}
+    for event in events:
+        if event["type"] == "login_succeeded":
+            last[event["user_id"]] = max(last.get(event["user_id"], NOW - timedelta(days=99)),
+                                         ts(event))
+    ages = [(NOW - last[u]).days if u in last else None for u in active]
+    at_risk = sum(1 for age in ages if age is not None and 8 <= age <= 30)
+    dormant = sum(1 for age in ages if age is None or age > 30)
+    assert 0.05 < at_risk / len(active) < 0.4, at_risk
+    assert 0.02 < dormant / len(active) < 0.3, dormant
+
+
 def test_drifting_users_came_more_often_before() -> None:
     rng = random.Random(11)
     population = Population(150, rng, NOW)
@@ -354,6 +408,18 @@ def test_run_paces_live_events_and_mixes_in_bad_messages() -> None:
         verdict = contract.decode(value, now=NOW + timedelta(seconds=3))
         assert isinstance(verdict, contract.Invalid) and verdict.reason in BAD_REASONS
         assert kind in contract.TOPIC_OF_TYPE.values()
+
+
+def test_run_without_a_rate_sends_live_events_as_they_come_due() -> None:
+    # No token bucket: every event goes out in the tick it comes due, never early.
+    clock = FakeClock()
+    sink = FakeSink(clock)
+    counts = run(sink, users=3000, rate=None, duration=600.0, progress=False, seed=8,
+                 clock=clock, tick_s=1.0)
+    live = [(t, e) for t, e in sink.valid if t > 0]
+    assert len(live) > 20 and "refused" not in counts
+    for t, event in live:
+        assert t - 1.0 <= (ts(event) - NOW).total_seconds() <= t
 
 
 def test_run_with_progress_and_without_users() -> None:

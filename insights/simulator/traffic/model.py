@@ -2,9 +2,11 @@
 
 Visits arrive as a Poisson process. History (``backfill``) uses the natural
 intensity of the population (each profile's visits per day) shaped by a
-diurnal and weekly pattern; live traffic uses a flat intensity calibrated so
-that events flow at the requested ``rate`` (Little's law over the mean number
-of events per visit, measured as visits are scripted). A visit is scripted
+diurnal and weekly pattern. Live traffic does the same when no ``rate`` is
+given, so today looks like any other day (the demo); with a ``rate`` it is a
+flat load calibrated so that events flow at that rate (Little's law over the
+mean number of events per visit, measured as visits are scripted), which is
+what benchmarks want. A visit is scripted
 whole when it starts; its events wait in a heap until their time comes, so
 what is released at ``now`` never lies in the future.
 """
@@ -49,12 +51,13 @@ class TrafficModel:
 
     Call ``start(now, backfill_days)`` once and consume what it yields (user
     upserts, history, the warm-up), then ``take(now, limit)`` repeatedly with a
-    non-decreasing ``now``.
+    non-decreasing ``now``. ``rate`` (events per second) makes live traffic a
+    flat load; ``None`` keeps the population's own rhythm.
     """
 
-    def __init__(self, population: Population, rng: random.Random, *, rate: float = 50.0,
-                 anonymous_share: float = ANONYMOUS_SHARE) -> None:
-        if rate <= 0:
+    def __init__(self, population: Population, rng: random.Random,
+                 *, rate: float | None = 50.0, anonymous_share: float = ANONYMOUS_SHARE) -> None:
+        if rate is not None and rate <= 0:
             raise ValueError(f"rate must be positive, not {rate}")
         self.rate = rate
         self._population = population
@@ -80,6 +83,7 @@ class TrafficModel:
         events of a visit's first ``age`` count (``age`` = time since the
         warm-up began); as it grows this tends to ``rate / events_per_visit``.
         """
+        assert self.rate is not None
         age = max(0.0, (t - self._present).total_seconds()) + WARM_UP.total_seconds()
         minutes = min(int(age // 60), _MINUTES)
         return self.rate / max(sum(self._by_minute[:minutes]), 1.0)
@@ -88,7 +92,7 @@ class TrafficModel:
         """Upserts of every user, then ``backfill_days`` of history, then warm-up, up to ``now``.
 
         History follows the natural, diurnal intensity; the last ``WARM_UP``
-        runs at the live rate so live traffic starts with sessions in progress.
+        runs as live traffic does, so it starts with sessions in progress.
         """
         if self._cursor is not None:
             raise RuntimeError("the traffic model is already started")
@@ -102,7 +106,7 @@ class TrafficModel:
         """The next events due by ``now`` (at most ``limit``), oldest first."""
         if self._cursor is None:
             raise RuntimeError("call start() first")
-        self._arrivals(now, natural=False)
+        self._arrivals(now, natural=self.rate is None)
         return self._due(now, limit)
 
     def events_until(self, now: datetime) -> list[Event]:
@@ -116,7 +120,7 @@ class TrafficModel:
             step = min(self._cursor + _CHUNK, warm)
             self._arrivals(step, natural=True)
             yield from self._due(step)
-        self._arrivals(now, natural=False)
+        self._arrivals(now, natural=self.rate is None)
         yield from self._due(now)
 
     def _arrivals(self, until: datetime, *, natural: bool) -> None:
@@ -138,8 +142,7 @@ class TrafficModel:
 
     def _natural_peak(self) -> float:
         """Visits per second at the busiest hour, anonymous visitors included."""
-        per_day = sum(u.profile.max_weight for u in self._population)
-        return per_day / 86400 / (1 - self._anonymous_share) * PEAK
+        return self._population.visits_per_day / 86400 / (1 - self._anonymous_share) * PEAK
 
     def _arrive(self, t: datetime, *, natural: bool) -> None:
         if self._rng.random() < ATTACK_P:

@@ -1,6 +1,6 @@
 """The simulated users of a Polish business-network site: members, office staff, admins.
 
-Each user has a behaviour ``Profile`` (engaged, casual, drifting, troubled) that
+Each user has a behaviour ``Profile`` (engaged, casual, drifting, troubled, lapsed) that
 drives how often they come, how long they stay and how much goes wrong for
 them. Pure: everything comes from the ``random.Random`` and the times passed in.
 """
@@ -49,10 +49,12 @@ class Profile:
 PROFILES: Final[dict[str, Profile]] = {
     p.name: p
     for p in (
-        Profile("engaged", 0.20, 1.4, 1.0, 8.0, 55.0, 0.005, 0.02, 0.03, 1.5),
-        Profile("casual", 0.45, 0.3, 1.0, 4.0, 35.0, 0.005, 0.03, 0.06, 1.0),
-        Profile("drifting", 0.15, 0.8, 0.06, 3.0, 25.0, 0.01, 0.04, 0.08, 0.5),
-        Profile("troubled", 0.20, 0.6, 1.0, 5.0, 40.0, 0.12, 0.20, 0.35, 0.8),
+        Profile("engaged", 0.19, 1.4, 1.0, 8.0, 55.0, 0.005, 0.02, 0.03, 1.5),
+        Profile("casual", 0.40, 0.3, 1.0, 4.0, 35.0, 0.005, 0.03, 0.06, 1.0),
+        Profile("drifting", 0.14, 0.8, 0.06, 3.0, 25.0, 0.01, 0.04, 0.08, 0.5),
+        Profile("troubled", 0.19, 0.6, 1.0, 5.0, 40.0, 0.12, 0.20, 0.35, 0.8),
+        # Signed up, came once or twice, and forgot the site (dormant, at most at risk).
+        Profile("lapsed", 0.08, 0.02, 1.0, 3.0, 30.0, 0.01, 0.04, 0.25, 0.3),
     )
 }
 #: Visitors who are not logged in.
@@ -157,6 +159,11 @@ class Population:
         """A visitor who just signed up: a new active member created ``at``."""
         profile = PROFILES["engaged" if rng.random() < 0.3 else "casual"]
         return self._add(rng, at, profile=profile, active=True, role="MEMBER")
+
+    @property
+    def visits_per_day(self) -> float:
+        """The sum of every user's ``max_weight``: the most visits per day they could make."""
+        return self._cumulative[-1] if self._cumulative else 0.0
 
     def pick(self, rng: random.Random) -> User:
         """A user drawn in proportion to their profile's ``max_weight``."""
