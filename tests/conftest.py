@@ -3,6 +3,8 @@ fresh topics and a fresh consumer group per test."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -20,6 +22,26 @@ from insights.settings import Settings
 from tests.redis_process import RedisProcess
 
 
+@pytest.fixture(scope="session", autouse=True)
+def enterable_temp_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """As root, let PostgreSQL's system user enter the tests' temporary directories.
+
+    pytest makes its temp dirs private (0700); the embedded stack would then put
+    each test stack's PostgreSQL data under ``/var/lib/insights-embedded`` (see
+    ``insights.stack.pgdata.data_home``) and leave it there. The tests open their
+    own directories instead (these, and each state dir's own when it is made); one
+    test covers the private case on purpose.
+    """
+    if os.geteuid() != 0:
+        return
+    top = Path(tempfile.gettempdir()).resolve()
+    base = tmp_path_factory.getbasetemp().resolve()
+    for directory in (base, *base.parents):
+        if directory == top or top not in directory.parents:
+            break
+        directory.chmod(directory.stat().st_mode | 0o055)
+
+
 @pytest.fixture(scope="session")
 def stack_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
     """State dir of the embedded stack this run started; None when URLs are configured."""
@@ -28,6 +50,7 @@ def stack_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | Non
         yield None
         return
     state = tmp_path_factory.mktemp("stack")
+    state.chmod(0o755)                 # see enterable_temp_dirs
     stack.up(state)
     yield state
     stack.down(state)

