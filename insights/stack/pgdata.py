@@ -78,7 +78,12 @@ def _bin_path(user: str | None) -> Path:
             scratch, stat.S_IRGRP | stat.S_IROTH)
         for program in (scratch / inside / "bin").iterdir():
             program.chmod(program.stat().st_mode | stat.S_IXGRP | stat.S_IXOTH)
-        scratch.rename(copy)
+        try:
+            scratch.rename(copy)
+        except OSError:                 # another process copied it first: use theirs
+            shutil.rmtree(scratch, ignore_errors=True)
+            if not (copy / inside / "bin" / "postgres").exists():
+                raise
     return copy / inside / "bin"
 
 
