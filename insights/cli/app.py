@@ -51,7 +51,7 @@ def _settings() -> Settings:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply the pending migrations in sql/ (idempotent)."""
+    """Apply the pending migrations shipped in the package (idempotent)."""
     settings = _settings()
     urls = endpoints.resolve(settings)
     applied = database.upgrade(urls.postgres_url)
@@ -168,5 +168,13 @@ def backfill(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    A migration problem (none shipped, one edited after it was applied) is one line and
+    exit code 1, from every command that upgrades the schema, not a traceback.
+    """
+    try:
+        app()
+    except database.MigrationError as exc:
+        console.print(f"[red]insights: {exc}[/red]", highlight=False)
+        raise SystemExit(1) from exc
