@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     postgres_url: str | None = Field(None, description="PostgreSQL URL; unset = embedded")
     redis_url: str | None = Field(None, description="Redis URL; unset = embedded Valkey")
     state_dir: Path = Field(Path(".insights"), description="where the embedded stack lives")
+    embedded: Literal["auto", "never"] = Field(
+        "auto", description="auto = a server URL left unset starts the embedded stack; never ="
+                            " it is an error (the image sets this: a container must not"
+                            " quietly run its own servers)")
 
     topic_prefix: str = "insights."
     topic_sessions: str | None = None

@@ -19,7 +19,7 @@ from insights.cli.stack import app as stack_app
 from insights.cli.web import serve, token_app, user_app
 from insights.events import kafka
 from insights.settings import Settings
-from insights.stack import StackUrls
+from insights.stack import StackError, StackUrls
 
 if TYPE_CHECKING:
     from consumers.lag import LagReport
@@ -170,11 +170,12 @@ def backfill(
 def main() -> None:
     """Console-script entry point.
 
-    A migration problem (none shipped, one edited after it was applied) is one line and
-    exit code 1, from every command that upgrades the schema, not a traceback.
+    A migration problem (none shipped, one edited after it was applied) and servers that
+    cannot be had (a URL unset where the embedded stack is forbidden or not installed, an
+    embedded server that failed) are a message and exit code 1, not a traceback.
     """
     try:
         app()
-    except database.MigrationError as exc:
+    except (database.MigrationError, StackError) as exc:
         console.print(f"[red]insights: {exc}[/red]", highlight=False)
         raise SystemExit(1) from exc
