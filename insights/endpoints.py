@@ -24,6 +24,7 @@ def resolve(settings: Settings) -> stack.StackUrls:
                  if not getattr(settings, name)]
         raise stack.StackError(f"{', '.join(unset)} not set, and INSIGHTS_EMBEDDED=never"
                                " forbids the embedded stack: set the servers' URLs")
+    stack.require_embedded()
     log.info("no URL configured for some servers: using the embedded stack in %s",
              settings.state_dir)
     embedded = stack.up(settings.state_dir)

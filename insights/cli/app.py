@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from insights import database, endpoints, logs
 from insights.cli.alerts import alerts_app, hooks_app
@@ -177,5 +178,7 @@ def main() -> None:
     try:
         app()
     except (database.MigrationError, StackError) as exc:
-        console.print(f"[red]insights: {exc}[/red]", highlight=False)
+        # escape: the text holds brackets (insights[embedded]) rich would take for markup
+        console.print(f"[red]insights: {escape(str(exc))}[/red]", highlight=False,
+                      soft_wrap=True)
         raise SystemExit(1) from exc
