@@ -1,5 +1,5 @@
 """The ``insights`` command: stack, db, topics, consume, simulate, import, demo, serve,
-token, user, alerts, hooks, audit, retention, backfill."""
+token, user, alerts, hooks, audit, retention, backfill, health."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.markup import escape
 from insights import database, endpoints, logs
 from insights.cli.alerts import alerts_app, hooks_app
 from insights.cli.demo import demo
+from insights.cli.health import health_app
 from insights.cli.imports import import_events
 from insights.cli.simulate import simulate
 from insights.cli.stack import app as stack_app
@@ -38,6 +39,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(hooks_app, name="hooks")
+app.add_typer(health_app, name="health")
 app.command()(simulate)
 app.command()(demo)
 app.command()(serve)
