@@ -16,7 +16,7 @@ from consumers.health import verdict
 from insights.settings import Settings
 
 log = logging.getLogger(__name__)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)   # one line each, whatever the width
 
 health_app = typer.Typer(help="Healthchecks of a running process on this host (containers).",
                          no_args_is_help=True)

@@ -164,7 +164,7 @@ def test_installed_wheel_upgrades_simulates_consumes_and_serves(
         "INSIGHTS_CONSUMER_GROUP": settings.consumer_group,
         "INSIGHTS_REDIS_PREFIX": settings.redis_prefix,
         "INSIGHTS_PARTITIONS": "2",
-        "INSIGHTS_METRICS_PORT": "0",
+        "INSIGHTS_METRICS_PORT": str(_free_port()),
         "INSIGHTS_SECRET_KEY": Fernet.generate_key().decode(),
         "INSIGHTS_EMBEDDED": "never",                   # as the image sets it
     }
@@ -185,8 +185,10 @@ def test_installed_wheel_upgrades_simulates_consumes_and_serves(
     try:
         wait_for(lambda: consumer.poll() is None and stored_records(settings) == sent
                  and redis_records(settings) == sent, 90, f"{sent} records in both sinks")
+        checked = installed.command("health", "consumer", env=env)   # the compose healthcheck
     finally:
         code = _stop(consumer)
+    assert (checked.returncode, checked.stderr.strip()) == (0, "healthy")
     assert code == 0, (tmp_path / "consume.log").read_text()
 
     created = installed.command("token", "create", "--email", "ops@example.com", "--role",
@@ -201,8 +203,10 @@ def test_installed_wheel_upgrades_simulates_consumes_and_serves(
         wait_for(lambda: server.poll() is None and _get(f"{base}/healthz")[0] == 200, 60,
                  "the installed web app's /healthz")
         status, body = _get(f"{base}/api/tabs/overview?period=month", token)
+        checked = installed.command("health", "web", env=env | {"INSIGHTS_WEB_PORT": str(port)})
     finally:
         _stop(server)
+    assert (checked.returncode, checked.stderr.strip()) == (0, "healthy")
     assert status == 200, (tmp_path / "serve.log").read_text()
     views = query(fresh_database, "SELECT count(*) FROM page_views")[0][0]
     assert isinstance(views, int) and views > 0
