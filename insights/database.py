@@ -1,6 +1,7 @@
-"""PostgreSQL access: connections and the versioned migrations in ``sql/``.
+"""PostgreSQL access: connections and the versioned migrations in ``insights/migrations/``.
 
-Migrations are files ``NNN_name.sql`` applied in order, each in its own
+Migrations are files ``NNN_name.sql`` shipped inside the package (read with
+``importlib.resources``, so a wheel or an image has them too), applied in order, each in its own
 transaction, recorded in ``schema_migrations`` with a checksum; concurrent
 upgraders serialise on an advisory lock, so ``insights db upgrade`` is safe to
 run from every process that starts.
@@ -13,6 +14,8 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Final, TypeAlias
 
@@ -21,7 +24,8 @@ import psycopg2.extensions
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+#: The package's migrations (package data: ``insights/migrations/NNN_name.sql``).
+MIGRATIONS: Final[Traversable] = resources.files("insights") / "migrations"
 _LOCK_ID = 0x1A51_6875  # advisory lock key of the migration runner
 _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
@@ -84,25 +88,48 @@ class Migration:
 
 
 class MigrationError(RuntimeError):
-    """The database's recorded migrations disagree with the files in ``sql/``."""
+    """The migration files are missing or badly named, or the database's recorded
+    migrations disagree with them."""
 
 
-def migrations(sql_dir: Path = SQL_DIR) -> list[Migration]:
-    """The migration files, in version order."""
+def migrations(sql_dir: Traversable | Path | None = None) -> list[Migration]:
+    """The migration files of ``sql_dir`` (default: the package's), in version order.
+
+    Raises MigrationError when there are none: an install without its package data
+    (a wheel built without them, an image copying the wrong files) must not report an
+    empty database as up to date.
+    """
+    sql_dir = MIGRATIONS if sql_dir is None else sql_dir
     found = []
-    for path in sorted(sql_dir.glob("*.sql")):
-        match = _NAME.match(path.name)
+    for entry in sorted(_sql_files(sql_dir), key=lambda e: e.name):
+        match = _NAME.match(entry.name)
         if not match:
-            raise MigrationError(f"{path.name}: migration files are named NNN_name.sql")
-        found.append(Migration(int(match[1]), match[2], path.read_text()))
+            raise MigrationError(f"{entry.name}: migration files are named NNN_name.sql")
+        found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    if not found:
+        raise MigrationError(f"no migration files (NNN_name.sql) in {sql_dir}: this install"
+                             " of insights is incomplete; reinstall the package")
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
         raise MigrationError(f"duplicate migration versions in {sql_dir}")
     return found
 
 
-def upgrade(url: str, sql_dir: Path = SQL_DIR) -> list[str]:
-    """Apply the pending migrations; returns the names applied (empty when up to date)."""
+def _sql_files(sql_dir: Traversable | Path) -> list[Traversable | Path]:
+    """The ``*.sql`` entries of ``sql_dir``; none when it does not exist."""
+    try:
+        entries = list(sql_dir.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [e for e in entries if e.name.endswith(".sql") and e.is_file()]
+
+
+def upgrade(url: str, sql_dir: Traversable | Path | None = None) -> list[str]:
+    """Apply the pending migrations; returns the names applied (empty when up to date).
+
+    The files are read first, so an install without them fails before touching the
+    database (MigrationError)."""
+    files = migrations(sql_dir)
     applied: list[str] = []
     with connect(url) as conn, conn.cursor() as cur:
         cur.execute(
@@ -111,7 +138,7 @@ def upgrade(url: str, sql_dir: Path = SQL_DIR) -> list[str]:
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
         conn.commit()
-        for migration in migrations(sql_dir):
+        for migration in files:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
             cur.execute("SELECT checksum FROM schema_migrations WHERE version = %s",
                         (migration.version,))

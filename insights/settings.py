@@ -1,16 +1,31 @@
 """Settings from the environment (prefix ``INSIGHTS_``), built in ``main()``, never at import.
 
 A server URL left unset means "use the embedded stack": the launcher in
-``insights.stack`` starts that server on loopback under ``state_dir``.
+``insights.stack`` starts that server on loopback under ``state_dir``. Unless the URL
+is built from its parts (``INSIGHTS_POSTGRES_HOST`` ..., the password percent-encoded),
+and any setting ``NAME`` may be read from a file named by ``INSIGHTS_NAME_FILE``
+(compose or Kubernetes secrets), so a password is never pasted into a URL or left in
+the environment.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
+from urllib.parse import quote
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX: Final = "INSIGHTS_"
+#: The suffix naming a file that holds a setting's value: ``INSIGHTS_SECRET_KEY_FILE``.
+FILE_SUFFIX: Final = "_FILE"
 
 #: Topic kinds of the event contract, in contract order; a topic's default name
 #: is ``topic_prefix + kind`` (``insights.sessions`` ...).
@@ -20,14 +35,38 @@ TOPIC_KINDS: Final = ("sessions", "pageviews", "errors", "security", "activity",
 class Settings(BaseSettings):
     """Every knob of the service; see the README's configuration table."""
 
-    model_config = SettingsConfigDict(env_prefix="INSIGHTS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     kafka_bootstrap: str | None = Field(
         None, description="Kafka bootstrap servers, comma separated; unset = embedded broker"
     )
-    postgres_url: str | None = Field(None, description="PostgreSQL URL; unset = embedded")
-    redis_url: str | None = Field(None, description="Redis URL; unset = embedded Valkey")
+    postgres_url: str | None = Field(
+        None, description="PostgreSQL URL; unset = built from postgres_host ... when that is"
+                          " set, else embedded")
+    postgres_host: str | None = Field(
+        None, description="PostgreSQL host, when the URL is built from its parts")
+    postgres_port: int = Field(5432, ge=1, le=65535, description="with postgres_host")
+    postgres_db: str = Field("insights", description="database name, with postgres_host")
+    postgres_user: str = Field("insights", description="role, with postgres_host")
+    postgres_password: SecretStr | None = Field(
+        None, description="the role's password, with postgres_host (percent-encoded into the"
+                          " URL; best read from INSIGHTS_POSTGRES_PASSWORD_FILE)")
+    redis_url: str | None = Field(
+        None, description="Redis URL; unset = built from redis_host ... when that is set,"
+                          " else embedded Valkey")
+    redis_host: str | None = Field(
+        None, description="Redis host, when the URL is built from its parts")
+    redis_port: int = Field(6379, ge=1, le=65535, description="with redis_host")
+    redis_db: int = Field(0, ge=0, description="database number, with redis_host")
+    redis_username: str | None = Field(None, description="ACL user, with redis_host")
+    redis_password: SecretStr | None = Field(
+        None, description="the password, with redis_host (percent-encoded into the URL;"
+                          " best read from INSIGHTS_REDIS_PASSWORD_FILE)")
     state_dir: Path = Field(Path(".insights"), description="where the embedded stack lives")
+    embedded: Literal["auto", "never"] = Field(
+        "auto", description="auto = a server URL left unset starts the embedded stack; never ="
+                            " it is an error (the image sets this: a container must not"
+                            " quietly run its own servers)")
 
     topic_prefix: str = "insights."
     topic_sessions: str | None = None
@@ -171,6 +210,32 @@ class Settings(BaseSettings):
             return "postgresql://" + value.removeprefix("postgresql+psycopg2://")
         return value
 
+    @model_validator(mode="after")
+    def _urls_from_parts(self) -> Settings:
+        # A URL given whole wins; else one is built from the parts, each percent-encoded,
+        # so a password holding '@', '#', '/' or ':' cannot break it.
+        if self.postgres_url is None and self.postgres_host:
+            self.postgres_url = (
+                f"postgresql://{_userinfo(self.postgres_user, self.postgres_password)}"
+                f"{self.postgres_host}:{self.postgres_port}/{quote(self.postgres_db, safe='')}")
+        if self.redis_url is None and self.redis_host:
+            self.redis_url = (f"redis://{_userinfo(self.redis_username, self.redis_password)}"
+                              f"{self.redis_host}:{self.redis_port}/{self.redis_db}")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then ``INSIGHTS_NAME_FILE`` files."""
+        return (init_settings, env_settings, FileValues(settings_cls), dotenv_settings,
+                file_secret_settings)
+
     def rebuilds_redis(self) -> bool:
         """Whether consumers rebuild a lost read model themselves (``redis_rebuild``)."""
         if self.redis_rebuild is None:
@@ -183,3 +248,41 @@ class Settings(BaseSettings):
             kind: getattr(self, f"topic_{kind}") or f"{self.topic_prefix}{kind}"
             for kind in TOPIC_KINDS
         }
+
+
+def _userinfo(user: str | None, password: SecretStr | None) -> str:
+    """``user:password@`` percent-encoded (``""`` with neither; ``:password@`` for Redis's
+    password without a user)."""
+    if user is None and password is None:
+        return ""
+    secret = "" if password is None else ":" + quote(password.get_secret_value(), safe="")
+    return f"{quote(user or '', safe='')}{secret}@"
+
+
+class FileValues(PydanticBaseSettingsSource):
+    """Setting ``NAME`` read from the file ``INSIGHTS_NAME_FILE`` names (one trailing line
+    break dropped), as compose and Kubernetes hand out secrets. Given both ways, the
+    setting is refused: which one was meant cannot be told."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: ``__call__`` reads every field at once."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        environ = {k.upper(): v for k, v in os.environ.items()}
+        values: dict[str, Any] = {}
+        for name in self.settings_cls.model_fields:
+            variable = f"{ENV_PREFIX}{name.upper()}"
+            path = environ.get(variable + FILE_SUFFIX)
+            if not path:
+                continue
+            if variable in environ:
+                raise ValueError(f"both {variable} and {variable}{FILE_SUFFIX} are set;"
+                                 " keep one")
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ValueError(f"{variable}{FILE_SUFFIX}: cannot read {path}"
+                                 f" ({exc.strerror})") from exc
+            values[name] = text.removesuffix("\n").removesuffix("\r")
+        return values

@@ -1,4 +1,5 @@
-"""The SQL behind a user's profile: indexed per-user reads of ``sql/001_events.sql``.
+"""The SQL behind a user's profile: indexed per-user reads of the event tables
+(``insights/migrations/001_events.sql``).
 
 Every query filters on a user id (or the user's e-mail for alerts, or the user's
 sessions for JS errors) first, so each is served by a ``(user, time)`` index.

@@ -1,5 +1,6 @@
 """Finding tracked users by the beginning of their name's words, their e-mail address or
-their id (``GET /api/users?q=``), from ``users.search``'s index (``sql/009``), never a scan.
+their id (``GET /api/users?q=``), from ``users.search``'s index
+(``insights/migrations/009``), never a scan.
 
 Each word of the query must begin a word of the user's name or e-mail address (case
 ignored, ``simple`` text search: no stemming, accents kept); a query of digits also

@@ -1,5 +1,5 @@
 """The ``insights`` command: stack, db, topics, consume, simulate, import, demo, serve,
-token, user, alerts, hooks, audit, retention, backfill."""
+token, user, alerts, hooks, audit, retention, backfill, health."""
 
 from __future__ import annotations
 
@@ -9,17 +9,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from insights import database, endpoints, logs
 from insights.cli.alerts import alerts_app, hooks_app
 from insights.cli.demo import demo
+from insights.cli.health import health_app
 from insights.cli.imports import import_events
 from insights.cli.simulate import simulate
 from insights.cli.stack import app as stack_app
 from insights.cli.web import serve, token_app, user_app
 from insights.events import kafka
 from insights.settings import Settings
-from insights.stack import StackUrls
+from insights.stack import StackError, StackUrls
 
 if TYPE_CHECKING:
     from consumers.lag import LagReport
@@ -37,6 +39,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(hooks_app, name="hooks")
+app.add_typer(health_app, name="health")
 app.command()(simulate)
 app.command()(demo)
 app.command()(serve)
@@ -51,7 +54,7 @@ def _settings() -> Settings:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply the pending migrations in sql/ (idempotent)."""
+    """Apply the pending migrations shipped in the package (idempotent)."""
     settings = _settings()
     urls = endpoints.resolve(settings)
     applied = database.upgrade(urls.postgres_url)
@@ -168,5 +171,16 @@ def backfill(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    A migration problem (none shipped, one edited after it was applied) and servers that
+    cannot be had (a URL unset where the embedded stack is forbidden or not installed, an
+    embedded server that failed) are a message and exit code 1, not a traceback.
+    """
+    try:
+        app()
+    except (database.MigrationError, StackError) as exc:
+        # escape: the text holds brackets (insights[embedded]) rich would take for markup
+        console.print(f"[red]insights: {escape(str(exc))}[/red]", highlight=False,
+                      soft_wrap=True)
+        raise SystemExit(1) from exc

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from insights.stack import launcher, state
@@ -62,7 +63,8 @@ def up(
     try:
         urls = launcher.up(directory)
     except StackError as exc:
-        Console(stderr=True).print(f"[red]stack up failed:[/red] {exc}", highlight=False)
+        Console(stderr=True).print(f"[red]stack up failed:[/red] {escape(str(exc))}",
+                                   highlight=False)
         raise typer.Exit(1) from exc
     created = ensure_topics(urls.kafka_bootstrap, settings.topics().values(),
                             partitions or settings.partitions)
@@ -78,7 +80,8 @@ def down(state_dir: StateDirOption = None) -> None:
     try:
         launcher.down(_state_dir(state_dir))
     except StackError as exc:
-        Console(stderr=True).print(f"[red]stack down failed:[/red] {exc}", highlight=False)
+        Console(stderr=True).print(f"[red]stack down failed:[/red] {escape(str(exc))}",
+                                   highlight=False)
         raise typer.Exit(1) from exc
     Console().print("stopped", style="green")
 

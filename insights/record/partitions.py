@@ -1,4 +1,4 @@
-"""The event tables' monthly partitions (``sql/008_monthly_partitions.sql``).
+"""The event tables' monthly partitions (``insights/migrations/008_monthly_partitions.sql``).
 
 A partitioned event table has one partition per month of event time (UTC), named
 ``TABLE_yYYYYmMM``, and a default partition (``TABLE_default``) for rows of months

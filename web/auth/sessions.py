@@ -1,4 +1,4 @@
-"""Log-in sessions of the dashboard (``sql/003_web_sessions.sql``).
+"""Log-in sessions of the dashboard (``insights/migrations/003_web_sessions.sql``).
 
 The cookie carries ``secrets.token_urlsafe(32)``; the table keeps its SHA-256,
 looked up through the primary key (no byte-by-byte secret comparison). Each
