@@ -7,6 +7,8 @@ inside and outside each window, and there are rows of others that must not count
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -291,3 +293,55 @@ def test_stub_and_unknown_users_are_404(client: TestClient, user_id: int) -> Non
 @pytest.mark.parametrize("user_id", ["ann", str(2**63)])
 def test_an_id_that_is_no_bigint_is_422(client: TestClient, user_id: str) -> None:
     assert client.get(f"/api/users/{user_id}").status_code == 422
+
+
+def test_the_profile_exports_as_csv_and_json_with_formulas_defused(
+        client: TestClient, database_url: str, profile: dict[str, Any]) -> None:
+    conn = connect(database_url)
+    with conn, conn.cursor() as cur:      # read from PostgreSQL at each request
+        cur.execute("UPDATE users SET name = '=HYPERLINK(\"http://x\")', company = '@Acme'"
+                    " WHERE id = 7")
+        _insert(cur, "search_queries", user_id=7, session_id="s1", query="-2+3",
+                searched_at=at("2026-03-14T09:03:00"))
+    conn.close()
+    response = client.get("/api/export/users/7.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"] == (
+        "attachment; filename=insights_user_7.csv")
+    assert response.content.startswith(b"\xef\xbb\xbf")   # UTF-8 with a byte order mark
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == ["user_id", "section", "item", "value", "time", "session_id", "page"]
+    assert {row[0] for row in rows[1:]} == {"7"}
+    cells = {(row[1], row[2]): row[3:] for row in rows[1:]}
+    assert cells["user", "name"][0] == "'=HYPERLINK(\"http://x\")"
+    assert cells["user", "company"][0] == "'@Acme"
+    assert cells["user", "is_active"][0] == "true"
+    assert cells["summary", "engagement_score"][0] == str(profile["engagement_score"])
+    assert cells["summary", "avg_sessions_week"][0] == "0.6"
+    assert cells["search_queries", "'-2+3"] == ["", "2026-03-14T09:03:00Z", "", ""]
+    assert cells["js_errors", "TypeError: a"] == [
+        "app.js:10", "2026-03-14T09:02:00Z", "s1", "/forum/topic-1"]
+    assert cells["trend", "2026-03-15"] == [str(profile["trend_data"]["scores"][-1]), "", "",
+                                            ""]
+    assert len([r for r in rows if r[1] == "hourly"]) == 24
+    assert len([r for r in rows if r[1] == "timeline"]) == len(profile["timeline"]) + 1
+
+    polish = client.get("/api/export/users/7.csv?lang=pl")
+    header = next(csv.reader(io.StringIO(polish.content.decode("utf-8-sig"))))
+    assert header[:4] == ["ID użytkownika", "Sekcja", "Pozycja", "Wartość"]
+    as_json = client.get("/api/export/users/7.json")
+    assert as_json.headers["content-disposition"] == (
+        "attachment; filename=insights_user_7.json")
+    body = as_json.json()
+    assert body["user"]["name"] == "=HYPERLINK(\"http://x\")"      # JSON keeps the text
+    assert body["search_queries"][0]["query"] == "-2+3"
+    assert set(body) == set(profile)
+
+
+@pytest.mark.parametrize(("path", "status"), [
+    ("/api/export/users/404.csv", 404), ("/api/export/users/8.json", 404),
+    ("/api/export/users/7.csv?lang=de", 422), ("/api/export/users/ann.csv", 422)])
+def test_a_profile_export_refuses_unknown_users_and_languages(
+        client: TestClient, path: str, status: int) -> None:
+    assert client.get(path).status_code == status

@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
+from sqlalchemy.engine import Engine
 
 from web.deps import EngineDep, NowDep, StoreDep, ViewsDep
+from web.documents.profile import Profile
 from web.documents.schema import UNAVAILABLE, answer
 from web.documents.users import UserMatch, UserSearch
 from web.formats import Document
+from web.live.views import Views
 from web.profile import build_profile
+from web.tabs.store import Store
 from web.user_search import LIMIT, MAX_QUERY, find_users
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -44,8 +49,15 @@ def search_users(
 def read_user(user_id: UserId, engine: EngineDep, store: StoreDep, views: ViewsDep,
               now: NowDep) -> Document:
     """The profile; 404 for an unknown id or a user no ``user_upsert`` has created yet."""
+    return Document(profile_of(user_id, (engine, store, views), now))
+
+
+def profile_of(user_id: int, read: tuple[Engine, Store, Views], now: datetime) -> Profile:
+    """The profile of ``user_id`` with its freshness (the profile and its exports); an
+    HTTP 404 for an unknown id or a user no ``user_upsert`` has created yet."""
+    engine, store, views = read
     profile, freshness = views.checked(lambda: build_profile(engine, store, user_id, now), now)
     if profile is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no tracked user {user_id}")
     profile.freshness = freshness
-    return Document(profile)
+    return profile

@@ -9,7 +9,7 @@ import { destroyCharts } from './charts.js';
 import { hideExplain, initExplain, reattachExplain } from './explain.js';
 import { createFreshness } from './freshness.js';
 import { getLang, setLang, t, translatePage } from './i18n.js';
-import { createProfileView } from './profile.js';
+import { createProfileView, noSuchUser } from './profile.js';
 import { initSearch } from './search.js';
 import { createEngagementTab } from './tabs/engagement.js';
 import { createOverviewTab } from './tabs/overview.js';
@@ -115,7 +115,7 @@ function outageNotice(reason, hasData) {
 }
 
 function setConn(stateName, info = {}) {
-  if (stateName === 'open') outage = null;
+  if (stateName === 'open' || stateName === 'idle') outage = null;
   else if ('outage' in info) outage = info.outage || null;
   els.conn.dataset.state = stateName;
   if (outage) els.conn.dataset.outage = outage;
@@ -162,7 +162,42 @@ function teardown() {
 function showMessage(container, text, tone = 'error') {
   const old = container.querySelector(':scope > .notice');
   if (old) old.remove();
-  if (text) container.prepend(h('div', { class: ['notice', `notice-${tone}`], role: 'status' }, text));
+  if (!text) return;
+  // A view that cannot show its data says why instead of loading on and on.
+  if (tone === 'error') setLoading(container, false);
+  container.prepend(h('div', { class: ['notice', `notice-${tone}`], role: 'status' }, text));
+}
+
+/** The loading state of a view until its first document: a visible, announced
+ * indicator, and aria-busy so assistive tech waits for the view to be whole. */
+function setLoading(container, on) {
+  const old = container.querySelector(':scope > .loading');
+  if (old) old.remove();
+  if (!on) {
+    container.removeAttribute('aria-busy');
+    return;
+  }
+  container.setAttribute('aria-busy', 'true');
+  container.prepend(h('div', { class: 'loading', role: 'status', 'data-loading': '1' },
+    h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('loading')));
+}
+
+/** The one page of an id that is no tracked user: nothing to watch, so no socket and
+ * no "Offline" (the server is fine), and no empty profile around the message. */
+function showNoUser(gen, userId, backHref) {
+  if (!current || current.gen !== gen || current.missing) return;
+  current.missing = true;
+  current.socket.stop();
+  hideExplain();
+  destroyCharts(current.container);
+  fill(current.container, noSuchUser(userId, backHref));
+  current.container.dataset.loaded = '1';
+  current.container.dataset.missing = '1';
+  setLoading(current.container, false);
+  setConn('idle');
+  freshness.set(null);
+  $('#live-toggle').hidden = true;     // nothing live to pause
+  document.title = `${t('no_user.title')} · insights`;
 }
 
 /** Puts one document (from the fetch or the socket) on screen. */
@@ -218,6 +253,7 @@ function apply(gen, data, source) {
     return;
   }
   showMessage(current.container, null);
+  setLoading(current.container, false);
   current.container.dataset.loaded = '1';
   freshness.set(data.freshness);
   reattachExplain(current.container);
@@ -232,11 +268,7 @@ function fail(gen, err) {
   }
   if (err.status === 401) return; // on the way to /login
   if (err.status === 404 && current.kind === 'user') {
-    current.socket.stop();
-    setConn('closed');
-    showMessage(current.container, t('error.no_user'));
-    current.container.dataset.loaded = '1';
-    current.container.dataset.missing = '1';
+    showNoUser(gen, current.userId, current.backHref);
     return;
   }
   if (err.status === 403) {
@@ -292,10 +324,12 @@ function mount(route, { keepData = null } = {}) {
   };
   const view = isUser ? createProfileView(route.userId, ctx) : TABS[route.tab](ctx);
   fill(container, view.el);
+  if (!keepData) setLoading(container, true);
   const key = routeKey(route);
   const paused = isPaused(route);
   current = { key, kind: route.kind, view, container, gen, gotLive: false, data: null, socket: null,
-    paused, pending: null };
+    paused, pending: null, userId: route.userId, backHref: ctx.backHref, missing: false };
+  $('#live-toggle').hidden = false;
   freshness.set(null);
   freshness.setPaused(paused);
   syncPause(paused);

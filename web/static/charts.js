@@ -2,6 +2,9 @@
 // upsertChart makes a chart once and afterwards only swaps its data and calls
 // chart.update(), so a live message does not flicker or lose a tooltip.
 
+import { fmtNum } from './format.js';
+import { locale } from './i18n.js';
+
 export const COLORS = {
   blue: '#2f6fb3',
   blueFill: 'rgba(47, 111, 179, 0.12)',
@@ -33,6 +36,8 @@ function chartLib() {
     Chart.defaults.maintainAspectRatio = false;
     Chart.defaults.plugins.legend.labels.boxWidth = 12;
     Chart.defaults.animation.duration = 250;
+    // Tooltips in the page's number format (Chart.js's own leaves Polish 1234 ungrouped).
+    Chart.defaults.plugins.tooltip.callbacks.label = tooltipLabel;
   }
   return Chart;
 }
@@ -45,6 +50,8 @@ export function upsertChart(canvas, config) {
   const Chart = chartLib();
   if (!Chart || !canvas) return null;
   const next = config();
+  // Ticks and tooltips in the page's language (Chart.js formats numbers with Intl).
+  next.options = { ...(next.options || {}), locale: locale() };
   const chart = Chart.getChart(canvas);
   if (!chart) return new Chart(canvas, next);
   chart.data.labels = next.data.labels;
@@ -70,6 +77,16 @@ export function destroyCharts(root) {
   });
 }
 
+/** A tooltip's line: the series (or, in a doughnut, the slice) and its value. */
+function tooltipLabel(ctx) {
+  const value = typeof ctx.parsed === 'number' ? ctx.parsed : ctx.parsed.y;
+  const name = ctx.chart.config.type === 'doughnut' ? ctx.label : ctx.dataset.label;
+  return name ? `${name}: ${fmtNum(value, 2)}` : fmtNum(value, 2);
+}
+
 export function integerAxis(extra = {}) {
-  return { beginAtZero: true, ticks: { precision: 0 }, grid: { color: COLORS.grid }, ...extra };
+  return {
+    beginAtZero: true, ticks: { precision: 0, callback: (v) => fmtNum(v, 2) },
+    grid: { color: COLORS.grid }, ...extra,
+  };
 }

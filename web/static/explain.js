@@ -4,7 +4,7 @@
 // elsewhere or Escape. One popover element (#explain) serves the whole page.
 
 import { h, fill } from './dom.js';
-import { fmtNum } from './format.js';
+import { fmtInt, fmtNum } from './format.js';
 import { t } from './i18n.js';
 
 export const SCORE_CAP = 100;
@@ -75,7 +75,7 @@ function build(data) {
   const formula = kind === 'engagement' ? t('explain.formula.engagement') : t('explain.formula.problem');
   return [
     h('div', { class: 'explain-title' },
-      t(`explain.title.${kind}`), ' ', h('strong', { class: 'num' }, String(score))),
+      t(`explain.title.${kind}`), ' ', h('strong', { class: 'num' }, fmtInt(score))),
     h('table', { class: 'explain-table' },
       h('thead', null, h('tr', null,
         h('th', { scope: 'col' }, t('explain.col.event')),
@@ -90,7 +90,7 @@ function build(data) {
           h('th', { scope: 'row', colspan: 3 }, t('explain.cap', { cap: SCORE_CAP })),
           h('td', { class: 'num' }, capped ? t('explain.capped') : t('explain.notcapped'))),
         h('tr', { class: 'total' }, h('th', { scope: 'row', colspan: 3 }, t('explain.score')),
-          h('td', { class: 'num' }, String(score))))),
+          h('td', { class: 'num' }, fmtInt(score))))),
     h('p', { class: 'explain-note' }, formula),
     note ? h('p', { class: 'explain-note' }, note) : null,
   ];

@@ -4,9 +4,13 @@
 import { h, s, fill } from './dom.js';
 import { COLORS, integerAxis, upsertChart } from './charts.js';
 import { explainable } from './explain.js';
-import { fmtDateTime, fmtDay, fmtDuration, fmtInt, fmtNum, fmtRelative, userName } from './format.js';
-import { t } from './i18n.js';
-import { badge, barList, canvasBox, dataTable, kv, panel, scoreLevel } from './widgets.js';
+import {
+  fmtDate, fmtDateTime, fmtDay, fmtDuration, fmtInt, fmtNum, fmtRelative, userName,
+} from './format.js';
+import { getLang, t } from './i18n.js';
+import {
+  badge, barList, canvasBox, chartTable, dataTable, kv, panel, scoreLevel, windowed,
+} from './widgets.js';
 
 const GAUGE_R = 42;
 const GAUGE_LEN = 2 * Math.PI * GAUGE_R;
@@ -53,7 +57,7 @@ function gauge(kind, label) {
       arc.classList.toggle('empty', n === 0);
       el.classList.remove('level-low', 'level-mid', 'level-high');
       el.classList.add(`level-${scoreLevel(kind, n)}`);
-      value.textContent = String(score ?? '—');
+      value.textContent = fmtInt(score);
       explainable(el, { kind, score: n, components, key: `gauge:${kind}`, note });
     },
   };
@@ -84,15 +88,44 @@ function deviceLabel(type) {
   return label === key ? type : label;
 }
 
+/** The page of an id that is no tracked user: what happened and where to go from here. */
+export function noSuchUser(userId, backHref) {
+  return h('div', { class: 'no-user', 'data-no-user': String(Number(userId)) },
+    h('h1', null, t('no_user.title')),
+    h('p', null, t('no_user.text', { id: String(Number(userId)) })),
+    h('p', { class: 'muted' }, t('no_user.search')),
+    h('a', { class: 'btn', href: backHref, 'data-back': '1' }, `← ${t('profile.back')}`));
+}
+
+/** The profile as CSV (headers in the page's language) and as JSON downloads. */
+function exportLinks(userId) {
+  const id = Number(userId);
+  const base = `/api/export/users/${id}`;
+  return h('span', { class: 'export-links' },
+    h('a', { class: 'btn btn-small', href: `${base}.csv?lang=${getLang()}`,
+      download: `insights_user_${id}.csv`, 'data-export': 'user' }, t('export.csv')),
+    h('a', { class: 'btn btn-small', href: `${base}.json`,
+      download: `insights_user_${id}.json`, 'data-export-json': 'user' }, t('export.json')));
+}
+
 export function createProfileView(userId, ctx) {
   const title = h('h1', { class: 'profile-name' }, '…');
   const meta = h('div', { class: 'profile-meta' });
   const badges = h('div', { class: 'profile-badges' });
-  const eng = gauge('engagement', t('profile.engagement'));
-  const prob = gauge('problem', t('profile.problem'));
+  // The windows of semantics 5 and 14: engagement over the month, problems over the week.
+  const eng = gauge('engagement', windowed(t('profile.engagement'), t('window.month')));
+  const prob = gauge('problem', windowed(t('profile.problem'), t('window.week')));
   const stats = h('div', { class: 'profile-stats' });
-  const trend = canvasBox();
+  const trend = canvasBox('', t('profile.trend'));
+  const trendTable = chartTable(t('profile.trend'), [
+    { label: t('col.day'), className: 'nowrap', sortKey: (r) => r.day, cell: (r) => fmtDate(r.day) },
+    { label: t('profile.trend.series'), num: true, cell: (r) => r.score },
+  ], (r) => r.day);
   const hourly = h('div');
+  const hourlyTable = chartTable(t('profile.hourly'), [
+    { label: t('col.hour'), num: true, cell: (r) => r.hour },
+    { label: windowed(t('col.sessions'), t('window.month')), num: true, cell: (r) => r.count },
+  ], (r) => r.hour);
   const fav = h('div');
   const devices = h('div');
   const browsers = h('div');
@@ -113,12 +146,12 @@ export function createProfileView(userId, ctx) {
   const searches = dataTable([
     { label: t('col.query'), className: 'col-wrap', cell: (r) => h('span', { class: 'query' }, r.query) },
     { label: t('col.when'), className: 'nowrap', cell: (r) => fmtDateTime(r.searched_at) },
-  ], { empty: t('profile.searches.empty') });
+  ], { caption: t('profile.searches'), empty: t('profile.searches.empty') });
   const errors = dataTable([
     { label: t('col.message'), className: 'col-wrap', cell: (r) => h('code', { class: 'err' }, r.message) },
-    { label: t('col.source'), className: 'col-path',
+    { label: t('col.source'), className: 'col-path', minor: true,
       cell: (r) => h('span', { class: 'path', title: r.source }, r.source ? `${r.source}${r.line !== null && r.line !== undefined ? `:${r.line}` : ''}` : '—') },
-    { label: t('col.page'), className: 'col-path',
+    { label: t('col.page'), className: 'col-path', minor: true,
       cell: (r) => h('span', { class: 'path', title: r.page || '' }, r.page || '—') },
     { label: t('col.session'), className: 'nowrap',
       cell: (r) => h('button', {
@@ -126,24 +159,25 @@ export function createProfileView(userId, ctx) {
         'data-show-session': r.session_id, onclick: () => showSession(r.session_id),
       }, h('code', null, shortId(r.session_id))) },
     { label: t('col.when'), className: 'nowrap', cell: (r) => fmtDateTime(r.occurred_at) },
-  ], { empty: t('profile.js_errors.empty') });
+  ], { caption: t('profile.js_errors'), empty: t('profile.js_errors.empty') });
   const slow = dataTable([
     { label: t('col.path'), className: 'col-path', cell: (r) => h('span', { class: 'path', title: r.path }, r.path) },
     { label: t('col.load_time'), num: true, cell: (r) => `${fmtInt(r.load_time_ms)} ms` },
     { label: t('col.when'), className: 'nowrap', cell: (r) => fmtDateTime(r.viewed_at) },
-  ], { empty: t('profile.slow.empty') });
+  ], { caption: t('profile.slow'), empty: t('profile.slow.empty') });
 
   const back = h('a', { class: 'btn btn-quiet back', href: ctx.backHref, 'data-back': '1' }, `← ${t('profile.back')}`);
   const el = h('div', { class: 'profile' },
     h('div', { class: 'profile-head' },
       back,
-      h('div', { class: 'profile-id' }, title, meta, badges)),
+      h('div', { class: 'profile-id' }, title, meta, badges),
+      h('div', { class: 'profile-actions' }, exportLinks(userId))),
     h('div', { class: 'profile-top' },
       h('div', { class: 'gauges' }, eng.el, prob.el),
       stats),
     h('div', { class: 'grid-2' },
-      panel(t('profile.trend'), { hint: t('profile.trend.hint') }, trend.el),
-      panel(t('profile.hourly'), { hint: t('profile.month_hint') }, hourly)),
+      panel(t('profile.trend'), { hint: t('profile.trend.hint') }, trend.el, trendTable.el),
+      panel(t('profile.hourly'), { hint: t('profile.month_hint') }, hourly, hourlyTable.el)),
     h('div', { class: 'grid-3' },
       panel(t('profile.fav_pages'), { hint: t('profile.month_hint') }, fav),
       panel(t('profile.devices'), { hint: t('profile.month_hint') }, devices),
@@ -176,14 +210,19 @@ export function createProfileView(userId, ctx) {
       prob.update(data.problem_score, data.problem_components, t('explain.note.problem_profile'));
 
       fill(stats, 
-        kv(t('profile.avg_sessions_week'), fmtNum(data.avg_sessions_week, 1), 'avg_sessions_week'),
-        kv(t('profile.avg_session_duration'), String(data.avg_session_duration ?? '—'),
+        kv(windowed(t('profile.avg_sessions_week'), t('window.all_time')),
+          fmtNum(data.avg_sessions_week, 1), 'avg_sessions_week'),
+        kv(windowed(t('profile.avg_session_duration'), t('window.all_time')), fmtInt(data.avg_session_duration),
           'avg_session_duration', `${t('unit.s')} · ${fmtDuration(data.avg_session_duration)}`),
-        kv(t('profile.password_resets'), String(data.password_resets ?? '—'), 'password_resets'),
-        kv(t('profile.security_alerts'), String(data.security_alerts_count ?? '—'), 'security_alerts_count'),
-        kv(t('profile.failed_logins'), String(u.failed_login_attempts ?? '—'), 'failed_login_attempts'));
+        kv(windowed(t('profile.password_resets'), t('window.month')), fmtInt(data.password_resets),
+          'password_resets'),
+        kv(windowed(t('profile.security_alerts'), t('window.week')), fmtInt(data.security_alerts_count),
+          'security_alerts_count'),
+        kv(windowed(t('profile.failed_logins'), t('window.current')), fmtInt(u.failed_login_attempts),
+          'failed_login_attempts'));
 
       const td = data.trend_data || { labels: [], scores: [] };
+      trendTable.update((td.labels || []).map((day, i) => ({ day, score: (td.scores || [])[i] })));
       upsertChart(trend.canvas, () => ({
         type: 'bar',
         data: {
@@ -199,6 +238,7 @@ export function createProfileView(userId, ctx) {
       }));
 
       fill(hourly, hourBars(data.hourly_bars));
+      hourlyTable.update(data.hourly_bars);
       fill(fav, barList((data.fav_pages || []).map((p) => ({
         label: p.path, pct: p.bar_pct, count: p.count })), { empty: t('profile.none') }));
       fill(devices, barList(counted(data.devices, (d) => deviceLabel(d.type)),

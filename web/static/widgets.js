@@ -57,35 +57,36 @@ export function statCards(defs) {
     update(data) {
       for (const [key, node] of values) {
         const v = data[key];
-        node.textContent = v === null || v === undefined ? '—' : String(v);
+        node.textContent = fmtInt(v);
       }
     },
   };
 }
 
 /**
- * A table whose header is built once; update(rows) replaces only the body, so
- * a live update keeps the horizontal scroll position on a phone.
- * columns: [{label, num?, className?, cell(row, i) -> Node|string|number}]
- * rowAttrs(row) -> attributes of the <tr> (e.g. data-user-id).
- */
-/**
  * A table patched in place on each update: rows are keyed (rowKey, else the row's
  * data-user-id, else its index), a row's cells are replaced only when their markup
  * changed, and rows move only as far as the new order needs. So focus, selection and
  * an open score explanation survive live updates; a row whose place among the others
  * changed is marked (class row-moved) for a moment.
+ * columns: [{label (text or a node: see windowed), num?, className?, minor?,
+ *            sortKey?(row, i), cell(row, i) -> Node|string|number}]
+ * A minor column is left out on a phone until the table's "All columns" toggle asks
+ * for it (CSS), so the important columns fit the screen first.
+ * rowAttrs(row) -> attributes of the <tr> (e.g. data-user-id); caption names the table
+ * for assistive tech.
  */
 export function dataTable(columns, {
   rowAttrs = null, empty = null, className = '', onRowClick = null, rowKey = null,
-  sort = null, onSort = null,
+  sort = null, onSort = null, caption = null,
 } = {}) {
   const tbody = h('tbody');
+  const colClass = (c) => [c.num ? 'num' : null, c.className, c.minor ? 'col-minor' : null];
   // Sorted by a column ({col, dir}) or, when null, in the server's order.
   let sorting = sort && columns[sort.col] && columns[sort.col].label ? sort : null;
   let shown = [];
   const heads = columns.map((c, col) => {
-    const th = h('th', { scope: 'col', class: [c.num ? 'num' : null, c.className] });
+    const th = h('th', { scope: 'col', class: colClass(c) });
     if (!c.label) return th;       // a column without a name (an arrow) is not sorted by
     th.append(h('button', {
       type: 'button', class: 'sort-btn', onclick: () => sortBy(col),
@@ -93,9 +94,10 @@ export function dataTable(columns, {
     return th;
   });
   const table = h('table', { class: ['data', className] },
+    caption ? h('caption', { class: 'visually-hidden' }, caption) : null,
     h('thead', null, h('tr', null, heads)), tbody);
   const note = h('p', { class: 'empty', hidden: true }, empty || t('empty'));
-  const el = h('div', { class: 'table-wrap' }, table, note);
+  const el = h('div', { class: 'table-wrap' }, columnsToggle(columns), table, note);
   if (onRowClick) {
     tbody.addEventListener('click', (e) => {
       const tr = e.target instanceof Element ? e.target.closest('tr') : null;
@@ -112,7 +114,7 @@ export function dataTable(columns, {
     const attrs = { ...(rowAttrs ? rowAttrs(row, i) : {}), 'data-row-key': keyOf(row, i) };
     return h('tr', attrs, columns.map((c) => {
       const v = c.cell(row, i);
-      return h('td', { class: [c.num ? 'num' : null, c.className] },
+      return h('td', { class: colClass(c) },
         typeof v === 'number' ? fmtInt(v) : v);
     }));
   };
@@ -145,6 +147,44 @@ export function dataTable(columns, {
       table.hidden = list.length === 0;
     },
   };
+}
+
+/** The phone's "All columns" toggle of a table with minor columns (hidden on wider screens). */
+function columnsToggle(columns) {
+  if (!columns.some((c) => c.minor)) return null;
+  const button = h('button', {
+    type: 'button', class: 'btn btn-small cols-toggle', 'aria-pressed': 'false',
+    onclick: () => {
+      const all = button.getAttribute('aria-pressed') !== 'true';
+      button.setAttribute('aria-pressed', String(all));
+      button.closest('.table-wrap').classList.toggle('all-columns', all);
+    },
+  }, t('table.all_columns'));
+  return button;
+}
+
+/** A column label with its window under it ("JS errors" / "7 days"), read as one. */
+export function windowed(label, window) {
+  return h('span', { class: 'col-label' }, label,
+    h('span', { class: 'visually-hidden' }, ', '),
+    h('span', { class: 'col-window' }, window));
+}
+
+/** The window of the period's counts: "today", "7 days" or "30 days". */
+export function periodWindow(period) {
+  return t(`window.${period}`);
+}
+
+/**
+ * A chart's text alternative: its data as a table, behind a "Show as table"
+ * disclosure under the chart. It is patched in place like every dataTable, so it
+ * follows live updates and stays open once opened.
+ */
+export function chartTable(caption, columns, rowKey) {
+  const table = dataTable(columns, { rowKey, caption, className: 'chart-data' });
+  const el = h('details', { class: 'chart-table' },
+    h('summary', null, t('chart.show_table')), table.el);
+  return { el, update: table.update };
 }
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
@@ -253,7 +293,7 @@ export function sparkline(values, { width = 84, height = 22 } = {}) {
   const list = (Array.isArray(values) ? values : []).map((v) => Number(v) || 0);
   const svg = s('svg', {
     class: 'sparkline', width, height, viewBox: `0 0 ${width} ${height}`,
-    role: 'img', 'aria-label': t('spark.label', { values: list.join(', ') }),
+    role: 'img', 'aria-label': t('spark.label', { values: list.map(fmtInt).join('; ') }),
   });
   if (list.length === 0) return svg;
   const max = Math.max(1, ...list);
@@ -265,7 +305,7 @@ export function sparkline(values, { width = 84, height = 22 } = {}) {
     s('polygon', { class: 'spark-area', points: area }),
     s('polyline', { class: 'spark-line', points: line }),
     s('circle', { class: 'spark-dot', cx: points.at(-1)[0], cy: points.at(-1)[1], r: 2 }),
-    s('title', null, list.join(' · ')));
+    s('title', null, list.map(fmtInt).join(' · ')));
   return svg;
 }
 
@@ -296,7 +336,7 @@ export function userCell(user) {
 /** A score with a small bar; explainable when the row carries components. */
 export function scoreCell(kind, score, components, key, note = null) {
   const n = Number(score) || 0;
-  const value = h('span', { class: 'score-value num' }, String(n));
+  const value = h('span', { class: 'score-value num' }, fmtInt(n));
   const wrap = h('span', { class: ['score', `score-${kind}`, `level-${scoreLevel(kind, n)}`] },
     bar(n, kind === 'problem' ? 'red' : 'blue'), value);
   explainable(wrap, { kind, score: n, components, key, note });
@@ -318,7 +358,8 @@ export function heatmap(rows, colLabels, { cellTitle } = {}) {
   // Rows are there for assistive tech only (display: contents keeps the grid).
   grid.append(h('div', { class: 'hm-line', role: 'row' },
     h('div', { class: 'hm-corner', role: 'columnheader' }),
-    ...colLabels.map((c) => h('div', { class: 'hm-col', role: 'columnheader' }, c))));
+    ...colLabels.map((c, i) => h('div', { class: ['hm-col', i % 3 ? 'hm-col-minor' : null],
+      role: 'columnheader' }, h('span', null, c)))));
   for (const row of rows) {
     const line = h('div', { class: 'hm-line', role: 'row' },
       h('div', { class: 'hm-row', role: 'rowheader' }, row.label));
@@ -328,19 +369,21 @@ export function heatmap(rows, colLabels, { cellTitle } = {}) {
         class: 'hm-cell', role: 'cell',
         title: cellTitle ? cellTitle(row, i, cell) : fmtInt(cell.count),
         'data-count': String(cell.count),
-      });
+      }, h('span', { class: 'visually-hidden' }, fmtInt(cell.count)));
       const k = Math.max(0, Math.min(100, Number(cell.intensity) || 0)) / 100;
       el.style.setProperty('--k', k.toFixed(3));
       if (k > 0.55) el.classList.add('dark');
       line.append(el);
     });
   }
-  // Focusable, so a keyboard can scroll it on a narrow screen.
+  // Each cell holds its count (visually hidden): the grid is the chart's own data table.
+  // Focusable, so a keyboard can scroll it where it is wider than the screen.
   return h('div', { class: 'heatmap-wrap', tabindex: '0' }, grid);
 }
 
-export function canvasBox(className = '') {
-  const canvas = h('canvas');
+/** A chart's canvas, named for assistive tech (its data is in the chartTable below it). */
+export function canvasBox(className = '', label = null) {
+  const canvas = h('canvas', label ? { role: 'img', 'aria-label': t('chart.label', { title: label }) } : null);
   return { canvas, el: h('div', { class: ['chart-box', className] }, canvas) };
 }
 

@@ -4,7 +4,7 @@
 
 import { getJSON, sendJSON } from '../api.js';
 import { clear, h } from '../dom.js';
-import { fmtInt } from '../format.js';
+import { fmtDate, fmtInt } from '../format.js';
 import { t } from '../i18n.js';
 import { badge, dataTable, formField, panel } from '../widgets.js';
 
@@ -183,7 +183,7 @@ async function runBacktest(rule, since, message, result) {
   }
   clear(message);
   const table = dataTable([
-    { label: t('col.day'), className: 'nowrap', cell: (d) => d.day },
+    { label: t('col.day'), className: 'nowrap', sortKey: (d) => d.day, cell: (d) => fmtDate(d.day) },
     { label: t('col.alerts'), num: true, cell: (d) => d.alerts },
     { label: t('col.users'), num: true, cell: (d) => d.users },
     { label: t('col.resolved'), num: true, cell: (d) => d.resolved },

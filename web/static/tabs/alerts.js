@@ -3,7 +3,7 @@
 
 import { getJSON, postJSON } from '../api.js';
 import { clear, h } from '../dom.js';
-import { fmtDateTime, fmtInt, fmtRelative } from '../format.js';
+import { fmtDateTime, fmtInt, fmtRelative, fmtValue } from '../format.js';
 import { t } from '../i18n.js';
 import { badge, dataTable, panel } from '../widgets.js';
 import { createHooks } from './alerthooks.js';
@@ -24,7 +24,7 @@ export function createAlertsTab(ctx) {
     { label: t('col.alert'),
       cell: (r) => badge(t(`alerts.kind.${r.kind}`), r.kind === 'firing' ? 'red' : 'green') },
     { label: t('col.value'), num: true,
-      cell: (r) => (r.previous === null ? r.value : `${r.previous} → ${r.value}`) },
+      cell: (r) => (r.previous === null ? fmtValue(r.value) : `${fmtValue(r.previous)} → ${fmtValue(r.value)}`) },
     { label: t('col.delivery'),
       cell: (r) => h('button', { type: 'button', class: 'link-button',
         'data-deliveries-for': String(r.id), title: t('alerts.deliveries.open') },

@@ -4,7 +4,8 @@ import { h } from '../dom.js';
 import { fmtInt } from '../format.js';
 import { t } from '../i18n.js';
 import {
-  badge, dataTable, exportLink, panel, scoreCell, sparkline, statCards, userCell, wowArrow,
+  badge, dataTable, exportLink, panel, periodWindow, scoreCell, sparkline, statCards, userCell,
+  windowed, wowArrow,
 } from '../widgets.js';
 
 const STATUS_TONE = { active: 'green', at_risk: 'amber', dormant: 'grey' };
@@ -17,20 +18,26 @@ export function createEngagementTab(ctx) {
     { key: 'new_this_month', label: t('engagement.new_this_month') },
   ]);
   const note = t('explain.note.engagement');
+  // The score counts over the month window whatever the period (semantics 14); sessions,
+  // views and their change over the period; the sparkline the last 7 days (semantics 16).
+  const period = periodWindow(ctx.period);
   const table = dataTable([
     { label: t('col.user'), cell: (r) => userCell(r.user) },
-    { label: t('col.engagement_score'), className: 'col-score', sortKey: (r) => r.score,
+    { label: windowed(t('col.engagement_score'), t('window.month')), className: 'col-score',
+      sortKey: (r) => r.score,
       cell: (r) => scoreCell('engagement', r.score, r.components, `engagement:${r.user.id}`, note) },
-    { label: t('col.sessions'), num: true, cell: (r) => r.sessions },
-    { label: t('col.page_views'), num: true, cell: (r) => r.page_views },
-    { label: t('col.wow'), num: true, sortKey: (r) => r.wow, cell: (r) => wowArrow(r.wow) },
-    { label: t('col.trend7'), sortKey: (r) => (r.sparkline || []).reduce((a, b) => a + b, 0),
+    { label: windowed(t('col.sessions'), period), num: true, minor: true, cell: (r) => r.sessions },
+    { label: windowed(t('col.page_views'), period), num: true, minor: true, cell: (r) => r.page_views },
+    { label: windowed(t('col.wow'), t('window.vs_previous')), num: true, minor: true,
+      sortKey: (r) => r.wow, cell: (r) => wowArrow(r.wow) },
+    { label: windowed(t('col.trend7'), t('window.last7')), minor: true,
+      sortKey: (r) => (r.sparkline || []).reduce((a, b) => a + b, 0),
       cell: (r) => sparkline(r.sparkline) },
     { label: t('col.status'), sortKey: (r) => ['dormant', 'at_risk', 'active'].indexOf(r.status),
       cell: (r) => badge(t(`status.${r.status}`), STATUS_TONE[r.status] || 'neutral') },
   ], {
     rowAttrs: (r) => ({ 'data-user-id': String(r.user.id), 'data-status': r.status, class: 'clickable' }),
-    sort: ctx.sort, onSort: ctx.setSort,
+    sort: ctx.sort, onSort: ctx.setSort, caption: t('engagement.list'),
     empty: t('engagement.empty'),
     onRowClick: (tr) => ctx.openUser(tr.dataset.userId),
   });

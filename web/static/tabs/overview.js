@@ -1,11 +1,12 @@
 // Overview tab: 30 days of sessions and page views, the day x hour heatmap,
-// devices by week and logged-in vs anonymous sessions.
+// devices by week and logged-in vs anonymous sessions; each chart with its data as a
+// table (its text alternative), updated with it.
 
 import { h, fill } from '../dom.js';
 import { COLORS, integerAxis, upsertChart } from '../charts.js';
-import { fmtDay, fmtInt } from '../format.js';
+import { fmtDate, fmtDay, fmtInt } from '../format.js';
 import { t } from '../i18n.js';
-import { canvasBox, heatmap, panel, statCards } from '../widgets.js';
+import { canvasBox, chartTable, heatmap, panel, statCards } from '../widgets.js';
 
 const DAY_KEYS = ['dow.0', 'dow.1', 'dow.2', 'dow.3', 'dow.4', 'dow.5', 'dow.6'];
 
@@ -20,18 +21,33 @@ export function createOverviewTab(ctx) {
     { key: 'anonymous', label: t('overview.anonymous'), hint: t('overview.month_hint') },
     { key: 'total_pageviews', label: t('overview.total_pageviews'), hint: t('overview.chart_hint') },
   ]);
-  const daily = canvasBox('tall');
-  const devices = canvasBox();
-  const split = canvasBox();
-  const heat = h('div');
   const sessionsLabel = t(`overview.sessions.${ctx.filter}`);
+  const daily = canvasBox('tall', t('overview.daily'));
+  const dailyTable = chartTable(t('overview.daily'), [
+    { label: t('col.day'), className: 'nowrap', sortKey: (r) => r.day, cell: (r) => fmtDate(r.day) },
+    { label: sessionsLabel, num: true, cell: (r) => r.sessions },
+    { label: t('overview.pageviews'), num: true, cell: (r) => r.pageviews },
+  ], (r) => r.day);
+  const devices = canvasBox('', t('overview.devices'));
+  const devicesTable = chartTable(t('overview.devices'), [
+    { label: t('col.week'), className: 'nowrap', sortKey: (r) => r.week, cell: (r) => fmtDate(r.week) },
+    { label: t('device.desktop'), num: true, cell: (r) => r.desktop },
+    { label: t('device.mobile'), num: true, cell: (r) => r.mobile },
+    { label: t('device.tablet'), num: true, cell: (r) => r.tablet },
+  ], (r) => r.week);
+  const split = canvasBox('', t('overview.logged_vs_anon'));
+  const splitTable = chartTable(t('overview.logged_vs_anon'), [
+    { label: t('col.visitors'), cell: (r) => t(`overview.${r.kind}`) },
+    { label: t('col.sessions'), num: true, cell: (r) => r.sessions },
+  ], (r) => r.kind);
+  const heat = h('div');
   const el = h('div', { class: 'tab tab-overview' },
     cards.el,
-    panel(t('overview.daily'), { hint: t('overview.chart_hint') }, daily.el),
+    panel(t('overview.daily'), { hint: t('overview.chart_hint') }, daily.el, dailyTable.el),
     panel(t('overview.heatmap'), { hint: t('overview.heatmap.hint') }, heat),
     h('div', { class: 'grid-2' },
-      panel(t('overview.devices'), { hint: t('overview.devices.hint') }, devices.el),
-      panel(t('overview.logged_vs_anon'), { hint: t('overview.month_hint') }, split.el)));
+      panel(t('overview.devices'), { hint: t('overview.devices.hint') }, devices.el, devicesTable.el),
+      panel(t('overview.logged_vs_anon'), { hint: t('overview.month_hint') }, split.el, splitTable.el)));
 
   return {
     el,
@@ -44,6 +60,9 @@ export function createOverviewTab(ctx) {
         anonymous: lva.anonymous,
         total_pageviews: sum(chart.pageviews),
       });
+      dailyTable.update((chart.labels || []).map((day, i) => ({
+        day, sessions: (chart.sessions || [])[i], pageviews: (chart.pageviews || [])[i],
+      })));
 
       upsertChart(daily.canvas, () => ({
         type: 'line',
@@ -79,6 +98,9 @@ export function createOverviewTab(ctx) {
       }));
 
       const dev = data.devices || { labels: [], desktop: [], mobile: [], tablet: [] };
+      devicesTable.update((dev.labels || []).map((week, i) => ({
+        week, desktop: (dev.desktop || [])[i], mobile: (dev.mobile || [])[i], tablet: (dev.tablet || [])[i],
+      })));
       upsertChart(devices.canvas, () => ({
         type: 'bar',
         data: {
@@ -95,6 +117,8 @@ export function createOverviewTab(ctx) {
         },
       }));
 
+      splitTable.update([{ kind: 'logged', sessions: lva.logged },
+        { kind: 'anonymous', sessions: lva.anonymous }]);
       upsertChart(split.canvas, () => ({
         type: 'doughnut',
         data: {

@@ -4,7 +4,7 @@
 import { h, fill } from '../dom.js';
 import { fmtPct } from '../format.js';
 import { t } from '../i18n.js';
-import { bar, barList, dataTable, panel } from '../widgets.js';
+import { bar, barList, dataTable, panel, periodWindow, windowed } from '../widgets.js';
 
 // Server bucket labels (English, or the reference's Polish) -> i18n keys.
 const BUCKETS = {
@@ -23,6 +23,7 @@ function pathItems(rows) {
 }
 
 export function createPathsTab(ctx) {
+  const period = periodWindow(ctx.period);     // every count of the tab (semantics 20)
   const entry = h('div');
   const exit = h('div');
   const lengths = h('div');
@@ -30,15 +31,16 @@ export function createPathsTab(ctx) {
     { label: t('col.from'), className: 'col-path', cell: (r) => h('span', { class: 'path', title: r.from }, r.from) },
     { label: '', className: 'col-arrow', cell: () => h('span', { class: 'arrow', 'aria-hidden': 'true' }, '→') },
     { label: t('col.to'), className: 'col-path', cell: (r) => h('span', { class: 'path', title: r.to }, r.to) },
-    { label: t('col.count'), num: true, cell: (r) => r.count },
-  ], { rowKey: (r) => `${r.from}\n${r.to}`, sort: ctx.sort, onSort: ctx.setSort, empty: t('paths.empty') });
+    { label: windowed(t('col.count'), period), num: true, cell: (r) => r.count },
+  ], { rowKey: (r) => `${r.from}\n${r.to}`, sort: ctx.sort, onSort: ctx.setSort,
+    caption: t('paths.transitions'), empty: t('paths.empty') });
   const dropoff = dataTable([
     { label: t('col.path'), className: 'col-path', cell: (r) => h('span', { class: 'path', title: r.path }, r.path) },
-    { label: t('col.views'), num: true, cell: (r) => r.views },
-    { label: t('col.exits'), num: true, cell: (r) => r.exits },
-    { label: t('col.exit_rate'), className: 'col-barnum', sortKey: (r) => r.exit_rate,
+    { label: windowed(t('col.views'), period), num: true, minor: true, cell: (r) => r.views },
+    { label: windowed(t('col.exits'), period), num: true, minor: true, cell: (r) => r.exits },
+    { label: windowed(t('col.exit_rate'), period), className: 'col-barnum', sortKey: (r) => r.exit_rate,
       cell: (r) => h('span', { class: 'bar-num' }, bar(r.exit_rate, 'red'), h('span', { class: 'num' }, fmtPct(r.exit_rate))) },
-  ], { rowKey: (r) => r.path, empty: t('paths.empty') });
+  ], { rowKey: (r) => r.path, caption: t('paths.dropoff'), empty: t('paths.empty') });
   const hint = t(`period.hint.${ctx.period}`);
   const el = h('div', { class: 'tab tab-paths' },
     h('div', { class: 'grid-3' },
