@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from harness.factories import event
-from harness.services import ConsumerProcess
+from harness.services import ConsumerProcess, stored_records
 from insights.database import connect
 from insights.events.producer import Emitter
 from insights.settings import Settings
@@ -59,8 +59,8 @@ def _stat(page: Page, name: str) -> int:
 
 
 def test_every_tab_and_a_profile_render_and_move_live(
-        browser: Browser, web_url: str, site: ConsumerProcess, emitter: Emitter,
-        artifacts: Path) -> None:
+        browser: Browser, web_url: str, settings: Settings, site: ConsumerProcess,
+        emitter: Emitter, *, artifacts: Path) -> None:
     context, page, errors = desktop(browser)
     page.goto(f"{web_url}/")
     assert page.url == f"{web_url}/login"
@@ -81,14 +81,18 @@ def test_every_tab_and_a_profile_render_and_move_live(
     page.wait_for_selector('#conn-state[data-state="open"]')
     page.evaluate("window.__sameDocument = true")
     before, messages = _stat(page, "failed_logins"), page.evaluate("window.__insightsMessages")
+    applied = stored_records(settings)
     # The card counts brute-force and lock alerts (semantics 6).
     for _ in range(5):
         emitter.emit(event("security_alert", datetime.now(UTC), user_email="u1@example.com",
                            alert_type="brute_force"))
     emitter.flush()
+    # Both sinks have the five: the page's last document counts each exactly once.
+    wait_ingested(settings, applied + 5, check=site.check_alive)
     page.wait_for_function(
         """(want) => Number((document.querySelector('#tab-panel [data-stat="failed_logins"]')
              .textContent || '').replace(/\\D/g, '')) >= want""", arg=before + 5, timeout=30000)
+    assert _stat(page, "failed_logins") == before + 5
     assert page.evaluate("window.__sameDocument") is True          # no reload
     assert page.evaluate("window.__insightsMessages") > messages
     assert "ago" in (page.text_content("#freshness") or "")

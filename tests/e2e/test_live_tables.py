@@ -54,6 +54,7 @@ def test_focus_survives_live_updates_and_pause_holds_the_page(
     page.wait_for_function(
         """(want) => Number((document.querySelector('#tab-panel [data-stat="failed_logins"]')
              .textContent || '').replace(/\\D/g, '')) >= want""", arg=start + UPDATES)
+    assert _failed_logins(page) == start + UPDATES         # each alert counted once
     assert page.evaluate("document.activeElement === window.__focused")
     assert page.evaluate("window.__focused.isConnected")
     # The socket asked for patches: most updates came as one, applied to the document.

@@ -1,7 +1,10 @@
 """Crashes and outages mid-stream: SIGKILLed consumers, a stopped PostgreSQL, rebalances.
 
-Each test streams events while faults happen and then compares PostgreSQL with
-the oracle: exactly the produced set, nothing lost, nothing counted twice.
+Each test streams events while faults happen, waits until both sinks have applied
+them all, and then compares PostgreSQL with the oracle (exactly the produced set,
+nothing lost, nothing counted twice) and every tab of the read model in Redis with the
+SQL reference over those tables (``tests.read_model``): a fault the consumer survives
+must not leave the dashboard counting an event twice or missing one either.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +22,12 @@ import psutil
 import pytest
 
 from harness.factories import stream
-from harness.services import ConsumerProcess, stored_records, wait_for
+from harness.services import ConsumerProcess, wait_for
 from insights import stack
 from insights.events.producer import Emitter
 from insights.settings import Settings
 from tests.oracle import assert_exactly
+from tests.read_model import assert_tabs_as_reference, wait_ingested
 
 pytestmark = pytest.mark.slow
 
@@ -67,12 +72,20 @@ def events() -> list[dict[str, Any]]:
 
 def drained(settings: Settings, n: int, *consumers: ConsumerProcess,
             timeout_s: float = 180) -> None:
-    def done() -> bool:
+    """Wait until PostgreSQL and the Redis read model have both applied ``n`` records
+    (while ``consumers`` stay alive)."""
+    def alive() -> None:
         for consumer in consumers:
             consumer.check_alive()
-        return stored_records(settings) >= n
 
-    wait_for(done, timeout_s, f"all {n} records stored")
+    wait_ingested(settings, n, timeout_s, check=alive)
+
+
+def assert_as_produced(settings: Settings, events: list[dict[str, Any]]) -> None:
+    """PostgreSQL holds exactly ``events`` (the oracle), and every tab read from Redis
+    equals the SQL reference over PostgreSQL."""
+    assert_exactly(settings.postgres_url or "", events)
+    assert_tabs_as_reference(settings, datetime.now(UTC))
 
 
 def test_sigkill_several_times_during_a_long_stream_loses_and_doubles_nothing(
@@ -99,7 +112,7 @@ def test_sigkill_several_times_during_a_long_stream_loses_and_doubles_nothing(
     assert consumer.terminate() == 0, consumer.log()[-3000:]
     assert kills == 5
     assert writers_killed > 0
-    assert_exactly(settings.postgres_url or "", events)
+    assert_as_produced(settings, events)
 
 
 @pytest.fixture
@@ -125,7 +138,7 @@ def test_postgresql_stopped_and_restarted_mid_stream_loses_and_doubles_nothing(
     drained(settings, len(events), consumer)
     assert consumer.terminate() == 0
     assert "postgres unavailable" in consumer.log()
-    assert_exactly(settings.postgres_url or "", events)
+    assert_as_produced(settings, events)
 
 
 def test_consumers_joining_and_leaving_the_group_mid_stream_apply_each_event_once(
@@ -146,7 +159,7 @@ def test_consumers_joining_and_leaving_the_group_mid_stream_apply_each_event_onc
     producer.finish()
     drained(settings, len(events), second)
     assert second.terminate() == 0
-    assert_exactly(settings.postgres_url or "", events)
+    assert_as_produced(settings, events)
 
 
 def test_sigterm_finishes_the_batch_commits_and_exits_zero(
@@ -160,4 +173,4 @@ def test_sigterm_finishes_the_batch_commits_and_exits_zero(
     drained(settings, len(events), consumer, timeout_s=60)
     assert consumer.terminate() == 0
     assert "stopped cleanly" in consumer.log()
-    assert_exactly(settings.postgres_url or "", events)
+    assert_as_produced(settings, events)

@@ -1,10 +1,15 @@
-"""The listener's handling of pub/sub messages: nothing a message holds stops it."""
+"""The listener's handling of pub/sub messages: nothing a message holds stops it.
+
+The hub it feeds waits on a clock the test moves (``tests.manual_clock``), so each
+message's recomputations are counted once the hub has settled, not after a sleep.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
 from insights.readmodel.keys import Keys
+from tests.manual_clock import PATIENCE_S, ManualClock
 from web.live.hub import Hub, Subscriber
 from web.live.listener import changed_users, dispatch
 from web.live.watched import WatchedDocument, WatchedProfile, WatchedTab
@@ -12,6 +17,7 @@ from web.live.watched import WatchedDocument, WatchedProfile, WatchedTab
 KEYS = Keys("t")
 TAB: WatchedDocument = WatchedTab("pages", "week", "all")
 ANN: WatchedDocument = WatchedProfile(5)
+INTERVAL = 1.0
 
 
 def _message(channel: str, data: bytes, kind: str = "message") -> dict[str, object]:
@@ -28,23 +34,28 @@ def test_announcements_name_the_changed_users_or_everybody() -> None:
 def test_messages_reach_the_hub_and_bad_ones_do_no_harm() -> None:
     async def scenario() -> None:
         computed: list[WatchedDocument] = []
-        hub = Hub(lambda view: computed.append(view) or f"{len(computed)}", interval_s=0.0)
+        clock = ManualClock()
+        hub = Hub(lambda view: computed.append(view) or f"{len(computed)}", INTERVAL,
+                  clock.sleep)
         mine = Subscriber("s:abc")
         await hub.subscribe(TAB, Subscriber())
         await hub.subscribe(ANN, mine)
         computed.clear()
         dispatch(_message(KEYS.changes, b'{"users": [9]}'), KEYS, hub)
-        await asyncio.sleep(0.05)
+        await clock.settled()
         assert computed == [TAB]                      # user 5 did not change
         dispatch(_message(KEYS.changes, b"\x00garbage"), KEYS, hub)
-        await asyncio.sleep(0.05)
+        clock.advance(INTERVAL)
+        await clock.settled()
         # Unreadable: everybody.
         assert sorted(computed, key=str) == sorted([TAB, TAB, ANN], key=str)
         dispatch({"type": "subscribe", "channel": KEYS.changes.encode(), "data": 1}, KEYS, hub)
-        await asyncio.sleep(0.05)
-        assert len(computed) == 5                     # a (re)subscription: everybody
+        clock.advance(INTERVAL)
+        await clock.settled()
+        assert sorted(computed[3:], key=str) == sorted([TAB, ANN], key=str)  # everybody
         dispatch(_message(KEYS.sessions_ended, b"\xffzz"), KEYS, hub)
+        assert mine.close_code is None                # a session nobody holds
         dispatch(_message(KEYS.sessions_ended, b"abc"), KEYS, hub)
-        assert await asyncio.wait_for(mine.closed(), 1) == 4401
+        assert await asyncio.wait_for(mine.closed(), PATIENCE_S) == 4401
 
     asyncio.run(scenario())

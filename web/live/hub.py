@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -37,6 +37,8 @@ from web.outage import TRY_AGAIN, Unavailable
 log = logging.getLogger(__name__)
 
 Compute = Callable[[WatchedDocument], str | None]
+Sleep = Callable[[float], Awaitable[None]]
+"""How the hub waits a number of seconds: ``asyncio.sleep``, or a test's clock."""
 
 SESSION_ENDED: Final = 4401
 """Close code telling the page its log-in ended (it goes to the log-in page)."""
@@ -124,8 +126,13 @@ class _Watched:
 class Hub:
     """Subscribers per view and the recompute loop of each watched view."""
 
-    def __init__(self, compute: Compute, interval_s: float) -> None:
-        self._compute, self._interval = compute, interval_s
+    def __init__(self, compute: Compute, interval_s: float,
+                 sleep: Sleep = asyncio.sleep) -> None:
+        """Views computed by ``compute`` (in a worker thread), each at most once per
+        ``interval_s``. ``sleep`` is every wait of the recompute loops (the interval, the
+        retry after a failure): a test passes a clock it moves itself, so it knows when
+        a loop is done with a change and decides when the next one may start."""
+        self._compute, self._interval, self._sleep = compute, interval_s, sleep
         self._views: dict[WatchedDocument, _Watched] = {}
         # Since start, for the web process's metrics.
         self.computed = 0
@@ -232,7 +239,7 @@ class Hub:
                 # and is tried again, less often.
                 log.warning("live view %s not recomputed: %r", view, error)
                 watched.dirty = True
-                await asyncio.sleep(max(self._interval, RETRY_S))
+                await self._sleep(max(self._interval, RETRY_S))
                 continue
             if document is not None and (watched.last is None
                                          or document != watched.last.document):
@@ -240,7 +247,7 @@ class Hub:
                 for subscriber in watched.subscribers:
                     subscriber.offer(delivery)
                 self.offered += len(watched.subscribers)
-            await asyncio.sleep(self._interval)
+            await self._sleep(self._interval)
 
     async def _compute_now(self, view: WatchedDocument) -> str | None:
         self.computed += 1
