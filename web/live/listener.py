@@ -64,14 +64,14 @@ async def listen(url: str, keys: Keys, hub: Hub, timeout_s: float = 5.0) -> None
         client = aioredis.Redis.from_url(url, socket_timeout=timeout_s,
                                          socket_connect_timeout=timeout_s,
                                          socket_keepalive=True)
+        pubsub = client.pubsub()
         try:
-            async with client.pubsub() as pubsub:
-                await pubsub.subscribe(keys.changes, keys.sessions_ended)
-                if backoff > 0.5:
-                    log.info("live updates resumed")
-                async for message in _messages(pubsub, max(timeout_s, PONG_WAIT_S)):
-                    dispatch(message, keys, hub)
-                    backoff = 0.5
+            await pubsub.subscribe(keys.changes, keys.sessions_ended)
+            if backoff > 0.5:
+                log.info("live updates resumed")
+            async for message in _messages(pubsub, max(timeout_s, PONG_WAIT_S)):
+                dispatch(message, keys, hub)
+                backoff = 0.5
         except asyncio.CancelledError:
             raise
         except Exception as error:       # Redis gone, or a bug: never stop listening
@@ -82,7 +82,25 @@ async def listen(url: str, keys: Keys, hub: Hub, timeout_s: float = 5.0) -> None
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
         finally:
+            await _drop(pubsub, client, timeout_s)
+
+
+async def _drop(pubsub: PubSub, client: aioredis.Redis, timeout_s: float) -> None:
+    """Close the subscription's socket, then the client, within ``timeout_s``.
+
+    Not ``PubSub.aclose``: it waits, and cannot be cancelled while it waits, for a
+    lock that the cancelled read may still hold; once it never returned, and the
+    web app's shutdown hung with it. The socket is closed without waiting for the
+    close to finish (the client is dropped with it).
+    """
+    try:
+        async with asyncio.timeout(timeout_s):
+            if pubsub.connection is not None:
+                await pubsub.connection.disconnect(nowait=True)
             await client.aclose()
+    except Exception as error:       # a slow or failed close: the sockets go anyway
+        log.debug("closing the live-updates subscription: %s: %s",
+                  type(error).__name__, error)
 
 
 async def _messages(pubsub: PubSub, pong_wait_s: float) -> AsyncIterator[dict[str, Any]]:
