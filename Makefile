@@ -52,7 +52,7 @@ unit: install
 
 ## chaos: the fuzz tests at a large size (200 examples of up to 40 adversarial messages through
 ## a real consumer, 20,000 batches in process), the poison corpus and the slow fault tests
-## (over a 100,000-event stream; 30,000 in make test)
+## (over a 100,000-event stream; 20,000 in make test)
 chaos: install
 	INSIGHTS_FUZZ_EXAMPLES=200 INSIGHTS_FUZZ_MESSAGES=40 INSIGHTS_FUZZ_UNIT_EXAMPLES=20000 \
 	  INSIGHTS_FAULT_EVENTS=100000 $(BIN)/pytest -m "slow or chaos"

@@ -61,8 +61,8 @@ class Producer(threading.Thread):
         assert self.sent == len(self.events)
 
 
-# The stream's length: 30,000 events in ``make test``, more in ``make chaos``.
-EVENTS = int(os.environ.get("INSIGHTS_FAULT_EVENTS", "30000"))
+# The stream's length: 20,000 events in ``make test``, more in ``make chaos``.
+EVENTS = int(os.environ.get("INSIGHTS_FAULT_EVENTS", "20000"))
 
 
 @pytest.fixture

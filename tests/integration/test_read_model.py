@@ -56,8 +56,8 @@ def test_equal_after_sigkill_and_restart(
         settings: Settings, emitter: Emitter, consumer_process: Callable[[], ConsumerProcess]
 ) -> None:
     now = datetime.now(UTC)
-    # ~400 events per user: 30,000 events (75 users) in make test, 100,000 in make chaos
-    users = int(os.environ.get("INSIGHTS_FAULT_EVENTS", "30000")) // 400
+    # ~400 events per user: 20,000 events (50 users) in make test, 100,000 in make chaos
+    users = int(os.environ.get("INSIGHTS_FAULT_EVENTS", "20000")) // 400
     sent = simulate(emitter, now, users=users, days=30, seed=12)
     consumer = consumer_process().start()
     for kill_at in (sent // 4, sent // 2):

@@ -9,7 +9,7 @@ accepted event goes through the pure steps both sinks run before any I/O (table
 rows, user changes, session ends, page leaves, the COPY text, the Redis
 aggregates and touched sets) without an exception. The real consumer and
 servers get the same strategies in ``tests/integration/test_fuzz.py``.
-``INSIGHTS_FUZZ_UNIT_EXAMPLES`` sets the number of batches (default 1000).
+``INSIGHTS_FUZZ_UNIT_EXAMPLES`` sets the number of batches (default 500).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from tests import fuzz
 from tests.fuzz_text import Message
 
 pytestmark = pytest.mark.chaos
-EXAMPLES = int(os.environ.get("INSIGHTS_FUZZ_UNIT_EXAMPLES", "1000"))
+EXAMPLES = int(os.environ.get("INSIGHTS_FUZZ_UNIT_EXAMPLES", "500"))
 MAX_BYTES = 64 * 1024
 
 

@@ -227,10 +227,11 @@ def test_live_traffic_without_a_rate_keeps_the_history_s_daily_rhythm() -> None:
 
 def test_a_flat_rate_is_a_spike_beside_the_history() -> None:
     # The contrast that shows the test above can fail: a load-test rate swamps the history.
-    events = generate(seed=21, users=400, days=3, live_s=3600, rate=20.0, step_s=10)
+    events = generate(seed=21, users=100, days=3, live_s=600, rate=20.0, step_s=10)
     history = sessions_by_day(events, NOW - timedelta(days=3), 3)
-    live_hour = sum(1 for e in events if e["type"] == "session_start" and ts(e) > NOW)
-    assert live_hour > 3 * max(history)
+    live = sum(1 for e in events if e["type"] == "session_start" and ts(e) > NOW)
+    # Ten minutes against whole days (the last day holds the warm-up, at the flat rate too).
+    assert live > 3 * max(history[:-1])
 
 
 def test_a_month_of_history_leaves_users_at_risk_and_dormant() -> None:
