@@ -22,3 +22,6 @@ def configure(level: str = "INFO") -> None:
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     # kafka-python logs every reconnect attempt at WARNING/ERROR while a broker is down.
     logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # ...and its I/O loop warns whenever one of its steps took over 0.1 s, which on a busy
+    # machine (the demo's processes sharing two cores) is often and says nothing to act on.
+    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
