@@ -155,7 +155,8 @@ class RedisProjection:
         touched = rollups.TouchedUsers() if self.replaying else rollups.touched_users(events)
         side: list[Future[Any]] = [self._side.submit(self._paths, events, now)]
         if not self.replaying:
-            side.append(self._side.submit(self.scores.rescore, touched, now))
+            newest = max((e.ts for e in events), default=None)
+            side.append(self._side.submit(self.scores.rescore, touched, now, newest=newest))
         try:
             self._aggregate(counted, now)
         finally:

@@ -19,7 +19,7 @@ import msgspec
 import psycopg2
 
 from consumers import ranking, rollups
-from insights.alerts.detection import Detector, Reading
+from insights.alerts.detection import Detector, Reading, is_news
 from insights.database import Connection
 from insights.readmodel import recount, userstate
 from insights.readmodel.keys import Keys
@@ -53,12 +53,16 @@ class Scores:
         self.detector: Detector | None = None
 
     def rescore(self, touched: rollups.TouchedUsers, now: datetime,
-                users: Collection[int] = (), *, full: bool = False) -> int:
+                users: Collection[int] = (), *, full: bool = False,
+                newest: datetime | None = None) -> int:
         """Recount the touched users' and e-mails' days, then re-rank those users;
         returns how many were ranked.
 
         The stamp is taken before anything is read, so a slower writer's older
         reading can never replace a newer one. ``full`` recounts every kept day.
+        ``newest`` is the time of the newest event behind the re-score: when it
+        is older than ``detection.NEWS_HORIZON`` the alert rules only observe the
+        readings (see ``detection.is_news``).
         """
         stamp = self._stamp()
         conn = self._postgres()
@@ -88,15 +92,15 @@ class Scores:
         self._scripts().rank(keys=[*k.ranked_sets(), k.stamps, k.rolled],
                              args=[stamp, _json(ranked).decode(), day_number(now.date())])
         if self.detector is not None and readings:
-            self._detect(conn, readings, int(stamp), now)
+            self._detect(conn, readings, int(stamp), now, announce=is_news(newest, now))
         return len(rows)
 
     def _detect(self, conn: Connection, readings: list[Reading], stamp: int,
-                now: datetime) -> None:
+                now: datetime, *, announce: bool) -> None:
         """The alert rules on the new readings, in a transaction of their own."""
         assert self.detector is not None
         try:
-            self.detector.detect(conn, readings, stamp, now)
+            self.detector.detect(conn, readings, stamp, now, announce=announce)
         except psycopg2.Error:
             conn.rollback()
             raise

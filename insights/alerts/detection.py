@@ -9,6 +9,12 @@ reads the states its first run committed, so it finds no change to record; an
 alert is also keyed by (rule, user, crossing, kind), so nothing can record it
 twice. A reading older than the state's stamp (a slower consumer during a
 rebalance) is ignored, as ``rank.lua`` ignores its scores.
+
+History is not news: readings behind a batch whose newest event is older than
+``NEWS_HORIZON`` (an import, the demo's history, a backlog after a long outage)
+are observed, not announced (``rules.observe``): the states' last values move on
+but nothing fires or resolves, so a user still past a threshold fires at their
+first recent event, once.
 """
 
 from __future__ import annotations
@@ -17,19 +23,27 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 from psycopg2.extras import execute_values
 
-from insights.alerts.rules import Change, Metric, Rule, State, Value, evaluate
+from insights.alerts.rules import Change, Metric, Rule, State, Value, evaluate, observe
 from insights.alerts.store import CHANNEL, load_rules
 from insights.database import Connection
 
 log = logging.getLogger(__name__)
 RULES_TTL_S = 5.0
+#: A batch whose newest event is older than this runs no alert rule.
+NEWS_HORIZON = timedelta(hours=1)
 _json = msgspec.json.Encoder().encode
+
+
+def is_news(newest: datetime | None, now: datetime) -> bool:
+    """Whether readings behind an event of time ``newest`` (None: no event, e.g. the
+    midnight roll or an expired lock) are announced at ``now``."""
+    return newest is None or now - newest <= NEWS_HORIZON
 
 
 @dataclass(frozen=True)
@@ -52,8 +66,9 @@ class Detector:
     _read_at: float = float("-inf")
 
     def detect(self, conn: Connection, readings: Sequence[Reading], stamp: int,
-               now: datetime) -> int:
-        """Record what ``readings`` change, committed on ``conn``; returns the alerts added."""
+               now: datetime, *, announce: bool = True) -> int:
+        """Record what ``readings`` change, committed on ``conn``; returns the alerts added
+        (none when not ``announce``: the states only observe the readings)."""
         rules = self._enabled(conn)
         pairs = [(rule, reading) for reading in readings for rule in rules
                  if rule.metric in reading.values and rule.applies_to(reading.role)]
@@ -66,7 +81,10 @@ class Detector:
             if seen > stamp:
                 continue                       # a newer reading was recorded already
             value = reading.values[rule.metric]
-            after, change = evaluate(rule, before, value, now)
+            if announce:
+                after, change = evaluate(rule, before, value, now)
+            else:
+                after, change = observe(rule, before, value, now), None
             if change is not None:
                 alerts.append(_alert_row(rule, reading, change, now))
             if _worth_keeping(rule, before, after, change, seen):

@@ -100,6 +100,14 @@ def evaluate(rule: Rule, state: State, value: Value, at: datetime
             Change("firing", crossing, value, state.value))
 
 
+def observe(rule: Rule, state: State, value: Value, at: datetime) -> State:
+    """The state after reading ``value`` at ``at`` without announcing anything (history):
+    the last value and a rise rule's window move on, whether it fires does not, so a
+    condition that still holds when news comes fires then, and a status transition is
+    measured from where history left the user."""
+    return replace(state, value=value, history=_history(rule, state, value, at))
+
+
 def _condition(rule: Rule, state: State, value: Value,
                history: tuple[tuple[float, int], ...]) -> bool:
     """Whether a rule not firing fires on ``value``."""

@@ -171,6 +171,35 @@ def test_a_replayed_topic_records_and_sends_nothing_twice_and_the_unlock_resolve
                                     ("account locked", 6, 1, "resolved")]
 
 
+def test_history_fires_nothing_and_a_user_still_past_a_rule_alerts_at_their_next_event(
+        alerting: Settings, emitter: Emitter, run_pipeline: Callable[..., Pipeline]) -> None:
+    # Imported history, or a backlog older than the news horizon: the rules observe it but
+    # announce nothing. User 7 was locked two days ago until tomorrow; their first recent
+    # event is news, and "account locked" fires then, once.
+    now = datetime.now(UTC)
+    old = now - timedelta(days=2)
+    history = [event("user_upsert", old - timedelta(days=1), user_id=7, role="MEMBER",
+                     email="seven@example.com"),
+               event("login_failed", old, user_id=7), event("login_failed", old, user_id=7),
+               event("account_locked", old, user_id=7,
+                     locked_until=(now + timedelta(days=1)).isoformat())]
+    for body in history:
+        emitter.emit(body)
+    emitter.flush()
+    run_pipeline(alerting)
+    wait_ingested(alerting, len(history))
+    assert alert_rows(alerting) == []
+    emitter.emit(event("password_reset", now, user_id=7))
+    emitter.flush()
+    wait_ingested(alerting, len(history) + 1)
+    assert ("account locked", 7, 1, "firing") in alert_rows(alerting)
+    emitter.emit(event("password_reset", now + timedelta(seconds=1), user_id=7))
+    emitter.flush()
+    wait_ingested(alerting, len(history) + 2)
+    names = [name for name, _, _, _ in alert_rows(alerting)]
+    assert len(names) == len(set(names))      # each rule once: still past, not again
+
+
 @pytest.mark.parametrize("rebuilt_by", ["the consumer", "an online backfill"])
 def test_a_rebuilt_read_model_fires_no_alert_again(
         alerting: Settings, emitter: Emitter, run_pipeline: Callable[..., Pipeline],

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from insights.alerts.rules import Rule, State, Value, evaluate
+from insights.alerts.rules import Rule, State, Value, evaluate, observe
 
 T0 = datetime(2026, 12, 6, 12, tzinfo=UTC)
 THRESHOLD = Rule(1, "problems", "threshold", "problem_week", threshold=60, hysteresis=10,
@@ -92,3 +92,22 @@ def assert_replay_changes_nothing(rule: Rule, seen: list[tuple[int, Value]]) -> 
             firings += 1
             assert change.crossing == firings
     assert state.crossings == firings
+
+
+def test_observed_history_fires_nothing_and_news_fires_what_still_holds() -> None:
+    # History moves the last value on (a transition is measured from it) without firing;
+    # a threshold still passed when news comes fires then, once.
+    state = NEW
+    for seconds, value in [(0, 40), (1, 75), (2, 90)]:
+        state = observe(THRESHOLD, state, value, T0 + timedelta(seconds=seconds))
+    assert not state.firing and state.value == 90 and state.crossings == 0
+    _, changes = run(THRESHOLD, [(3, 85), (4, 80)], state)
+    assert changes == [("firing", 1)]
+    status = observe(AT_RISK, NEW, "active", T0)
+    _, changes = run(AT_RISK, [(1, "at_risk")], status)
+    assert changes == [("firing", 1)]
+    firing, _ = run(THRESHOLD, [(0, 70)])
+    quiet = observe(THRESHOLD, firing, 20, T0 + timedelta(seconds=1))
+    assert quiet.firing and quiet.value == 20      # resolved only when news says so
+    _, changes = run(THRESHOLD, [(2, 20)], quiet)
+    assert changes == [("resolved", 1)]
