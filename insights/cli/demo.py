@@ -75,9 +75,11 @@ def demo(
         codes = [child.wait(60) for child in children]
         for out in files:
             out.close()
-        Console(stderr=True).print(f"consumer, web app and alert dispatcher stopped (exit "
-                                   f"{codes}); the stack"
-                                   " keeps running: `insights stack down` stops it")
+        # uvicorn re-raises the SIGTERM it handled once it has shut down: -15 is clean too.
+        clean = all(code in (0, -signal.SIGTERM) for code in codes)
+        how = "cleanly" if clean else f"(exit codes {codes}; see {log_dir})"
+        Console(stderr=True).print(f"consumer, web app and alert dispatcher stopped {how}; the"
+                                   " stack keeps running: `insights stack down` stops it")
 
 
 def _interrupt(*_: object) -> None:
