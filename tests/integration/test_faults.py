@@ -128,9 +128,11 @@ def test_postgresql_stopped_and_restarted_mid_stream_loses_and_doubles_nothing(
         settings: Settings, emitter: Emitter, events: list[dict[str, Any]], embedded: Path,
         consumer_process: Callable[[], ConsumerProcess]) -> None:
     consumer = consumer_process().start()
-    producer = Producer(emitter, events, rate=5000)
+    # Paced to last ~10 s whatever the stream's length, so events keep coming while
+    # PostgreSQL is down (a consumer that had already caught up would never notice).
+    producer = Producer(emitter, events, rate=len(events) / 10)
     producer.start()
-    drained(settings, 5000, consumer, timeout_s=60)
+    drained(settings, len(events) // 4, consumer, timeout_s=60)
     stack.stop_server(embedded, "postgres")
     time.sleep(4)                      # the consumer retries meanwhile; nothing dead-lettered
     stack.start_server(embedded, "postgres")
