@@ -97,7 +97,7 @@ def test_sigkill_several_times_during_a_long_stream_loses_and_doubles_nothing(
     producer.start()
     kills, writers_killed = 0, 0
     for _ in range(5):
-        time.sleep(rng.uniform(2.0, 5.0))
+        time.sleep(rng.uniform(1.0, 3.0))
         assert consumer.process
         writers = psutil.Process(consumer.process.pid).children()
         consumer.kill()
