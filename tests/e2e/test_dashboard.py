@@ -40,17 +40,31 @@ FETCH_STATUS = """(url) => fetch(url, {credentials: 'include'})
   .then((r) => r.status, () => 'blocked')"""
 
 
-@pytest.fixture
-def site(settings: Settings, emitter: Emitter,
-         consumer_process: Callable[[], ConsumerProcess]) -> ConsumerProcess:
-    """A week of simulated traffic ingested by an ``insights consume`` process that keeps
-    running, and two accounts: an OFFICE_MANAGER and a MANAGER (who may not see insights)."""
-    sent = simulate(emitter, datetime.now(UTC), users=40, days=7, seed=5)
+def _site(settings: Settings, emitter: Emitter,
+          consumer_process: Callable[[], ConsumerProcess], users: int, days: int
+          ) -> ConsumerProcess:
+    sent = simulate(emitter, datetime.now(UTC), users=users, days=days, seed=5)
     consumer = consumer_process().start()
     wait_ingested(settings, sent, check=consumer.check_alive)
     make_account(settings.postgres_url or "", MANAGER, Role.OFFICE_MANAGER)
     make_account(settings.postgres_url or "", MEMBER, Role.MANAGER)
     return consumer
+
+
+@pytest.fixture
+def site(settings: Settings, emitter: Emitter,
+         consumer_process: Callable[[], ConsumerProcess]) -> ConsumerProcess:
+    """A week of simulated traffic ingested by an ``insights consume`` process that keeps
+    running, and two accounts: an OFFICE_MANAGER and a MANAGER (who may not see insights)."""
+    return _site(settings, emitter, consumer_process, users=40, days=7)
+
+
+@pytest.fixture
+def small_site(settings: Settings, emitter: Emitter,
+               consumer_process: Callable[[], ConsumerProcess]) -> ConsumerProcess:
+    """The same with a day of four users: for the tests about access and connections,
+    which read no figure."""
+    return _site(settings, emitter, consumer_process, users=4, days=1)
 
 
 def _stat(page: Page, name: str) -> int:
@@ -176,7 +190,7 @@ def _refused_everywhere(page: Page, web_url: str) -> dict[str, Any]:
 
 
 def test_refusals_on_page_api_and_socket(
-        browser: Browser, web_url: str, foreign_url: str, site: ConsumerProcess) -> None:
+        browser: Browser, web_url: str, foreign_url: str, small_site: ConsumerProcess) -> None:
     page = browser.new_context().new_page()
     # No session: the page goes to the log-in, the API says 401, the socket closes 4401.
     page.goto(f"{web_url}/")
@@ -210,7 +224,7 @@ def test_refusals_on_page_api_and_socket(
 
 
 def test_the_page_reconnects_by_itself_after_the_server_restarts(
-        browser: Browser, web_server: WebServer, site: ConsumerProcess, emitter: Emitter
+        browser: Browser, web_server: WebServer, small_site: ConsumerProcess, emitter: Emitter
 ) -> None:
     page = browser.new_context().new_page()
     log_in(page, web_server.url, MANAGER)
