@@ -85,7 +85,7 @@ def test_the_strategies_reach_every_verdict() -> None:
     (derandomized: a rare reason must not make it flaky)."""
     seen: set[str] = set()
 
-    @settings(max_examples=500, deadline=None, database=None, derandomize=True,
+    @settings(max_examples=1200, deadline=None, database=None, derandomize=True,
               suppress_health_check=[
         HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
     @given(fuzz.messages())
