@@ -90,6 +90,21 @@ def _lock_six(emitter: Emitter, now: datetime) -> list[dict[str, Any]]:
     return events
 
 
+def _locked_out(emitter: Emitter, user_id: int, *, at: datetime, until: datetime,
+                name: str) -> list[dict[str, Any]]:
+    """A tracked user (created three days before ``at``) failing to log in twice and
+    locked at ``at`` until ``until``; the events, sent."""
+    events = [event("user_upsert", at - timedelta(days=3), user_id=user_id, role="MEMBER",
+                    email=f"{name.lower()}@example.com", name=name),
+              event("login_failed", at, user_id=user_id),
+              event("login_failed", at, user_id=user_id),
+              event("account_locked", at, user_id=user_id, locked_until=until.isoformat())]
+    for body in events:
+        emitter.emit(body)
+    emitter.flush()
+    return events
+
+
 def alert_rows(settings: Settings) -> list[tuple[str, int, int, str]]:
     with closing(connect(settings.postgres_url or "")) as conn, conn.cursor() as cur:
         cur.execute("SELECT r.name, a.user_id, a.crossing, a.kind FROM alerts a "
@@ -105,14 +120,7 @@ def test_a_crossing_reaches_the_hook_once_signed_and_retried_under_one_id(
         store.add_hook(conn, "ops", receiver.url, "json",
                        sealing.seal(secret, sealing.key(alerting)))
     now = datetime.now(UTC)
-    events = [event("user_upsert", now - timedelta(days=3), user_id=5, role="MEMBER",
-                    email="five@example.com", name="Five"),
-              event("login_failed", now, user_id=5), event("login_failed", now, user_id=5),
-              event("account_locked", now, user_id=5,
-                    locked_until=(now + timedelta(hours=1)).isoformat())]
-    for body in events:
-        emitter.emit(body)
-    emitter.flush()
+    events = _locked_out(emitter, 5, at=now, until=now + timedelta(hours=1), name="Five")
     run_pipeline(alerting)
     dispatching()
     wait_ingested(alerting, len(events))
@@ -178,14 +186,7 @@ def test_history_fires_nothing_and_a_user_still_past_a_rule_alerts_at_their_next
     # event is news, and "account locked" fires then, once.
     now = datetime.now(UTC)
     old = now - timedelta(days=2)
-    history = [event("user_upsert", old - timedelta(days=1), user_id=7, role="MEMBER",
-                     email="seven@example.com"),
-               event("login_failed", old, user_id=7), event("login_failed", old, user_id=7),
-               event("account_locked", old, user_id=7,
-                     locked_until=(now + timedelta(days=1)).isoformat())]
-    for body in history:
-        emitter.emit(body)
-    emitter.flush()
+    history = _locked_out(emitter, 7, at=old, until=now + timedelta(days=1), name="Seven")
     run_pipeline(alerting)
     wait_ingested(alerting, len(history))
     assert alert_rows(alerting) == []
