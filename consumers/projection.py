@@ -154,8 +154,8 @@ class RedisProjection:
         # A rebuild re-scores every user at its end: nobody to re-score or announce now.
         touched = rollups.TouchedUsers() if self.replaying else rollups.touched_users(events)
         side: list[Future[Any]] = [self._side.submit(self._paths, events, now)]
+        newest = max((e.ts for e in events), default=None)
         if not self.replaying:
-            newest = max((e.ts for e in events), default=None)
             side.append(self._side.submit(self.scores.rescore, touched, now, newest=newest))
         try:
             self._aggregate(counted, now)
@@ -163,8 +163,7 @@ class RedisProjection:
             wait(side)
         for job in side:
             job.result()
-        self.save_offsets(next_offsets(items), now, _changed_users(touched),
-                          max((e.ts for e in events), default=None))
+        self.save_offsets(next_offsets(items), now, _changed_users(touched), newest)
         return WriteResult(counted, 0, 0, [i for i in items if isinstance(i, Rejected)])
 
     def _reject(self, now: datetime, item: Item, exc: Exception) -> WriteResult:
