@@ -25,12 +25,11 @@ from insights.readmodel.keys import WINDOW_SPANS, WINDOWED_KINDS, Keys
 from scoring.pages import SectionMap, sections_of
 from scoring.windows import day_number
 
-Op = tuple[str, int, str, int, int, int]
-"""(kind, key, member, amount, day, window): kind z = ZINCRBY (and into the window sets
-at ``window`` when > 0), h = HINCRBY, p = PFADD (and into the window HLLs at ``window``),
-n = SADD; keys are ``aggregate.lua`` KEYS indexes."""
 Sum = tuple[str, int, str, int, int]
-"""An op without its amount: (kind, key, member, day, window), what amounts are summed by."""
+"""An op without its amount, what amounts are summed by: (kind, key, member, day, window);
+kind z = ZINCRBY (and into the window sets at ``window`` when > 0), h = HINCRBY, p = PFADD
+(and into the window HLLs at ``window``), n = SADD; keys are ``aggregate.lua`` KEYS
+indexes."""
 PERIODS = tuple(WINDOW_SPANS)
 FIRST_KEY = 3   # KEYS[1] watermarks, KEYS[2] asof
 FAILED_LOGIN_ALERTS = frozenset({"brute_force", "account_locked"})
@@ -109,47 +108,67 @@ class Increments:
         per op; HLL and set ops carry 0)."""
         day = day_number(event.ts.date())
         if isinstance(event, c.PageView):
-            self._view(event, day, sums)
+            load = event.load_time_ms
+            self.views(sums, day, event.path, n=1, load_ms=load or 0,
+                       loads=0 if load is None else 1,
+                       users=() if event.user_id is None else (str(event.user_id),))
         elif isinstance(event, c.SessionStart):
-            self._session(event, day, sums)
+            self.sessions(sums, day, hour=event.ts.hour, device=event.device_type,
+                          logged_in=event.user_id is not None, n=1)
+            if event.user_id is not None:
+                self.users(sums, day, (str(event.user_id),))
         elif isinstance(event, c.JsError):
-            _bump(sums, ("h", self.day_hash(day), "je", 0, 0), 1)
+            self.counted(sums, day, "je", 1)
         elif isinstance(event, c.PasswordReset):
-            _bump(sums, ("h", self.day_hash(day), "pr", 0, 0), 1)
+            self.counted(sums, day, "pr", 1)
         elif isinstance(event, c.SecurityAlert):
-            hash_ = self.day_hash(day)
-            _bump(sums, ("h", hash_, "al", 0, 0), 1)
-            if event.alert_type in FAILED_LOGIN_ALERTS:
-                _bump(sums, ("h", hash_, "fl", 0, 0), 1)
+            self.alerts(sums, day, event.alert_type, 1)
 
-    def ops(self, event: c.Event) -> list[Op]:
-        """What one accepted event adds to the day aggregates, op by op."""
-        sums: dict[Sum, int] = {}
-        self.add(event, sums)
-        return [(kind, key, member, amount, day, window)
-                for (kind, key, member, day, window), amount in sums.items()]
+    # What ``n`` alike events add into ``sums``: ``add`` passes one event, a rebuild the
+    # groups PostgreSQL summed (``consumers.stored``), so both go by the same formulas.
 
-    def _session(self, e: c.SessionStart, day: int, sums: dict[Sum, int]) -> None:
+    def counted(self, sums: dict[Sum, int], day: int, field: str, n: int) -> None:
+        """``n`` more in the day hash's ``field`` (``je`` JS errors, ``pr`` password resets)."""
+        _bump(sums, ("h", self.day_hash(day), field, 0, 0), n)
+
+    def alerts(self, sums: dict[Sum, int], day: int, alert_type: str, n: int) -> None:
+        """``n`` security alerts of ``alert_type`` on ``day``."""
         hash_ = self.day_hash(day)
-        _bump(sums, ("h", hash_, "ss", 0, 0), 1)
-        _bump(sums, ("h", hash_, "sa" if e.user_id is None else "sl", 0, 0), 1)
-        _bump(sums, ("h", hash_, f"hr:{e.ts.hour}", 0, 0), 1)
-        if e.device_type is not None:
-            _bump(sums, ("h", hash_, f"dv:{e.device_type}", 0, 0), 1)
-        if e.user_id is not None:
-            self.unique("users", day).add(str(e.user_id), sums)
+        _bump(sums, ("h", hash_, "al", 0, 0), n)
+        if alert_type in FAILED_LOGIN_ALERTS:
+            _bump(sums, ("h", hash_, "fl", 0, 0), n)
 
-    def _view(self, e: c.PageView, day: int, sums: dict[Sum, int]) -> None:
-        ops = self._views.get((day, e.path))
+    def sessions(self, sums: dict[Sum, int], day: int, *, hour: int, device: str | None,
+                 logged_in: bool, n: int) -> None:
+        """``n`` sessions started on ``day`` in UTC hour ``hour`` on ``device``, logged in
+        or not (their users go in by ``users``)."""
+        hash_ = self.day_hash(day)
+        _bump(sums, ("h", hash_, "ss", 0, 0), n)
+        _bump(sums, ("h", hash_, "sl" if logged_in else "sa", 0, 0), n)
+        _bump(sums, ("h", hash_, f"hr:{hour}", 0, 0), n)
+        if device is not None:
+            _bump(sums, ("h", hash_, f"dv:{device}", 0, 0), n)
+
+    def users(self, sums: dict[Sum, int], day: int, users: Iterable[str]) -> None:
+        """Users (ids as text) with a session on ``day``, into its HyperLogLogs."""
+        unique = self.unique("users", day)
+        for user in users:
+            unique.add(user, sums)
+
+    def views(self, sums: dict[Sum, int], day: int, path: str, *, n: int, load_ms: int,
+              loads: int, users: Iterable[str]) -> None:
+        """``n`` views of ``path`` on ``day``, ``loads`` of them with a load time (summing
+        to ``load_ms`` milliseconds), by ``users`` (ids as text; views without a user add
+        none)."""
+        ops = self._views.get((day, path))
         if ops is None:
-            ops = self._views[day, e.path] = self._view_ops(day, e.path)
+            ops = self._views[day, path] = self._view_ops(day, path)
         for op in ops.counted:
-            _bump(sums, op, 1)
-        if e.load_time_ms is not None:
-            _bump(sums, ops.load, e.load_time_ms)
-            _bump(sums, ops.loads, 1)
-        if e.user_id is not None:
-            user = str(e.user_id)
+            _bump(sums, op, n)
+        if loads:
+            _bump(sums, ops.load, load_ms)
+            _bump(sums, ops.loads, loads)
+        for user in users:
             for unique in ops.unique:
                 unique.add(user, sums)
 
@@ -205,8 +224,13 @@ def merged(inc: Increments, events: Iterable[c.Event]) -> str:
     add = inc.add
     for event in events:
         add(event, sums)
-    flat: list[str | int] = []
+    return flat(sums)
+
+
+def flat(sums: dict[Sum, int]) -> str:
+    """ARGV[4] of ``aggregate.lua`` from summed ops (those adding nothing left out)."""
+    ops: list[str | int] = []
     for (kind, key, member, day, window), amount in sums.items():
         if amount or kind in "pn":
-            flat += [kind, key, member, amount, day, window]
-    return _json(flat).decode()
+            ops += [kind, key, member, amount, day, window]
+    return _json(ops).decode()

@@ -1,9 +1,10 @@
 """Rebuild the Redis read model from PostgreSQL into a new generation (``insights backfill``).
 
-Events are read back from the write-through tables (``consumers.stored``) and
-fed, in partition order, through the same ``RedisProjection.write`` the consumer
-uses, so the rebuilt keys are what a consumer would have built; several
-processes may share the partitions (``consumers.replayers``).
+The stored events are summed back from the write-through tables, chunk by chunk
+of each partition's log, in PostgreSQL (``consumers.stored``), and applied by
+``RedisProjection.replay`` through the formulas and scripts the consumer uses,
+so the rebuilt keys are what a consumer would have built; several processes may
+share the partitions (``consumers.replayers``).
 
 Online: the new generation is built beside the one in use (``Keys.building``),
 which readers and consumers keep using meanwhile. Per partition, the offsets
@@ -85,14 +86,16 @@ GRACE_S = 2.0      # how long the old generation outlives the switch (readers fi
 
 def rebuild(sink: RedisProjection, conn: Connection, now: datetime,
             progress: Callable[[int], None] = lambda _: None, *, wait_s: float = 0,
-            clock: Callable[[], datetime] | None = None, workers: int = 1) -> int:
+            clock: Callable[[], datetime] | None = None, workers: int = 1,
+            grace_s: float = GRACE_S) -> int:
     """Build the read model under the projection's prefix from PostgreSQL into a new
     generation (or continue the one being built) and switch to it; returns how many
     events were replayed. One process at a time (``consumers.lease``: waited for up to
     ``wait_s`` seconds, else ``RebuildBusy``). ``now`` is the replay's time (what is
     young enough to replay); ``clock`` gives the time of the re-scoring at the end
     (default: ``now``); ``workers`` processes replay (``consumers.replayers``; 1: this
-    one). See the module docstring."""
+    one); the old generation is dropped ``grace_s`` seconds after the switch. See the
+    module docstring."""
     client, keys = sink.client(), Keys(sink.keys.prefix)
     lease = Lease(client, sink.scripts(), keys, generation.new_generation(), wait_s)
     announcing = sink.announcing
@@ -115,7 +118,7 @@ def rebuild(sink: RedisProjection, conn: Connection, now: datetime,
         lease.end()
         sink.announcing = announcing
     try:
-        _retire(sink, used)
+        _retire(sink, used, grace_s)
     except KeyboardInterrupt:       # switched already: what is left is the next one's sweep
         log.warning("interrupted after the switch: the old generation is left to the next "
                     "backfill's sweep")
@@ -124,12 +127,12 @@ def rebuild(sink: RedisProjection, conn: Connection, now: datetime,
     return replayed
 
 
-def _retire(sink: RedisProjection, used: str | None) -> None:
+def _retire(sink: RedisProjection, used: str | None, grace_s: float) -> None:
     """After the switch: the old generation dropped once readers are done with it, and the
     rebuild's own marks."""
     client = sink.client()
     if used:
-        time.sleep(GRACE_S)
+        time.sleep(grace_s)
         drop(client, Keys(sink.keys.prefix).at(used))
     client.delete(sink.keys.replayed, sink.keys.taken)
 
@@ -180,15 +183,13 @@ def _replay(sink: RedisProjection, conn: Connection, now: datetime,
             clock: Callable[[], datetime], *, progress: Callable[[int], None],
             pool: replayers.Replayers) -> int:
     """Replay, take over and re-score from one snapshot of PostgreSQL (with the alert
-    rules paused: the consumers detect on the generation in use; and without
-    re-scoring each batch's users, which the end does for every tracked user)."""
+    rules paused: the consumers detect on the generation in use; the replay re-scores
+    nobody, the end does it for every tracked user)."""
     detector, sink.scores.detector = sink.scores.detector, None
-    sink.replaying = True
     try:
         replayed, users, marks = _replayed(sink, conn, now, progress, pool)
     finally:
         sink.scores.detector = detector
-        sink.replaying = False
     later = max(clock(), now)
     sink.save_offsets({part: mark + 1 for part, mark in marks.items()}, later)
     for start in range(0, len(users), BATCH):    # every kept day, for every user

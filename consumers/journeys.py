@@ -62,33 +62,46 @@ def contributions(views: Sequence[PageVisit], sections: Callable[[str], Sequence
                   in_session: bool) -> Counter[Contribution]:
     """Everything ``views`` add to the day aggregates (see the module docstring)."""
     found: Counter[Contribution] = Counter()
-    for v in views:
-        _page_time(found, v, sections)
-    if in_session and views:
-        _paths(found, views)
+    add_contributions(found, views, sections, in_session=in_session)
     return found
 
 
-def _page_time(found: Counter[Contribution], v: PageVisit,
-               sections: Callable[[str], Sequence[str]]) -> None:
+def add_contributions(found: dict[Contribution, int], views: Sequence[PageVisit],
+                      sections: Callable[[str], Sequence[str]], *, in_session: bool,
+                      sign: int = 1) -> None:
+    """Add what ``views`` contribute into ``found`` (``sign`` -1: take it away), as
+    ``contributions``; a batch sums many sessions' changes this way."""
+    for v in views:
+        _page_time(found, v, sections, sign)
+    if in_session and views:
+        _paths(found, views, sign)
+
+
+def _bump(found: dict[Contribution, int], key: Contribution, amount: int) -> None:
+    found[key] = found.get(key, 0) + amount
+
+
+def _page_time(found: dict[Contribution, int], v: PageVisit,
+               sections: Callable[[str], Sequence[str]], sign: int) -> None:
     if v.seconds is not None:
-        found["tm", v.day, v.path] += v.seconds
-        found["tmn", v.day, v.path] += 1
+        seconds = v.seconds * sign
+        _bump(found, ("tm", v.day, v.path), seconds)
+        _bump(found, ("tmn", v.day, v.path), sign)
         for section in sections(v.path):
-            found["stm", v.day, section] += v.seconds
-            found["stn", v.day, section] += 1
+            _bump(found, ("stm", v.day, section), seconds)
+            _bump(found, ("stn", v.day, section), sign)
     if v.scroll is not None:
-        found["sc", v.day, v.path] += v.scroll
-        found["scn", v.day, v.path] += 1
+        _bump(found, ("sc", v.day, v.path), v.scroll * sign)
+        _bump(found, ("scn", v.day, v.path), sign)
 
 
-def _paths(found: Counter[Contribution], views: Sequence[PageVisit]) -> None:
+def _paths(found: dict[Contribution, int], views: Sequence[PageVisit], sign: int) -> None:
     first, last = views[0], views[-1]
-    found["exit", last.day, last.path] += 1
-    found["entry", first.day, first.path] += 1
-    found["len", first.day, length_bucket(len(views))] += 1
+    _bump(found, ("exit", last.day, last.path), sign)
+    _bump(found, ("entry", first.day, first.path), sign)
+    _bump(found, ("len", first.day, length_bucket(len(views))), sign)
     for i, v in enumerate(views):
-        found["pvs", v.day, v.path] += 1
+        _bump(found, ("pvs", v.day, v.path), sign)
         if i and v.day != views[i - 1].day:
             # The session goes on across midnight: windows starting on a day in
             # (previous view's day, this day] see it begin here. Only starts up to the
@@ -96,10 +109,10 @@ def _paths(found: Counter[Contribution], views: Sequence[PageVisit]) -> None:
             # are ever read: one view from 1970 must not write 20,000 days of keys.
             earliest = max(views[i - 1].day + 1, v.day - LONGEST_WINDOW - 1)
             for start in range(earliest, v.day + 1):
-                found["entryc", start, v.path] += 1
-                found["lenc", start, length_bucket(len(views) - i)] += 1
+                _bump(found, ("entryc", start, v.path), sign)
+                _bump(found, ("lenc", start, length_bucket(len(views) - i)), sign)
         if i + 1 < len(views) and views[i + 1].path != v.path:
-            found["tr", v.day, f"{v.path}\t{views[i + 1].path}"] += 1
+            _bump(found, ("tr", v.day, f"{v.path}\t{views[i + 1].path}"), sign)
 
 
 def difference(old: Counter[Contribution], new: Counter[Contribution]

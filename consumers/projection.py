@@ -35,11 +35,12 @@ import psycopg2
 import redis
 
 from consumers import rollups, timed
-from consumers.aggregates import Increments, merged
+from consumers.aggregates import Increments, flat, merged
 from consumers.batch import Accepted, Item, Rejected, next_offsets, unprocessable
 from consumers.protocol import Committed, SinkUnavailable, WriteResult, isolate
 from consumers.scores import TTL_S, Scores
 from consumers.snapshots import Snapshots
+from consumers.stored import Chunk
 from insights.database import Connection, connect, storable_text
 from insights.events import contract
 from insights.events.kafka import Partition
@@ -79,10 +80,6 @@ class RedisProjection:
         self._sessions: Snapshots | None = None
         self.scores = Scores(self.keys, partial(self._postgres, "scores"), self._redis,
                              self._scripts_)
-        #: A rebuild replaying history: the ``{g}`` increments go by the rebuild's own
-        #: watermarks (``Keys.replayed``), and the users a batch touches are not re-scored
-        #: (the rebuild re-scores every tracked user over every kept day once, at the end).
-        self.replaying = False
         #: Announce each batch to the web app (not for a generation nobody reads yet).
         self.announcing = True
 
@@ -151,12 +148,11 @@ class RedisProjection:
         # Users' scores, the paths tab's sessions and the site-wide aggregates touch
         # different keys and rows: done side by side, so one's waits on the servers
         # overlap the others' Python.
-        # A rebuild re-scores every user at its end: nobody to re-score or announce now.
-        touched = rollups.TouchedUsers() if self.replaying else rollups.touched_users(events)
-        side: list[Future[Any]] = [self._side.submit(self._paths, events, now)]
+        touched = rollups.touched_users(events)
         newest = max((e.ts for e in events), default=None)
-        if not self.replaying:
-            side.append(self._side.submit(self.scores.rescore, touched, now, newest=newest))
+        side: list[Future[Any]] = [self._side.submit(self._paths, events, now),
+                                   self._side.submit(self.scores.rescore, touched, now,
+                                                     newest=newest)]
         try:
             self._aggregate(counted, now)
         finally:
@@ -187,6 +183,33 @@ class RedisProjection:
             raise self._unavailable(error) from error
         return WriteResult([], 0, 0, [rejected])
 
+    def replay(self, chunk: Chunk, now: datetime) -> None:
+        """Apply a rebuild's chunk (``consumers.stored``) to the generation being built:
+        the snapshots of the sessions it touched first, then its day sums, in one script
+        call with the partition's replayed watermark (``Keys.replayed``) moved past it.
+        Snapshots are idempotent, sums are not: a run killed in between does the chunk
+        again, and the watermark keeps the sums once. The users it touches are left to
+        the rebuild's end, which re-scores everybody over every kept day."""
+        try:
+            self._snapshots().apply_touched(self._postgres("paths"), chunk.touched, now)
+            inc = Increments(self.keys, self._sections)
+            ops = flat(chunk.sums(inc))
+            topic, partition = chunk.partition
+            header = [[f"{topic}:{partition}", chunk.after, chunk.upto]]
+            stale = self._scripts_().aggregate(
+                keys=[self.keys.replayed, self.keys.asof, *inc.names],
+                args=[TTL_S, _json(header).decode(), day_number(now.date()), ops])
+        except redis.RedisError as exc:
+            raise self._unavailable(exc) from exc
+        except psycopg2.Error as exc:
+            self._close_postgres()
+            raise SinkUnavailable(f"PostgreSQL (read by the Redis projection): {exc}") from exc
+        finally:
+            self._end_reads()
+        if stale:       # only one process replays a partition (consumers.lease)
+            raise RuntimeError(f"the replayed watermark of {topic}:{partition} moved under "
+                               f"the rebuild (another one running?): run it again")
+
     def _paths(self, events: Sequence[contract.Event], now: datetime) -> None:
         self._snapshots().apply(self._postgres("paths"), events, now)
 
@@ -205,8 +228,7 @@ class RedisProjection:
             if not by_partition:
                 return
             fields = list(by_partition)
-            watermarks = self.keys.replayed if self.replaying else self.keys.watermarks
-            marks = self._redis().hmget(watermarks, fields)
+            marks = self._redis().hmget(self.keys.watermarks, fields)
             header, fresh = [], []
             for field, mark in zip(fields, marks, strict=True):
                 seen = int(mark) if mark is not None else -1
@@ -219,7 +241,7 @@ class RedisProjection:
             inc = Increments(self.keys, self._sections)
             ops = merged(inc, (a.event for a in fresh))
             stale = self._scripts_().aggregate(
-                keys=[watermarks, self.keys.asof, *inc.names],
+                keys=[self.keys.watermarks, self.keys.asof, *inc.names],
                 args=[TTL_S, _json(header).decode(), day_number(now.date()), ops])
             if not stale:
                 return

@@ -1,15 +1,16 @@
 """Replayer processes: a rebuild's replay spread over several processes by partition.
 
-A replay's time goes to Python (decoding stored events, summing their increments),
-and one process uses one core. With ``workers`` > 1 each of that many processes
-gets a share of the partitions, balanced by their stored events. Each reads its
-share in the rebuild's one snapshot of PostgreSQL (exported by the rebuild,
-imported with ``SET TRANSACTION SNAPSHOT``) and applies it through a projection of
-its own into the generation being built. Increments still go by the rebuild's
-per-partition watermarks, so shares never overlap and a run killed midway
-continues each partition where it stopped. Replayers die with the rebuild
+A replay's time goes to Python (the session snapshots of each chunk) and to
+PostgreSQL (summing the chunks), and one process uses one core. With
+``workers`` > 1 each of that many processes gets a share of the partitions,
+balanced by their stored events. Each reads its share in the rebuild's one
+snapshot of PostgreSQL (exported by the rebuild, imported with ``SET
+TRANSACTION SNAPSHOT``) and applies it through a projection of its own into the
+generation being built. The sums still go by the rebuild's per-partition
+watermarks, so shares never overlap and a run killed midway continues each
+partition where it stopped. Replayers die with the rebuild
 (``consumers.writer.serve``); a rebuild that stops (lock lost, Ctrl-C, a
-replayer's error) has the others stop after their batch.
+replayer's error) has the others stop after their chunk.
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ from typing import Any
 
 from consumers import collector, writer
 from consumers.projection import RedisProjection
-from consumers.protocol import Committed
-from consumers.stored import stored_items
+from consumers.stored import stored_chunks
 from insights import database, logs
 from insights.database import Connection
 from insights.events.kafka import Partition
@@ -56,13 +56,13 @@ class Share:
 
 def replay(sink: RedisProjection, conn: Connection, share: Share,
            progress: Callable[[int], None]) -> int:
-    """Replay the stored events of ``share`` (``consumers.stored``) through ``sink``, which
-    is in its replaying mode; ``progress`` hears of each batch."""
+    """Replay the stored events of ``share`` through ``sink``, chunk by chunk
+    (``consumers.stored``); ``progress`` hears of each chunk's events."""
     count = 0
-    for batch in stored_items(conn, share.now, share.marks, share.replayed):
-        sink.write(batch, Committed.everything(), share.now)
-        count += len(batch)
-        progress(len(batch))
+    for chunk in stored_chunks(conn, share.now, share.marks, share.replayed):
+        sink.replay(chunk, share.now)
+        count += chunk.events
+        progress(chunk.events)
     return count
 
 
@@ -169,7 +169,7 @@ def _start(setup: Setup, counts: SimpleQueue[int], stop: Event) -> None:
     writer.serve(setup.parent)
     logs.configure(setup.log_level)
     sink = setup.projection()
-    sink.replaying, sink.announcing, sink.scores.detector = True, False, None
+    sink.announcing, sink.scores.detector = False, None
     _process.update(sink=sink, postgres_url=setup.postgres_url, counts=counts, stop=stop)
     collector.tune()
 

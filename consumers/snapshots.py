@@ -11,7 +11,6 @@ racing on one session (a rebalance) cannot both apply the same change.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +18,7 @@ from typing import Any, cast
 
 import msgspec
 
-from consumers.journeys import Contribution, PageVisit, contributions, decode, encode
+from consumers.journeys import Contribution, PageVisit, add_contributions, decode, encode
 from insights.database import Connection, array_literal
 from insights.events import contract as c
 from insights.readmodel.keys import WINDOWED_KINDS, Keys
@@ -118,7 +117,11 @@ class Snapshots:
         it applies are at least as new as what the snapshot holds; a snapshot
         changed meanwhile (another consumer, during a rebalance) is tried again.
         """
-        t = touched_sessions(events)
+        return self.apply_touched(conn, touched_sessions(events), now)
+
+    def apply_touched(self, conn: Connection, t: TouchedSessions, now: datetime) -> int:
+        """Bring the snapshots of the touched sessions ``t`` up to date (as ``apply``;
+        a rebuild's chunks name them without their events)."""
         resolve_leaves(conn, t)
         owners = [(True, s) for s in t.sessions] + [(False, v) for v in t.lone]
         for _ in range(ATTEMPTS):
@@ -154,7 +157,7 @@ class Snapshots:
         names: dict[str, int] = {self._keys.asof: 1}     # KEYS[1] of sessions.lua
         snaps: list[tuple[tuple[bool, str], list[Any]]] = []
         # Summed over the batch first: its sessions share entry pages, transitions...
-        deltas: Counter[Contribution] = Counter()
+        deltas: dict[Contribution, int] = {}
         for owner, old in zip(owners, olds, strict=True):
             views = current.get(owner, [])
             new = encode(views)
@@ -162,8 +165,9 @@ class Snapshots:
                 continue
             key = self._key(owner)
             snaps.append((owner, [names.setdefault(key, len(names) + 1), old or "", new]))
-            deltas.update(contributions(views, self._sections_of, in_session=owner[0]))
-            deltas.subtract(contributions(decode(old), self._sections_of, in_session=owner[0]))
+            add_contributions(deltas, views, self._sections_of, in_session=owner[0])
+            add_contributions(deltas, decode(old), self._sections_of, in_session=owner[0],
+                              sign=-1)
         if not snaps:
             return []
         ops = [[names.setdefault(self._keys.day_set(kind, day), len(names) + 1), member, delta,
