@@ -3,11 +3,16 @@
 ``--events`` generated events are ingested by ``insights consume`` (PostgreSQL
 only, so Redis starts empty), then the read model is rebuilt from PostgreSQL with
 ``consumers.backfill.rebuild`` (``--workers`` processes, one per core by default, as
-``insights backfill``), timed from its start to its end (re-scoring every user
-included). Results go to stdout and ``bench/results/backfill-<time>.json``.
+``insights backfill``), timed from its start to its end: re-scoring every user and
+dropping the previous generation included (each repeat builds a new one, as an
+online backfill does), the grace period readers get before that drop left out (no
+reader here). Results go to stdout and ``bench/results/backfill-<time>.json``.
 
-    make bench-backfill               # 200,000 events
-    python bench/backfill.py --repeat 3 --workers 1
+A rebuild's fixed costs (starting the replayer processes, ~0.5 s; re-scoring every
+user) weigh on a small history, so the default is a month of a small site.
+
+    make bench-backfill               # 1,000,000 events, ~3 min
+    python bench/backfill.py --events 200000 --repeat 3 --workers 1
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ log = logging.getLogger("bench.backfill")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="replaying processes (default: one per CPU core, as the CLI)")
     parser.add_argument("--repeat", type=int, default=1,
