@@ -123,6 +123,15 @@ def test_the_web_app_sits_behind_caddy_with_secure_cookies_trusting_caddy_only()
     assert re.search(r"^\s*reverse_proxy web:8000$", caddyfile, re.MULTILINE)
 
 
+def test_alert_links_name_the_host_and_port_caddy_publishes() -> None:
+    published = SERVICES["caddy"]["ports"][0]
+    port = published.rsplit(":", 1)[0]      # "${HTTPS_PORT:-443}", as the host sees it
+    assert published.endswith(":443") and port.startswith("${HTTPS_PORT")
+    for job in ("consumer", "dispatcher"):
+        url = _environment(JOBS[job])["INSIGHTS_DASHBOARD_URL"]
+        assert url == "https://${INSIGHTS_SITE:-localhost}:" + port
+
+
 def test_producers_on_the_host_reach_kafka_on_the_external_listener() -> None:
     kafka = SERVICES["kafka"]
     env = {k: str(v) for k, v in kafka["environment"].items()}
