@@ -24,8 +24,9 @@ lock expiry) is ``consumers.timed``'s.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -190,7 +191,7 @@ class RedisProjection:
         Snapshots are idempotent, sums are not: a run killed in between does the chunk
         again, and the watermark keeps the sums once. The users it touches are left to
         the rebuild's end, which re-scores everybody over every kept day."""
-        try:
+        with self._serving():
             self._snapshots().apply_touched(self._postgres("paths"), chunk.touched, now)
             inc = Increments(self.keys, self._sections)
             ops = flat(chunk.sums(inc))
@@ -199,13 +200,6 @@ class RedisProjection:
             stale = self._scripts_().aggregate(
                 keys=[self.keys.replayed, self.keys.asof, *inc.names],
                 args=[TTL_S, _json(header).decode(), day_number(now.date()), ops])
-        except redis.RedisError as exc:
-            raise self._unavailable(exc) from exc
-        except psycopg2.Error as exc:
-            self._close_postgres()
-            raise SinkUnavailable(f"PostgreSQL (read by the Redis projection): {exc}") from exc
-        finally:
-            self._end_reads()
         if stale:       # only one process replays a partition (consumers.lease)
             raise RuntimeError(f"the replayed watermark of {topic}:{partition} moved under "
                                f"the rebuild (another one running?): run it again")
@@ -273,8 +267,15 @@ class RedisProjection:
     def tick(self, now: datetime) -> int:
         """Re-score users whose lock expired by ``now``, and everybody ranked after
         midnight (``consumers.timed``)."""
-        try:
+        with self._serving():
             return timed.tick(self, now)
+
+    @contextmanager
+    def _serving(self) -> Iterator[None]:
+        """A server's error as ``SinkUnavailable`` (PostgreSQL's connections closed), and
+        the reads' transactions ended after (``_end_reads``)."""
+        try:
+            yield
         except redis.RedisError as exc:
             raise self._unavailable(exc) from exc
         except psycopg2.Error as exc:
