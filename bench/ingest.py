@@ -19,7 +19,7 @@ import logging
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
@@ -51,7 +51,10 @@ def produce(settings: Settings, n: int) -> float:
     now = datetime.now(UTC)
     producer = EventProducer(settings.kafka_bootstrap or "")
     started = time.perf_counter()
-    for body in stream(n, users=max(100, n // 200), seed=42):
+    # A session a second (about 10 events each), ending before now: two days back, or
+    # more for a history of more than ~1.7 million events.
+    start = now - timedelta(seconds=max(2 * 86400, n // 8))
+    for body in stream(n, users=max(100, n // 200), seed=42, start=start):
         raw = msgspec.json.encode(body)
         event = contract.decode(raw, now=now)
         assert not isinstance(event, contract.Invalid), event

@@ -15,7 +15,13 @@ from datetime import UTC, datetime
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from consumers import backfill, collector
 from consumers.lease import LOCK_S, RebuildBusy
@@ -26,7 +32,7 @@ from insights.readmodel.keys import Keys
 from insights.settings import Settings
 
 console = Console(stderr=True)
-_COLUMNS = (TextColumn("[bold]{task.description}"), BarColumn(),
+_COLUMNS = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
             TextColumn("{task.completed:,.0f}/{task.total:,.0f} events"),
             TextColumn("{task.fields[rate]:,.0f}/s"), TimeRemainingColumn())
 
@@ -50,14 +56,17 @@ def run(workers: int | None = None) -> None:
             if before:
                 console.print(f"continuing the interrupted backfill: {before:,} of {total:,} "
                               "events were replayed before")
-            task = bar.add_task("replaying stored events", total=total, completed=before,
-                                rate=0.0)
+            # PostgreSQL sums each replayer's share before its first chunk comes back
+            # (consumers.stored): ~3 s per million events, with nothing to count yet.
+            task = bar.add_task("summing stored events in PostgreSQL", total=total,
+                                completed=before, rate=0.0)
 
             def advance(done: int) -> None:
                 state = bar.tasks[task]
                 rate = (state.completed - before + done) / max(time.monotonic() - started,
                                                                1e-3)
-                bar.update(task, advance=done, rate=rate)
+                bar.update(task, advance=done, rate=rate,
+                           description="replaying stored events" if done else None)
 
             if sink.client().exists(keys.rebuild_lock):
                 console.print("another rebuild holds the lock: waiting for it (a killed "
