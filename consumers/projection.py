@@ -200,6 +200,9 @@ class RedisProjection:
             stale = self._scripts_().aggregate(
                 keys=[self.keys.replayed, self.keys.asof, *inc.names],
                 args=[TTL_S, _json(header).decode(), day_number(now.date()), ops])
+            if chunk.newest is not None:     # as a consumer's batch does (save_offsets)
+                self._scripts_().maxset(keys=[self.keys.freshness], args=[
+                    "newest", _micros(min(chunk.newest, now))])
         if stale:       # only one process replays a partition (consumers.lease)
             raise RuntimeError(f"the replayed watermark of {topic}:{partition} moved under "
                                f"the rebuild (another one running?): run it again")

@@ -10,15 +10,18 @@ One query per replayer reads its whole share, sorted by partition and chunk, so
 PostgreSQL's time goes to scans and hash joins, never to a probe per event.
 
 The chunk's events are the ledger's rows young enough to sit in a window (the
-last ``KEEP_DAYS`` days): the ledger's time is the event's ``ts``, its type the
-contract's, and every table row carries the ledger's ``event_id``.
+last ``KEEP_DAYS`` days): the ledger's time is the event's ``ts`` (so each event
+table's time column, which is the same, prunes its old months), its type the
+contract's, and every table row carries the ledger's ``event_id``. A record the
+durable write refused as a conflict holds a ledger row but no table row: it
+counts among the chunk's events (as in ``backfill.count``), never in its sums.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from consumers.aggregates import Increments, Sum
 from consumers.scores import KEEP_DAYS
@@ -28,11 +31,14 @@ from insights.events.kafka import Partition
 
 CHUNK = 25_000         # offsets of a partition summed and applied together
 FETCH = 10_000         # grouped rows per round trip
-SORT_MEMORY = "128MB"  # per replayer: a month's groups sort and hash in memory, not on disk
+# Per sort or hash step of a replayer's query (a dozen; hashes may take twice that):
+# enough for a month of a busy site's groups, bounded for a small server.
+SORT_MEMORY = "64MB"
 
 _DAY = "(l.ts AT TIME ZONE 'UTC')::date - DATE '1970-01-01'"
 # Every row: (topic, partition, chunk, kind, day, text, n, a, b, users); users are ids
-# joined by commas. Kinds: e events in the chunk; s sessions (text: device, a: UTC hour,
+# joined by commas. Kinds: e events in the chunk (a: the newest one's time, microseconds
+# since the epoch); s sessions (text: device, a: UTC hour,
 # b: logged in); u users with a session; v views (text: path, a: load time sum, b: views
 # with one); h day counts (text: the day hash's field); a alerts (text: alert type);
 # o owners of touched snapshots (text: session id, or a view id when b = 0); l views of
@@ -50,21 +56,24 @@ WITH l AS MATERIALIZED (
 v AS MATERIALIZED (
   SELECT l.topic, l.part, l.chunk, l.day, v.path, v.load_time_ms, v.user_id, v.session_id,
          v.pageview_id
-  FROM l JOIN page_views v USING (event_id) WHERE l.type = 'pageview'),
+  FROM l JOIN page_views v USING (event_id)
+  WHERE l.type = 'pageview' AND v.viewed_at >= %(oldest)s),
 s AS MATERIALIZED (
   SELECT l.topic, l.part, l.chunk, l.day, s.device_type,
          extract(hour FROM l.ts AT TIME ZONE 'UTC')::int AS hour, s.user_id
   FROM l JOIN user_sessions s USING (event_id) WHERE l.type = 'session_start')
-SELECT topic, part, chunk, 'e', 0, NULL, count(*), 0, 0, NULL FROM l GROUP BY 1, 2, 3
+SELECT topic, part, chunk, 'e', 0, NULL, count(*),
+       (extract(epoch FROM max(ts)) * 1000000)::bigint, 0, NULL FROM l GROUP BY 1, 2, 3
 UNION ALL
 SELECT topic, part, chunk, 's', day, device_type, count(*), hour, (user_id IS NOT NULL)::int,
        NULL FROM s GROUP BY 1, 2, 3, 5, 6, 8, 9
 UNION ALL
-SELECT topic, part, chunk, 'u', day, NULL, 0, 0, 0, string_agg(DISTINCT user_id::text, ',')
+SELECT topic, part, chunk, 'u', day, NULL, 0, 0, 0,
+       array_to_string(array_agg(DISTINCT user_id), ',')
 FROM s WHERE user_id IS NOT NULL GROUP BY 1, 2, 3, 5
 UNION ALL
 SELECT topic, part, chunk, 'v', day, path, count(*), coalesce(sum(load_time_ms), 0),
-       count(load_time_ms), string_agg(DISTINCT user_id::text, ',')
+       count(load_time_ms), array_to_string(array_agg(DISTINCT user_id), ',')
 FROM v GROUP BY 1, 2, 3, 5, 6
 UNION ALL
 SELECT topic, part, chunk, 'h', day, CASE type WHEN 'js_error' THEN 'je' ELSE 'pr' END,
@@ -72,8 +81,8 @@ SELECT topic, part, chunk, 'h', day, CASE type WHEN 'js_error' THEN 'je' ELSE 'p
 FROM l WHERE type IN ('js_error', 'password_reset') GROUP BY 1, 2, 3, 5, 6
 UNION ALL
 SELECT l.topic, l.part, l.chunk, 'a', l.day, a.alert_type, count(*), 0, 0, NULL
-FROM l JOIN security_alerts a USING (event_id) WHERE l.type = 'security_alert'
-GROUP BY 1, 2, 3, 5, 6
+FROM l JOIN security_alerts a USING (event_id)
+WHERE l.type = 'security_alert' AND a.created_at >= %(oldest)s GROUP BY 1, 2, 3, 5, 6
 UNION ALL
 SELECT DISTINCT * FROM (
   SELECT topic, part, chunk, 'o' AS kind, 0 AS day, coalesce(session_id, pageview_id) AS text,
@@ -85,11 +94,12 @@ SELECT DISTINCT * FROM (
   UNION ALL
   SELECT l.topic, l.part, l.chunk, 'l', 0, w.pageview_id, 0, 0, 0, NULL
   FROM l JOIN state_events w USING (event_id)
-  WHERE l.type = 'page_leave' AND w.type = 'page_leave') owners
+  WHERE l.type = 'page_leave' AND w.type = 'page_leave' AND w.ts >= %(oldest)s) owners
 ORDER BY 1, 2, 3"""
 _PENDING = """
 SELECT topic, "partition", count(*) FROM event_ledger WHERE ts >= %s GROUP BY 1, 2"""
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Row = tuple[str, int, str | None, int, int, int, str | None]
 """A grouped row of a chunk: (kind, day, text, n, a, b, users); see ``_SUMS``."""
 
@@ -115,14 +125,16 @@ class Chunk:
     after: int
     upto: int
     events: int = 0
+    newest: datetime | None = None
     rows: list[Row] = field(default_factory=list)
     touched: TouchedSessions = field(default_factory=TouchedSessions)
 
     def add(self, row: Row) -> None:
         """One grouped row of this chunk."""
-        kind, _, text, n, _, in_session, _ = row
+        kind, _, text, n, a, in_session, _ = row
         if kind == "e":
             self.events += n
+            self.newest = _EPOCH + timedelta(microseconds=a)
         elif kind == "o" and text is not None:
             (self.touched.sessions if in_session else self.touched.lone).add(text)
         elif kind == "l" and text is not None:

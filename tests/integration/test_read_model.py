@@ -14,11 +14,19 @@ from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 
 from consumers import backfill
 from consumers.pipeline import Pipeline
 from consumers.projection import RedisProjection
-from harness.services import ConsumerProcess, redis_records, stored_records, unique, wait_for
+from harness.services import (
+    ConsumerProcess,
+    in_use,
+    redis_records,
+    stored_records,
+    unique,
+    wait_for,
+)
 from insights.database import connect
 from insights.events.producer import Emitter
 from insights.settings import Settings
@@ -117,8 +125,15 @@ def test_backfill_rebuilds_the_read_model_from_postgresql(
     with closing(connect(rebuilt.postgres_url)) as conn:
         replayed = backfill.rebuild(sink, conn, datetime.now(UTC), seen.append)
     sink.close()
-    assert replayed == sum(seen) > sent // 2          # history older than 40 days is left out
+    assert replayed == sum(seen) > sent // 2          # history older than 62 days is left out
     assert redis_records(rebuilt) == stored_records(settings)   # a consumer resumes right there
+    with closing(connect(rebuilt.postgres_url)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT (extract(epoch FROM max(ts)) * 1000000)::bigint FROM event_ledger")
+        newest = cur.fetchone()[0]  # type: ignore[index]
+    client = redis.Redis.from_url(rebuilt.redis_url)
+    used = in_use(client, rebuilt.redis_prefix)     # as a consumer notes it, to the µs
+    assert abs(int(client.hget(used.freshness, "newest")) - newest) <= 1  # type: ignore[arg-type]
+    client.close()
     for what, got, want in documents(rebuilt, datetime.now(UTC)):
         assert_same(what, got, want)
 

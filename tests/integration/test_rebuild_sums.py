@@ -32,6 +32,7 @@ from scoring.windows import day_number
 from tests.read_model import simulate, wait_ingested
 
 Named = dict[tuple[str, str, str, int, str | None], int]
+Stored = list[tuple[Partition, int, contract.Event]]
 
 # Every stored event's JSON as the consumer decoded it, in log order (what rebuilds
 # replayed one by one before they summed in SQL).
@@ -76,15 +77,15 @@ def _awkward(emitter: Emitter, now: datetime) -> int:
     return len(bodies)
 
 
-def _stored(conn: Connection, now: datetime
-            ) -> tuple[list[tuple[Partition, int, contract.Event]], dict[Partition, int]]:
-    """(every replayable stored event with its position, each partition's last offset)."""
+def _stored(conn: Connection, now: datetime) -> tuple[Stored, dict[Partition, int]]:
+    """(every replayable stored event with its position, a take-over mark per partition:
+    past its last stored offset, as where records the durable write refused come last)."""
     with conn.cursor() as cur:
         cur.execute(_EVENTS, (oldest_kept(now),))
         found = [((t, p), o, contract.decode_accepted(raw.encode()))
                  for t, p, o, raw in cur.fetchall()]
         cur.execute('SELECT topic, "partition", max("offset") FROM event_ledger GROUP BY 1, 2')
-        return found, {(t, p): o for t, p, o in cur.fetchall()}
+        return found, {(t, p): o + 3 for t, p, o in cur.fetchall()}
 
 
 def _named(inc: Increments, ops: str) -> Named:
@@ -114,18 +115,25 @@ def _touched(conn: Connection, t: TouchedSessions) -> tuple[set[str], set[str]]:
     return t.sessions, t.lone
 
 
-def _assert_tiled(chunks: list[Chunk], marks: Mapping[Partition, int],
-                  replayed: Mapping[Partition, int], replayable: set[Partition]) -> None:
+def _assert_chunked(chunks: list[Chunk], stored: Stored, marks: Mapping[Partition, int],
+                    replayed: Mapping[Partition, int]) -> None:
     """Per partition with events to replay, the chunks run on from where the replay was
-    to the mark (a partition of events too old has none)."""
+    to its last event, within the mark (a partition of events too old has none); each
+    chunk sums exactly its own events (offsets in (after, upto]) and knows the newest."""
     for part, mark in marks.items():
+        events = [(o, e) for p, o, e in stored if p == part and o > replayed.get(part, -1)]
         own = [c for c in chunks if c.partition == part]
-        assert bool(own) == (part in replayable), part
+        assert bool(own) == bool(events), part
         if not own:
             continue
         assert own[0].after == replayed.get(part, -1)
         assert [c.after for c in own[1:]] == [c.upto for c in own[:-1]]
-        assert own[-1].upto == mark
+        assert max(o for o, _ in events) <= own[-1].upto <= mark
+        for chunk in own:
+            mine = [e for o, e in events if chunk.after < o <= chunk.upto]
+            assert _chunked([chunk]) == _one_by_one(mine), (part, chunk.after, chunk.upto)
+            if mine:        # a chunk of refused conflicts alone has events but no sums
+                assert chunk.newest == max(e.ts for e in mine)
 
 
 def test_chunk_sums_equal_the_events_summed_one_by_one(
@@ -140,7 +148,7 @@ def test_chunk_sums_equal_the_events_summed_one_by_one(
         chunks = list(stored_chunks(conn, now, marks, {}, size=97))
         conn.commit()
         assert len(chunks) > 2 * len(marks)
-        _assert_tiled(chunks, marks, {}, {part for part, _, _ in stored})
+        _assert_chunked(chunks, stored, marks, {})
         with conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM event_ledger WHERE ts >= %s", (oldest_kept(now),))
             assert sum(c.events for c in chunks) == cur.fetchone()[0]  # type: ignore[index]
@@ -163,8 +171,7 @@ def test_chunk_sums_equal_the_events_summed_one_by_one(
         replayed = {part: mark // 2 for part, mark in marks.items()}
         rest = list(stored_chunks(conn, now, marks, replayed, size=97))
         conn.commit()
-        _assert_tiled(rest, marks, replayed, {
-            part for part, offset, _ in stored if offset > replayed[part]})
+        _assert_chunked(rest, stored, marks, replayed)
         assert _chunked(rest) == _one_by_one(
             [e for part, offset, e in stored if offset > replayed[part]])
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from consumers.aggregates import Increments, merged
+from consumers.aggregates import Increments, flat, merged
+from consumers.stored import Chunk
 from harness.factories import event
 from insights.events import contract
 from insights.readmodel.keys import Keys
@@ -23,7 +24,12 @@ def _summed(*bodies: dict[str, object]) -> dict[tuple[str, str, str, int, str | 
     inc = Increments(Keys("t", "g"), DEFAULT_SECTIONS)
     events = [contract.decode(msgspec.json.encode(b), now=NOON) for b in bodies]
     assert not [e for e in events if isinstance(e, contract.Invalid)], events
-    flat = json.loads(merged(inc, events))   # type: ignore[arg-type]
+    return _named(inc, merged(inc, events))   # type: ignore[arg-type]
+
+
+def _named(inc: Increments, ops: str) -> dict[tuple[str, str, str, int, str | None], int]:
+    """``aggregate.lua``'s flat ops by key name."""
+    flat = json.loads(ops)
     name = {i + 3: n for i, n in enumerate(inc.names)}
     return {(k, name[key], member, day, name.get(window)): amount
             for k, key, member, amount, day, window in zip(*[iter(flat)] * 6, strict=True)}
@@ -61,3 +67,36 @@ def test_sessions_count_by_hour_device_and_login_and_alerts_by_kind() -> None:
 
 def test_events_without_aggregates_add_nothing() -> None:
     assert _summed(event("search", NOON), event("conversion", NOON)) == {}
+
+
+def test_a_rebuilds_groups_add_what_their_events_add() -> None:
+    """A rebuild's chunk holds PostgreSQL's groups of its events (``consumers.stored``);
+    they go through the same formulas as the events one by one (whose amounts the tests
+    above pin)."""
+    bodies = [
+        event("pageview", NOON, pageview_id="a", path="/jobs/1", user_id=7, load_time_ms=100),
+        event("pageview", NOON, pageview_id="b", path="/jobs/1", user_id=8, load_time_ms=None),
+        event("pageview", NOON, pageview_id="c", path="/jobs/1", user_id=None, load_time_ms=300),
+        event("session_start", NOON, session_id="x", user_id=1, device_type="mobile"),
+        event("session_start", NOON, session_id="y", user_id=None, device_type="desktop"),
+        event("session_start", NOON, session_id="z", user_id=2, device_type=None),
+        event("js_error", NOON, session_id="x"), event("password_reset", NOON, user_id=1),
+        *(event("security_alert", NOON, alert_type=kind, user_email="u@example.com")
+          for kind in ("brute_force", "suspicious_ip"))]
+    chunk = Chunk(("t.activity", 0), -1, 99)
+    micros = int(NOON.timestamp()) * 1_000_000
+    for row in [("e", 0, None, len(bodies), micros, 0, None),
+                ("v", DAY, "/jobs/1", 3, 400, 2, "7,8"),
+                ("s", DAY, "mobile", 1, 12, 1, None), ("s", DAY, "desktop", 1, 12, 0, None),
+                ("s", DAY, None, 1, 12, 1, None), ("u", DAY, None, 0, 0, 0, "1,2"),
+                ("h", DAY, "je", 1, 0, 0, None), ("h", DAY, "pr", 1, 0, 0, None),
+                ("a", DAY, "brute_force", 1, 0, 0, None),
+                ("a", DAY, "suspicious_ip", 1, 0, 0, None),
+                ("o", 0, "x", 0, 0, 1, None), ("o", 0, "lone", 0, 0, 0, None),
+                ("l", 0, "waiting", 0, 0, 0, None)]:
+        chunk.add(row)
+    inc = Increments(Keys("t", "g"), DEFAULT_SECTIONS)
+    assert _named(inc, flat(chunk.sums(inc))) == _summed(*bodies)
+    assert (chunk.events, chunk.newest) == (len(bodies), NOON)
+    assert (chunk.touched.sessions, chunk.touched.lone, chunk.touched.leaves) == (
+        {"x"}, {"lone"}, {"waiting"})
