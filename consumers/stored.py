@@ -31,9 +31,11 @@ from insights.events.kafka import Partition
 
 CHUNK = 25_000         # offsets of a partition summed and applied together
 FETCH = 10_000         # grouped rows per round trip
-# Per sort or hash step of a replayer's query (a dozen; hashes may take twice that):
-# enough for a month of a busy site's groups, bounded for a small server.
-SORT_MEMORY = "64MB"
+# Per sort or hash step of a replayer's query (about a dozen; a hash may take twice that,
+# PostgreSQL's hash_mem_multiplier): a share of a million events sums in memory. Held to
+# 64MB, or its hashes to 128MB, they spilled to disk and the rebuild ran at two thirds of
+# the rate; a larger share spills rather than grow past it.
+SORT_MEMORY = "128MB"
 
 _DAY = "(l.ts AT TIME ZONE 'UTC')::date - DATE '1970-01-01'"
 # Every row: (topic, partition, chunk, kind, day, text, n, a, b, users); users are ids
