@@ -57,7 +57,7 @@ def run(workers: int | None = None) -> None:
                 console.print(f"continuing the interrupted backfill: {before:,} of {total:,} "
                               "events were replayed before")
             # PostgreSQL sums each replayer's share before its first chunk comes back
-            # (consumers.stored): ~3 s per million events, with nothing to count yet.
+            # (consumers.stored): 2 to 3 s per million events, with nothing to count yet.
             task = bar.add_task("summing stored events in PostgreSQL", total=total,
                                 completed=before, rate=0.0)
 
