@@ -1,5 +1,12 @@
 """Helpers of the read-model tests: simulated traffic, waiting for both sinks, and
-comparing the API's documents with the SQL reference (``harness.reference``)."""
+comparing the API's documents with the SQL reference (``harness.reference``).
+
+Redis holds scores the consumer computed on its own clock, and re-scores a user once
+their lock ends (``consumers.timed``); the reference reads at the ``now`` it is given.
+A test that reads at a fixed ``now`` runs its pipeline on that instant
+(``run_pipeline(settings, clock=lambda: now)``): on the wall clock, a lock of the
+history that ends while the test runs would make the two differ for no fault.
+"""
 
 from __future__ import annotations
 

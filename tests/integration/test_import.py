@@ -92,13 +92,13 @@ def test_a_file_whose_name_does_not_tell_its_format_is_refused_clearly(
 
 
 def test_an_imported_history_file_reads_as_the_sql_reference_reads_it(
-        settings: Settings, run_pipeline: Callable[[Settings], Pipeline], tmp_path: Path
+        settings: Settings, run_pipeline: Callable[..., Pipeline], tmp_path: Path
 ) -> None:
     now = datetime.now(UTC)
     events = [msgspec.json.encode(e) for e in history(now, users=25, days=6, seed=4)]
     path = tmp_path / "history.ndjson.gz"
     path.write_bytes(gzip.compress(b"\n".join(events)))
-    run_pipeline(settings)
+    run_pipeline(settings, clock=lambda: now)   # read at now (tests.read_model)
     done = _run(settings, str(path))
     assert done.returncode == 0, done.stderr
     wait_ingested(settings, len(events))

@@ -124,9 +124,9 @@ def test_a_database_that_is_not_the_references_is_refused_by_name(
 
 def test_an_imported_site_reads_as_the_sql_reference_reads_it(
         settings: Settings, emitter: Emitter, stack_urls: stack.StackUrls,
-        template_database: str, run_pipeline: Callable[[Settings], Pipeline]) -> None:
+        template_database: str, run_pipeline: Callable[..., Pipeline]) -> None:
     now = datetime.now(UTC)
-    run_pipeline(settings)
+    run_pipeline(settings, clock=lambda: now)   # read at now (tests.read_model)
     wait_ingested(settings, simulate(emitter, now, users=25, days=6, seed=9))
     site = unique("reference_copy_")
     fresh = unique("insights_imported_")
@@ -138,7 +138,7 @@ def test_an_imported_site_reads_as_the_sql_reference_reads_it(
             "postgres_url": with_database(stack_urls.postgres_url, fresh),
             "topic_prefix": unique("t") + ".", "consumer_group": unique("g"),
             "redis_prefix": unique("r")})
-        run_pipeline(imported)
+        run_pipeline(imported, clock=lambda: now)
         done = _run(imported, "--from-db", with_database(stack_urls.postgres_url, site))
         assert done.returncode == 0, done.stderr
         produced = int(done.stderr.split(" events produced")[0].split()[-1].replace(",", ""))
