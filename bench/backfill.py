@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from contextlib import closing
@@ -37,6 +36,7 @@ from consumers import backfill, collector
 from consumers.projection import RedisProjection
 from insights import database, logs
 from insights.events import kafka
+from insights.machine import usable_cpus
 from insights.readmodel import leftovers
 
 log = logging.getLogger("bench.backfill")
@@ -45,8 +45,8 @@ log = logging.getLogger("bench.backfill")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="replaying processes (default: one per CPU core, as the CLI)")
+    parser.add_argument("--workers", type=int, default=usable_cpus(),
+                        help="replaying processes (default: one per usable core, as the CLI)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="rebuilds of the same stored events (the median rate is kept)")
     args = parser.parse_args()

@@ -160,7 +160,8 @@ def retention(
 @app.command()
 def backfill(
     workers: Annotated[int | None, typer.Option(
-        min=1, max=64, help="processes replaying (default: one per CPU core)")] = None,
+        min=1, max=64, help="processes replaying (default: one per CPU core this process may use: "
+        "its affinity, capped by a container's CPU quota)")] = None,
 ) -> None:
     """Rebuild the Redis read model from PostgreSQL into a new generation and switch to it
     when complete (consumers keep running, the dashboard keeps the one in use); run it

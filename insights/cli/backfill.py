@@ -7,7 +7,6 @@ rate, time left) and a summary. Killed midway, the next run continues the build.
 
 from __future__ import annotations
 
-import os
 import time
 from contextlib import closing
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from consumers import backfill, collector
 from consumers.lease import LOCK_S, RebuildBusy
 from consumers.projection import RedisProjection
 from insights import database, endpoints, logs
+from insights.machine import usable_cpus
 from insights.readmodel.generation import current
 from insights.readmodel.keys import Keys
 from insights.settings import Settings
@@ -39,7 +39,8 @@ _COLUMNS = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn()
 
 def run(workers: int | None = None) -> None:
     """Rebuild (see the module docstring) with ``workers`` replaying processes (None: one
-    per CPU core); exit 1 when another rebuild holds the lock."""
+    per core this process may use, ``insights.machine``); exit 1 when another rebuild
+    holds the lock."""
     settings = Settings()
     logs.configure(settings.log_level)
     urls = endpoints.resolve(settings)
@@ -74,7 +75,7 @@ def run(workers: int | None = None) -> None:
             collector.tune()          # a replay is batch work: see consumers.collector
             replayed = backfill.rebuild(sink, conn, now, advance, wait_s=LOCK_S + 5,
                                         clock=lambda: datetime.now(UTC),
-                                        workers=workers or os.cpu_count() or 1)
+                                        workers=workers or usable_cpus())
         used = current(sink.client(), Keys(settings.redis_prefix))
     except RebuildBusy as error:
         console.print(f"[red]error:[/red] {escape(str(error))}")

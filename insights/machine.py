@@ -1,0 +1,91 @@
+"""What this process may use of the machine: the CPU cores it can run on.
+
+``os.cpu_count`` counts the host's cores; a process pinned to fewer (``taskset``,
+a CPU set) or a container given a CPU quota (``docker run --cpus``, compose's
+``cpus:``) gets less, and one worker per host core would only make them queue.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Final
+
+CGROUP: Final = Path("/sys/fs/cgroup")
+MEMBERSHIP: Final = Path("/proc/self/cgroup")
+
+
+def usable_cpus(cgroup: Path = CGROUP, membership: Path = MEMBERSHIP) -> int:
+    """The cores this process may use: its CPU affinity, capped by its cgroup's CPU
+    quota rounded up (a quota of 1.5 cores is 2 workers), at least 1."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:           # not on Linux: no affinity to read
+        cores = os.cpu_count() or 1
+    quota = cgroup_quota(cgroup, membership)
+    if quota is not None:
+        cores = min(cores, math.ceil(quota))
+    return max(cores, 1)
+
+
+def cgroup_quota(cgroup: Path = CGROUP, membership: Path = MEMBERSHIP) -> float | None:
+    """The CPU quota of this process's cgroup in cores: v2's ``cpu.max``, or v1's
+    ``cpu.cfs_quota_us`` over ``cpu.cfs_period_us``, under the hierarchies mounted at
+    ``cgroup`` (``membership`` says which group is this process's); None when
+    unlimited or not found."""
+    try:
+        v2, v1 = cgroup_paths(membership.read_text())
+    except OSError:
+        v2, v1 = "", ""
+    try:
+        return parse_v2((cgroup / v2 / "cpu.max").read_text())
+    except OSError:
+        pass
+    try:
+        group = cgroup / "cpu" / v1
+        return parse_v1((group / "cpu.cfs_quota_us").read_text(),
+                        (group / "cpu.cfs_period_us").read_text())
+    except OSError:
+        return None
+
+
+def cgroup_paths(membership: str) -> tuple[str, str]:
+    """This process's group in the v2 hierarchy and in v1's ``cpu`` controller, relative
+    to their mounts ("" for the root, as inside a container), from ``/proc/self/cgroup``
+    lines such as ``0::/user.slice`` and ``4:cpu,cpuacct:/docker/ab12``."""
+    v2 = v1 = ""
+    for line in membership.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        relative = path.strip().lstrip("/")
+        if controllers == "":
+            v2 = relative
+        elif "cpu" in controllers.split(","):
+            v1 = relative
+    return v2, v1
+
+
+def parse_v2(text: str) -> float | None:
+    """Cores of a v2 ``cpu.max`` ("QUOTA PERIOD" in µs, or "max PERIOD"); None when
+    unlimited or unreadable."""
+    fields = text.split()
+    if len(fields) != 2 or fields[0] == "max":
+        return None
+    return _ratio(fields[0], fields[1])
+
+
+def parse_v1(quota: str, period: str) -> float | None:
+    """Cores of v1's ``cpu.cfs_quota_us`` and ``cpu.cfs_period_us`` (µs; a quota of -1
+    is unlimited); None when unlimited or unreadable."""
+    return _ratio(quota.strip(), period.strip())
+
+
+def _ratio(quota: str, period: str) -> float | None:
+    try:
+        q, p = int(quota), int(period)
+    except ValueError:
+        return None
+    return q / p if q > 0 and p > 0 else None
