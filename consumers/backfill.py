@@ -226,8 +226,9 @@ def _replayed(sink: RedisProjection, conn: Connection, now: datetime,
             cur.execute("SELECT id FROM users WHERE upserted_at IS NOT NULL ORDER BY id")
             return replayed, [row[0] for row in cur.fetchall()], marks
     finally:
-        conn.commit()
-        conn.set_session(isolation_level="DEFAULT", readonly=False)
+        if not conn.closed:      # a Ctrl-C in a query closes it (insights.database)
+            conn.commit()
+            conn.set_session(isolation_level="DEFAULT", readonly=False)
 
 
 def _partition(field: str | bytes) -> Partition:

@@ -10,7 +10,8 @@ generation being built. The sums still go by the rebuild's per-partition
 watermarks, so shares never overlap and a run killed midway continues each
 partition where it stopped. Replayers die with the rebuild
 (``consumers.writer.serve``); a rebuild that stops (lock lost, Ctrl-C, a
-replayer's error) has the others stop after their chunk.
+replayer's error) interrupts the others, whose queries PostgreSQL then cancels
+(``insights.database.cancel_on_interrupt``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Mapping
+import signal
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.queues import SimpleQueue
@@ -102,9 +105,11 @@ class Replayers:
     def __enter__(self) -> Replayers:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         if self._pool is not None:
-            self._stop.set()      # a replayer still at work stops after its batch
+            self._stop.set()      # a replayer still at work stops after its chunk
+            if kind is not None:  # or at once, its query cancelled, when the rebuild stops
+                _interrupt(self._pool)
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     def run(self, sink: RedisProjection, conn: Connection, shares: list[Share],
@@ -128,6 +133,15 @@ class Replayers:
         here = replay(sink, conn, first, step)
         _follow(futures, self._counts, progress)
         return here + sum(f.result() for f in futures)
+
+
+def _interrupt(pool: ProcessPoolExecutor) -> None:
+    """SIGINT to each of ``pool``'s processes (before Python 3.14's ``terminate_workers``
+    the executor has no public way to reach them)."""
+    processes: dict[int, Any] = getattr(pool, "_processes", None) or {}
+    for pid in list(processes):
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGINT)
 
 
 def _follow(futures: list[Future[int]], counts: SimpleQueue[int],
@@ -168,6 +182,10 @@ def _start(setup: Setup, counts: SimpleQueue[int], stop: Event) -> None:
     """Replayer initializer: die with the rebuild, build this process's projection."""
     writer.serve(setup.parent)
     logs.configure(setup.log_level)
+    # A Ctrl-C at the terminal reaches replayers too: idle, they leave it to the rebuild
+    # (which stops them); replaying, it cancels their query (``_replay_share``).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    database.cancel_on_interrupt()
     sink = setup.projection()
     sink.announcing, sink.scores.detector = False, None
     _process.update(sink=sink, postgres_url=setup.postgres_url, counts=counts, stop=stop)
@@ -189,13 +207,25 @@ def _replay_share(share: Share) -> int:
             raise Stopped
 
     sink.retarget(share.generation_id)
-    conn = database.connect(_process["postgres_url"])
+    with _interruptible():
+        conn = database.connect(_process["postgres_url"])
+        try:
+            conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
+            with conn.cursor() as cur:
+                cur.execute("SET TRANSACTION SNAPSHOT %s", (share.snapshot,))
+            return replay(sink, conn, share, reported)
+        except Stopped:
+            return 0
+        finally:
+            conn.close()
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGINT raises ``KeyboardInterrupt`` within (a query's is cancelled first), and is
+    ignored again after (an idle replayer leaves a Ctrl-C to the rebuild)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
-        with conn.cursor() as cur:
-            cur.execute("SET TRANSACTION SNAPSHOT %s", (share.snapshot,))
-        return replay(sink, conn, share, reported)
-    except Stopped:
-        return 0
+        yield
     finally:
-        conn.close()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -78,6 +78,7 @@ def run(sample: int, *, as_json: bool = False) -> None:
     """``insights audit`` (the command's options are declared in ``insights.cli.app``)."""
     settings = Settings()
     logs.configure(settings.log_level)
+    database.cancel_on_interrupt()   # Ctrl-C ends the rebuild's sums at once, not after them
     urls = endpoints.resolve(settings)
     now = datetime.now(UTC)
     # Not under the live prefix: a rebuild of the live read model clears "prefix:*".

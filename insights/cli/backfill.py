@@ -43,6 +43,7 @@ def run(workers: int | None = None) -> None:
     holds the lock."""
     settings = Settings()
     logs.configure(settings.log_level)
+    database.cancel_on_interrupt()   # Ctrl-C ends a replayer's sums at once, not after them
     urls = endpoints.resolve(settings)
     database.upgrade(urls.postgres_url)
     now, started = datetime.now(UTC), time.monotonic()
