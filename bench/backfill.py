@@ -59,6 +59,7 @@ def main() -> None:
         database.upgrade(settings.postgres_url or "")
         ingest(settings, args.events)
         now = datetime.now(UTC)
+        database.cancel_on_interrupt()          # PostgreSQL's waits as `insights backfill`'s
         sink = RedisProjection(settings.redis_url or "", settings.postgres_url or "",
                                settings.redis_prefix, settings.sections)
         try:

@@ -10,8 +10,8 @@ generation being built. The sums still go by the rebuild's per-partition
 watermarks, so shares never overlap and a run killed midway continues each
 partition where it stopped. Replayers die with the rebuild
 (``consumers.writer.serve``); a rebuild that stops (lock lost, Ctrl-C, a
-replayer's error) interrupts the others, whose queries PostgreSQL then cancels
-(``insights.database.cancel_on_interrupt``).
+replayer's error) interrupts the others (``STOP_SIGNAL``), whose queries
+PostgreSQL then cancels (``insights.database.cancel_on_interrupt``).
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ from insights.events.kafka import Partition
 
 log = logging.getLogger(__name__)
 POLL_S = 0.2         # how often the rebuild reports progress and checks its lock
+#: What a stopping rebuild sends its replayers (they ignore SIGINT and SIGTERM, which
+#: are the rebuild's): replaying, it cancels their query; idle, nothing; and one still
+#: starting ends quietly, by the signal's default action.
+STOP_SIGNAL = signal.SIGUSR1
 
 
 class Stopped(Exception):
@@ -136,12 +140,12 @@ class Replayers:
 
 
 def _interrupt(pool: ProcessPoolExecutor) -> None:
-    """SIGINT to each of ``pool``'s processes (before Python 3.14's ``terminate_workers``
-    the executor has no public way to reach them)."""
+    """``STOP_SIGNAL`` to each of ``pool``'s processes (before Python 3.14's
+    ``terminate_workers`` the executor has no public way to reach them)."""
     processes: dict[int, Any] = getattr(pool, "_processes", None) or {}
     for pid in list(processes):
         with suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGINT)
+            os.kill(pid, STOP_SIGNAL)
 
 
 def _follow(futures: list[Future[int]], counts: SimpleQueue[int],
@@ -182,9 +186,7 @@ def _start(setup: Setup, counts: SimpleQueue[int], stop: Event) -> None:
     """Replayer initializer: die with the rebuild, build this process's projection."""
     writer.serve(setup.parent)
     logs.configure(setup.log_level)
-    # A Ctrl-C at the terminal reaches replayers too: idle, they leave it to the rebuild
-    # (which stops them); replaying, it cancels their query (``_replay_share``).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(STOP_SIGNAL, signal.SIG_IGN)      # idle: see _interruptible
     database.cancel_on_interrupt()
     sink = setup.projection()
     sink.announcing, sink.scores.detector = False, None
@@ -208,6 +210,8 @@ def _replay_share(share: Share) -> int:
 
     sink.retarget(share.generation_id)
     with _interruptible():
+        if stop.is_set():             # stopped before it could hear of it
+            return 0
         conn = database.connect(_process["postgres_url"])
         try:
             conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
@@ -222,10 +226,10 @@ def _replay_share(share: Share) -> int:
 
 @contextmanager
 def _interruptible() -> Iterator[None]:
-    """SIGINT raises ``KeyboardInterrupt`` within (a query's is cancelled first), and is
-    ignored again after (an idle replayer leaves a Ctrl-C to the rebuild)."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    """``STOP_SIGNAL`` raises ``KeyboardInterrupt`` within (a query's is cancelled
+    first), and is ignored again after."""
+    signal.signal(STOP_SIGNAL, signal.default_int_handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(STOP_SIGNAL, signal.SIG_IGN)

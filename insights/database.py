@@ -84,41 +84,64 @@ def connect(url: str, **options: Any) -> Connection:
 def cancel_on_interrupt() -> None:
     """Make this process's PostgreSQL calls interruptible: a Ctrl-C (SIGINT) cancels the
     query running, and ``KeyboardInterrupt`` is raised once the server has stopped it
-    (psycopg2 then closes that connection: cleanup must not count on it).
+    (psycopg2 then closes that connection: cleanup must not count on it). A second
+    Ctrl-C, or a cancel request that fails, stops the wait at once.
 
     psycopg2 otherwise waits in C for a query's end before Python sees the signal: a
     rebuild's sums take seconds per million events. Process-wide (psycopg2's wait
     callback), for commands whose own process runs long queries; COPY cannot run in
-    that mode. ``connect_timeout`` no longer applies then, so the wait keeps its own
-    ``CONNECT_TIMEOUT_S`` while connecting."""
+    that mode, and libpq's ``connect_timeout`` is kept by the wait itself."""
     psycopg2.extensions.set_wait_callback(_interruptible_wait)
+
+
+_CONNECTION_OK: Final = 0   # libpq's PQstatus once connected (``conn.info.status``)
+_POLL_S: Final = 1.0        # how often a connection being made checks its deadline
 
 
 def _interruptible_wait(conn: Connection) -> None:
     """Wait for ``conn``'s call (psycopg2's wait callback, see ``cancel_on_interrupt``)."""
-    deadline, interrupted = time.monotonic() + CONNECT_TIMEOUT_S, False
+    interrupted, deadline = False, None
     while True:
         try:
             state = conn.poll()
             if state == psycopg2.extensions.POLL_OK:
                 break
-            if conn.info.status != _CONNECTION_OK and time.monotonic() > deadline:
-                raise psycopg2.OperationalError(
-                    f"timeout expired: no connection within {CONNECT_TIMEOUT_S} s")
+            if conn.info.status != _CONNECTION_OK:
+                deadline = deadline or time.monotonic() + _connect_timeout(conn)
+                if time.monotonic() > deadline:
+                    raise psycopg2.OperationalError("timeout expired: no connection within "
+                                                    f"{_connect_timeout(conn):g} s")
             reading = state == psycopg2.extensions.POLL_READ
             fd = [conn.fileno()]
             select.select(fd if reading else [], [] if reading else fd, [], _POLL_S)
         except KeyboardInterrupt:
-            if conn.info.status != _CONNECTION_OK:
-                raise               # still connecting: no query to cancel
-            interrupted = True
-            conn.cancel()           # the server ends the query, and answers with an error
-    if interrupted:                 # raised for the error, or for a query that ended first
+            if interrupted or not _cancel(conn):
+                raise
+            interrupted = True       # the server ends the query, and answers with an error
+    if interrupted:                  # raised for that error, or for a query that ended first
         raise KeyboardInterrupt
 
 
-_CONNECTION_OK: Final = 0   # libpq's PQstatus once connected (conn.info.status)
-_POLL_S: Final = 1.0        # how often a connection being made checks its deadline
+def _cancel(conn: Connection) -> bool:
+    """Ask the server to cancel ``conn``'s query; whether the request went (not while
+    connecting: there is no query yet)."""
+    if conn.info.status != _CONNECTION_OK:
+        return False
+    try:
+        conn.cancel()
+    except psycopg2.Error:
+        return False
+    return True
+
+
+def _connect_timeout(conn: Connection) -> float:
+    """The connection's ``connect_timeout`` (s), as libpq reads it (0 or none: ours)."""
+    given = conn.info.dsn_parameters.get("connect_timeout", "")
+    try:
+        seconds = float(given)
+    except ValueError:
+        return CONNECT_TIMEOUT_S
+    return seconds if seconds > 0 else CONNECT_TIMEOUT_S
 
 
 @dataclass(frozen=True)

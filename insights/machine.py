@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 from typing import Final
 
 CGROUP: Final = Path("/sys/fs/cgroup")
@@ -30,22 +31,46 @@ def usable_cpus(cgroup: Path = CGROUP, membership: Path = MEMBERSHIP) -> int:
 
 
 def cgroup_quota(cgroup: Path = CGROUP, membership: Path = MEMBERSHIP) -> float | None:
-    """The CPU quota of this process's cgroup in cores: v2's ``cpu.max``, or v1's
-    ``cpu.cfs_quota_us`` over ``cpu.cfs_period_us``, under the hierarchies mounted at
-    ``cgroup`` (``membership`` says which group is this process's); None when
-    unlimited or not found."""
+    """The CPU quota of this process in cores: the smallest of its cgroup's and its
+    ancestors' (a parent's limit holds for its children), v2's ``cpu.max`` or v1's
+    ``cpu.cfs_quota_us`` over ``cpu.cfs_period_us``, in the hierarchies mounted at
+    ``cgroup`` (``membership`` names the groups); None when unlimited or not found."""
     try:
         v2, v1 = cgroup_paths(membership.read_text())
     except OSError:
         v2, v1 = "", ""
+    quotas = [*_quotas(cgroup, v2, _v2_quota), *_quotas(cgroup / "cpu", v1, _v1_quota)]
+    return min(quotas, default=None)
+
+
+def _quotas(mount: Path, group: str, read: Callable[[Path], float | None]) -> list[float]:
+    """The quotas ``read`` finds in ``group``'s directory and its ancestors up to
+    ``mount``. ``/proc/self/cgroup`` names groups from the hierarchy's root, but a
+    container's mount may start at its own group: its leading parts are dropped until
+    the directory exists (the mount itself at the end)."""
+    parts = PurePosixPath(group).parts
+    found = next((d for d in (mount.joinpath(*parts[i:]) for i in range(len(parts) + 1))
+                  if d.is_dir()), None)
+    quotas: list[float] = []
+    while found is not None:
+        quota = read(found)
+        if quota is not None:
+            quotas.append(quota)
+        found = found.parent if found != mount else None
+    return quotas
+
+
+def _v2_quota(directory: Path) -> float | None:
     try:
-        return parse_v2((cgroup / v2 / "cpu.max").read_text())
+        return parse_v2((directory / "cpu.max").read_text())
     except OSError:
-        pass
+        return None
+
+
+def _v1_quota(directory: Path) -> float | None:
     try:
-        group = cgroup / "cpu" / v1
-        return parse_v1((group / "cpu.cfs_quota_us").read_text(),
-                        (group / "cpu.cfs_period_us").read_text())
+        return parse_v1((directory / "cpu.cfs_quota_us").read_text(),
+                        (directory / "cpu.cfs_period_us").read_text())
     except OSError:
         return None
 

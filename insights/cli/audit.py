@@ -32,6 +32,7 @@ from rich.table import Table
 from consumers import backfill, collector
 from consumers.projection import RedisProjection
 from insights import database, endpoints, logs
+from insights.cli.signals import stop_on_signals
 from insights.readmodel import leftovers
 from insights.readmodel.generation import current, new_generation
 from insights.readmodel.keys import Keys
@@ -78,8 +79,8 @@ def run(sample: int, *, as_json: bool = False) -> None:
     """``insights audit`` (the command's options are declared in ``insights.cli.app``)."""
     settings = Settings()
     logs.configure(settings.log_level)
-    database.cancel_on_interrupt()   # Ctrl-C ends the rebuild's sums at once, not after them
     urls = endpoints.resolve(settings)
+    stop_on_signals()                # Ctrl-C ends the rebuild's sums at once, not after them
     now = datetime.now(UTC)
     # Not under the live prefix: a rebuild of the live read model clears "prefix:*".
     scratch = f"{settings.redis_prefix}-audit-{new_generation()[:12]}"

@@ -26,6 +26,7 @@ from consumers import backfill, collector
 from consumers.lease import LOCK_S, RebuildBusy
 from consumers.projection import RedisProjection
 from insights import database, endpoints, logs
+from insights.cli.signals import stop_on_signals
 from insights.machine import usable_cpus
 from insights.readmodel.generation import current
 from insights.readmodel.keys import Keys
@@ -43,9 +44,9 @@ def run(workers: int | None = None) -> None:
     holds the lock."""
     settings = Settings()
     logs.configure(settings.log_level)
-    database.cancel_on_interrupt()   # Ctrl-C ends a replayer's sums at once, not after them
     urls = endpoints.resolve(settings)
     database.upgrade(urls.postgres_url)
+    stop_on_signals()                # Ctrl-C ends a replayer's sums at once, not after them
     now, started = datetime.now(UTC), time.monotonic()
     sink = RedisProjection(urls.redis_url, urls.postgres_url, settings.redis_prefix,
                            settings.sections)
