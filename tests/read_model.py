@@ -5,15 +5,17 @@ Redis holds scores the consumer computed on its own clock, and re-scores a user 
 their lock ends (``consumers.timed``); the reference reads at the ``now`` it is given.
 A test that reads at a fixed ``now`` runs its pipeline on that instant
 (``run_pipeline(settings, clock=lambda: now)``): on the wall clock, a lock of the
-history that ends while the test runs would make the two differ for no fault.
+history that ends while the test runs would make the two differ for no fault. One
+whose consumer is a process of its own (on the wall clock) reads at ``steady_now``.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -22,7 +24,7 @@ import redis
 from consumers.projection import RedisProjection
 from consumers.rollups import TouchedUsers
 from harness import reference
-from harness.services import redis_records, stored_records, wait_for
+from harness.services import redis_records, scalar, stored_records, wait_for
 from insights.database import connect
 from insights.events.producer import Emitter
 from insights.readmodel.generation import NONE, current
@@ -54,6 +56,25 @@ def simulate(emitter: Emitter, now: datetime, *, users: int, days: int, seed: in
         sent += 1
     emitter.flush()
     return sent
+
+
+#: How long a test's reads after ``steady_now`` may take, in seconds.
+READS_S = 30.0
+
+
+def steady_now(settings: Settings) -> datetime:
+    """An instant to read at (now, or a little later) with a consumer on the wall clock:
+    no user's lock ends in the second before it, which the consumer may not have re-scored
+    yet, nor in the ``READS_S`` after it, while the test reads."""
+    assert settings.postgres_url
+    while True:
+        now = datetime.now(UTC)
+        ending = scalar(settings.postgres_url, "SELECT max(locked_until) FROM users"
+                        " WHERE locked_until BETWEEN %s AND %s", now - timedelta(seconds=2),
+                        now + timedelta(seconds=READS_S))
+        if not isinstance(ending, datetime):
+            return now
+        time.sleep(max((ending - now).total_seconds(), 0) + 2)   # re-scored by then
 
 
 def wait_ingested(settings: Settings, n: int, timeout_s: float = 180,

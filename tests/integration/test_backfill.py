@@ -47,6 +47,7 @@ from tests.read_model import (
     documents,
     profiles,
     simulate,
+    steady_now,
     wait_ingested,
 )
 from tests.web_server import WebServer
@@ -119,7 +120,7 @@ def _live(emitter: Emitter, first: int, n: int) -> int:
 
 
 def _reads_as_reference(settings: Settings) -> None:
-    now = datetime.now(UTC)
+    now = steady_now(settings)
     for what, got, want in documents(settings, now):
         assert_same(what, got, want)
     for what, got, want in profiles(settings, now)[:15]:

@@ -41,7 +41,13 @@ from insights.events.kafka import EventProducer
 from insights.settings import Settings
 from tests import fuzz
 from tests.fuzz_text import Message
-from tests.read_model import assert_same, assert_same_profile, documents, profiles
+from tests.read_model import (
+    assert_same,
+    assert_same_profile,
+    documents,
+    profiles,
+    steady_now,
+)
 
 pytestmark = pytest.mark.chaos
 log = logging.getLogger(__name__)
@@ -100,7 +106,7 @@ def test_every_fuzzed_message_is_applied_or_dead_lettered_and_the_consumer_stays
     example()
     consumer.check_alive()
     # Whatever valid events came through among the rest, the read model tells the truth.
-    now = datetime.now(UTC)
+    now = steady_now(settings)
     for what, got, want in documents(settings, now):
         assert_same(what, got, want)
     for what, got, want in profiles(settings, now):

@@ -37,6 +37,7 @@ from tests.read_model import (
     profiles,
     reader,
     simulate,
+    steady_now,
     wait_ingested,
 )
 from web.documents.schema import TabDocument
@@ -72,7 +73,7 @@ def test_equal_after_sigkill_and_restart(
         consumer.kill()
         consumer.start()
     wait_ingested(settings, sent, check=consumer.check_alive)
-    for what, got, want in documents(settings, datetime.now(UTC)):
+    for what, got, want in documents(settings, steady_now(settings)):
         assert_same(what, got, want)
 
 
@@ -121,8 +122,9 @@ def test_backfill_rebuilds_the_read_model_from_postgresql(
     assert rebuilt.redis_url and rebuilt.postgres_url
     sink = RedisProjection(rebuilt.redis_url, rebuilt.postgres_url, rebuilt.redis_prefix)
     seen: list[int] = []
+    now = datetime.now(UTC)                  # scored at it, read at it: no consumer ticks
     with closing(connect(rebuilt.postgres_url)) as conn:
-        replayed = backfill.rebuild(sink, conn, datetime.now(UTC), seen.append)
+        replayed = backfill.rebuild(sink, conn, now, seen.append)
     sink.close()
     assert replayed == sum(seen) > sent // 2          # history older than 62 days is left out
     assert redis_records(rebuilt) == stored_records(settings)   # a consumer resumes right there
@@ -133,7 +135,7 @@ def test_backfill_rebuilds_the_read_model_from_postgresql(
     used = in_use(client, rebuilt.redis_prefix)     # as a consumer notes it, to the µs
     assert abs(int(client.hget(used.freshness, "newest")) - newest) <= 1  # type: ignore[arg-type]
     client.close()
-    for what, got, want in documents(rebuilt, datetime.now(UTC)):
+    for what, got, want in documents(rebuilt, now):
         assert_same(what, got, want)
 
 

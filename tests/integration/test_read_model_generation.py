@@ -31,7 +31,7 @@ from insights.events.producer import Emitter
 from insights.readmodel import generation
 from insights.readmodel.keys import LAYOUT, Keys
 from insights.settings import Settings
-from tests.read_model import assert_same, documents, simulate, wait_ingested
+from tests.read_model import assert_same, documents, simulate, steady_now, wait_ingested
 
 
 @pytest.fixture
@@ -155,7 +155,7 @@ def test_a_read_model_behind_the_kafka_log_is_condemned_and_rebuilt(
     with closing(connect(auto.postgres_url or "")) as conn:
         assert generation.read_postgres(conn, auto.redis_prefix)[0] == client.get(
             Keys(auto.redis_prefix).generation)
-    for what, got, want in documents(auto, datetime.now(UTC)):
+    for what, got, want in documents(auto, steady_now(auto)):
         assert_same(what, got, want)
     client.close()
 
@@ -184,6 +184,6 @@ def test_a_build_begun_before_the_read_model_was_condemned_does_not_switch(
     refused = sink.keys.generation_id
     wait_for(lambda: client.get(keys.generation) not in (None, refused), 60,
              "the consumer's own rebuild")
-    for what, got, want in documents(auto, datetime.now(UTC)):
+    for what, got, want in documents(auto, steady_now(auto)):
         assert_same(what, got, want)
     client.close()

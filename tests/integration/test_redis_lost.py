@@ -23,7 +23,7 @@ import pytest
 from harness.services import ConsumerProcess, environment, wait_for
 from insights.events.producer import Emitter
 from insights.settings import Settings
-from tests.read_model import assert_same, documents, simulate, wait_ingested
+from tests.read_model import assert_same, documents, simulate, steady_now, wait_ingested
 from tests.redis_process import RedisProcess
 from tests.web_server import WebServer
 
@@ -100,7 +100,7 @@ def test_the_consumer_rebuilds_and_the_dashboard_never_shows_a_wrong_number(
     consumer.check_alive()
     assert "rebuilding it from PostgreSQL" in consumer.log()
     assert api.get("/healthz").json()["read_model"] == "ok"
-    for what, got, want in documents(own, datetime.now(UTC)):
+    for what, got, want in documents(own, steady_now(own)):
         assert_same(what, got, want)
 
 
@@ -122,7 +122,7 @@ def test_with_rebuild_left_to_an_operator_the_consumer_stops_with_the_command(
                           env=environment(own), capture_output=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     _watch_until_served(api, before, 30)
-    for what, got, want in documents(own, datetime.now(UTC)):
+    for what, got, want in documents(own, steady_now(own)):
         assert_same(what, got, want)
     consumer.start()                         # and it consumes again from where it was
     wait_for(lambda: "consuming" in consumer.log().split("insights backfill")[-1], 60,
